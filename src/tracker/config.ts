@@ -1,0 +1,56 @@
+/**
+ * Record store configuration: one zod schema, every default a named constant with its source.
+ * Durations end in `Ms`.
+ */
+import { z } from 'zod';
+import { GttError } from '../errors.js';
+
+/** Skip publishing when the minute already shows this many records of others (distributed-topic-tracker default). */
+export const DEFAULT_MAX_RECORDS_PER_MINUTE = 5;
+/**
+ * Storing nodes one record is written to, chosen among the slot's closest free nodes. Guess, tuned by
+ * `npm run bench:dht`: five publishers × 5 replicas fill at most 25 of a slot's 4 × 20 candidate nodes,
+ * so concurrent publishers rarely collide, and 5 copies survive a few departures within the minute.
+ */
+export const DEFAULT_REPLICAS = 5;
+/** A slot's candidate storing nodes: the k closest responders to its target (BEP 5: k = 8; mainline uses 20 for BEP 44, as bittorrent-dht does). */
+export const DEFAULT_CLOSEST_WINDOW = 20;
+/** Overall budget of one slot lookup (distributed-topic-tracker default for DHT gets). */
+export const DEFAULT_READ_TIMEOUT_MS = 10_000;
+/** Budget of one put attempt, lookup included (distributed-topic-tracker default). */
+export const DEFAULT_PUT_TIMEOUT_MS = 10_000;
+/** Extra put attempts when no node accepted (distributed-topic-tracker default). */
+export const DEFAULT_PUT_RETRIES = 3;
+/** Pause before a put retry (distributed-topic-tracker default: 5 s + 0–10 s jitter). */
+export const DEFAULT_PUT_RETRY_DELAY_MS = 5_000;
+/** Random extra pause before a put retry, uniform in [0, this) (distributed-topic-tracker default). */
+export const DEFAULT_PUT_RETRY_JITTER_MS = 10_000;
+
+export const RecordStoreConfigSchema = z
+  .object({
+    maxRecordsPerMinute: z.number().int().min(1).max(100).default(DEFAULT_MAX_RECORDS_PER_MINUTE),
+    replicas: z.number().int().min(1).max(64).default(DEFAULT_REPLICAS),
+    closestWindow: z.number().int().min(1).max(256).default(DEFAULT_CLOSEST_WINDOW),
+    readTimeoutMs: z.number().int().positive().default(DEFAULT_READ_TIMEOUT_MS),
+    putTimeoutMs: z.number().int().positive().default(DEFAULT_PUT_TIMEOUT_MS),
+    putRetries: z.number().int().min(0).max(20).default(DEFAULT_PUT_RETRIES),
+    putRetryDelayMs: z.number().int().min(0).default(DEFAULT_PUT_RETRY_DELAY_MS),
+    putRetryJitterMs: z.number().int().min(0).default(DEFAULT_PUT_RETRY_JITTER_MS),
+  })
+  .strict();
+
+export type RecordStoreConfig = z.infer<typeof RecordStoreConfigSchema>;
+export type RecordStoreConfigInput = z.input<typeof RecordStoreConfigSchema>;
+
+/**
+ * Validates and fills in defaults.
+ * @throws GttError `INVALID_CONFIG` naming every offending field.
+ */
+export function parseRecordStoreConfig(input: RecordStoreConfigInput | undefined): RecordStoreConfig {
+  const parsed = RecordStoreConfigSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw GttError.invalidConfig(`invalid record store config: ${fields}`, parsed.error);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,453 @@
+/**
+ * The record store: reads and writes a topic's sealed per-minute records in the mainline DHT.
+ *
+ * ## Slot scheme (PROTOCOL.md §6)
+ * Each minute has `SLOTS_PER_MINUTE` (4) BEP 44 mutable slots that share one signing key and differ by
+ * salt, all derived from the topic, the minute and the secret. Storing nodes keep the *first* value they
+ * see for a given sequence number (bittorrent-dht answers 302; libtorrent answers success but keeps the
+ * old value). If every publisher wrote every node of one slot, as the Rust reference does, the first
+ * writer would own nearly all nodes and a reader would recover one or two records.
+ *
+ * So a record is written to only `replicas` (5) of a slot's `closestWindow` (20) closest nodes, and
+ * only to nodes that are *free*: holding nothing, our own older record, or junk with a lower sequence
+ * number; never another member's valid record. Among the free nodes a publisher takes the ones that rank
+ * first by `SHA-256(publisher id ‖ node id)` (rendezvous hashing), so publishers racing on the same slot
+ * mostly pick different nodes without coordinating. A publisher picks the slot that holds the fewest
+ * records (ties broken by its own rendezvous rank of the slots), so records spread over the four slots.
+ *
+ * A reader runs one lookup per slot (4 in parallel) and keeps every distinct value from every node that
+ * answers; each value is opened and verified (crypto `openRecord`), rejects are counted by reason, and
+ * the newest record per publisher (highest BEP 44 seq) wins.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { Address, PeerInfo, RecordRejectReason, SignedRecord } from '../crypto/index.js';
+import {
+  deriveMinuteKeys,
+  hashSecret,
+  type KeyPair,
+  type MinuteKeys,
+  openRecord,
+  type SecretRotation,
+  sealRecord,
+  signRecord,
+  type TopicId,
+  unixMinute,
+} from '../crypto/index.js';
+import type { Dht, FoundValue, GetAllResult, LookupNode } from '../dht/index.js';
+import { targetOf } from '../dht/index.js';
+import { throwIfAborted } from '../errors.js';
+import { parseRecordStoreConfig, type RecordStoreConfig, type RecordStoreConfigInput } from './config.js';
+
+/** What a publisher says about itself in a record; the store fills in topic, minute and publisher. */
+export interface RecordContent {
+  addresses: Address[];
+  peers: PeerInfo[];
+  messageIds: Uint8Array[];
+}
+
+/** A verified record together with where it was found. */
+export interface StoredRecord extends SignedRecord {
+  /** Slot index (0..3) it was read from. */
+  slot: number;
+  /** Its BEP 44 sequence number. */
+  seq: number;
+}
+
+/** Why a value read from a slot was skipped: a record reason, or a BEP 44 level reason from the DHT. */
+export type ReadRejectReason = RecordRejectReason | `dht-${string}`;
+
+/** What one slot looked like during a read. */
+export interface SlotView {
+  index: number;
+  /** Nodes that answered the lookup with a token. */
+  responders: number;
+  /** Of the `closestWindow` closest responders, how many hold a value. */
+  occupied: number;
+  /** Distinct valid records found in the slot (ours included). */
+  records: number;
+  /** Distinct values that failed to open. */
+  invalid: number;
+  timedOut: boolean;
+}
+
+export interface ReadResult {
+  minute: number;
+  /** Records of others, one per publisher (the newest). */
+  records: StoredRecord[];
+  /** Our own newest record of that minute, if any node still holds it. */
+  own: StoredRecord | undefined;
+  /** Skipped values by reason (each distinct value counted once). */
+  rejected: Partial<Record<ReadRejectReason, number>>;
+  /** DHT lookups this read made (one per slot). */
+  lookups: number;
+  slots: SlotView[];
+}
+
+export type PublishResult =
+  | { status: 'published'; minute: number; slot: number; seq: number; accepted: number; attempts: number }
+  | { status: 'skipped'; reason: 'minute-full'; minute: number; others: number }
+  | { status: 'failed'; reason: 'no-free-node' | 'not-accepted'; minute: number; attempts: number };
+
+export interface RecordStoreOptions {
+  dht: Dht;
+  topic: TopicId;
+  /** The publisher identity: records are signed with it. */
+  keyPair: KeyPair;
+  /** Optional topic secret; strongly recommended (README, Security model). */
+  secret?: string | Uint8Array;
+  /** Secret rotation hook; default `defaultSecretRotation`. */
+  rotation?: SecretRotation;
+  config?: RecordStoreConfigInput;
+  /** Clock in unix milliseconds (injectable so tests can stand at a minute boundary). */
+  now?: () => number;
+  /** Source of random bytes for nonces. */
+  randomBytes?: (length: number) => Uint8Array;
+  /** Uniform random number in [0, 1) for retry jitter. */
+  random?: () => number;
+}
+
+/** Cheap counters, readable at any time. */
+export interface RecordStoreStats {
+  reads: number;
+  lookups: number;
+  recordsRead: number;
+  rejected: Partial<Record<ReadRejectReason, number>>;
+  published: number;
+  publishSkipped: number;
+  publishFailed: number;
+}
+
+const KEY_CACHE_MINUTES = 4;
+const NONCE_BYTES = 24;
+
+export class RecordStore {
+  readonly config: RecordStoreConfig;
+  readonly stats: RecordStoreStats = {
+    reads: 0,
+    lookups: 0,
+    recordsRead: 0,
+    rejected: {},
+    published: 0,
+    publishSkipped: 0,
+    publishFailed: 0,
+  };
+
+  readonly #dht: Dht;
+  readonly #topic: TopicId;
+  readonly #keyPair: KeyPair;
+  readonly #publisherHex: string;
+  readonly #secretHash: Uint8Array | undefined;
+  readonly #rotation: SecretRotation | undefined;
+  readonly #now: () => number;
+  readonly #randomBytes: (length: number) => Uint8Array;
+  readonly #random: () => number;
+  readonly #keys = new Map<number, MinuteKeys>();
+  /** Highest seq we wrote per minute, so a refresh overwrites our own copies. */
+  readonly #ownSeq = new Map<number, number>();
+
+  /** @throws GttError `INVALID_CONFIG`; TypeError/RangeError for a bad key pair or secret. */
+  constructor(options: RecordStoreOptions) {
+    this.config = parseRecordStoreConfig(options.config);
+    this.#dht = options.dht;
+    this.#topic = options.topic;
+    this.#keyPair = options.keyPair;
+    this.#publisherHex = bytesToHex(options.keyPair.publicKey);
+    this.#secretHash = options.secret === undefined ? undefined : hashSecret(options.secret);
+    this.#rotation = options.rotation;
+    this.#now = options.now ?? Date.now;
+    this.#randomBytes = options.randomBytes ?? ((n) => crypto.getRandomValues(new Uint8Array(n)));
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** The unix minute of the injected clock. */
+  currentMinute(): number {
+    return unixMinute(this.#now());
+  }
+
+  /** The derived keys of a minute (cached for the last few minutes). */
+  keys(minute: number): MinuteKeys {
+    let keys = this.#keys.get(minute);
+    if (keys === undefined) {
+      keys = deriveMinuteKeys(this.#topic, minute, {
+        secretHash: this.#secretHash,
+        rotation: this.#rotation,
+      });
+      this.#keys.set(minute, keys);
+      if (this.#keys.size > KEY_CACHE_MINUTES) {
+        const oldest = Math.min(...this.#keys.keys());
+        this.#keys.delete(oldest);
+      }
+    }
+    return keys;
+  }
+
+  /**
+   * Reads every slot of `minute` (one DHT lookup per slot, in parallel) and returns the verified
+   * records of others, one per publisher. `onRecord` fires as soon as a new publisher's record opens,
+   * before the lookups finish. Values that fail are counted by reason, never thrown.
+   * @throws GttError `ABORTED` or `CLOSED`.
+   */
+  async read(
+    minute: number,
+    opts: { signal?: AbortSignal; timeoutMs?: number; onRecord?: (record: StoredRecord) => void } = {},
+  ): Promise<ReadResult> {
+    throwIfAborted(opts.signal);
+    const keys = this.keys(minute);
+    const opener = new Opener(keys);
+    const seen = new Set<string>();
+    const timeoutMs = opts.timeoutMs ?? this.config.readTimeoutMs;
+    const lookups = keys.salts.map((salt, slot) =>
+      this.#dht.getAll(
+        { publicKey: keys.slotPublicKey, salt },
+        {
+          signal: opts.signal,
+          timeoutMs,
+          onValue: opts.onRecord
+            ? (value) => {
+                const opened = opener.open(value, slot);
+                if (!opened.ok || opened.record.publisherHex === this.#publisherHex) return;
+                if (seen.has(opened.record.publisherHex)) return;
+                seen.add(opened.record.publisherHex);
+                opts.onRecord?.(opened.record.stored);
+              }
+            : undefined,
+        },
+      ),
+    );
+    this.stats.reads += 1;
+    this.stats.lookups += lookups.length;
+    const results = await Promise.all(lookups);
+
+    const newest = new Map<string, StoredRecord>();
+    const rejected: Partial<Record<ReadRejectReason, number>> = {};
+    const slots: SlotView[] = [];
+    results.forEach((result, slot) => {
+      let records = 0;
+      let invalid = 0;
+      for (const value of result.values) {
+        const opened = opener.open(value, slot);
+        if (!opened.ok) {
+          invalid += 1;
+          bump(rejected, opened.reason);
+          continue;
+        }
+        records += 1;
+        const prev = newest.get(opened.record.publisherHex);
+        if (prev === undefined || opened.record.stored.seq > prev.seq) {
+          newest.set(opened.record.publisherHex, opened.record.stored);
+        }
+      }
+      for (const [reason, count] of Object.entries(result.rejected)) {
+        bump(rejected, `dht-${reason}` as const, count ?? 0);
+      }
+      const window = closest(
+        result.nodes,
+        targetOf(keys.slotPublicKey, keys.salts[slot]),
+        this.config.closestWindow,
+      );
+      slots.push({
+        index: slot,
+        responders: result.nodes.length,
+        occupied: window.filter((n) => n.item !== undefined).length,
+        records,
+        invalid,
+        timedOut: result.timedOut,
+      });
+    });
+
+    const own = newest.get(this.#publisherHex);
+    newest.delete(this.#publisherHex);
+    const records = [...newest.values()];
+    this.stats.recordsRead += records.length;
+    for (const [reason, count] of Object.entries(rejected)) {
+      bump(this.stats.rejected, reason as ReadRejectReason, count ?? 0);
+    }
+    return { minute, records, own, rejected, lookups: results.length, slots };
+  }
+
+  /**
+   * Signs, seals and stores our record for `minute` (default: the clock's current minute).
+   * Skips when the minute already shows `maxRecordsPerMinute` records of others. Pass `read` when the
+   * caller has just read the minute, to save the four lookups.
+   * Failures to store are returned (`status: 'failed'`), not thrown.
+   * @throws GttError `ABORTED` or `CLOSED`; TypeError/RangeError when `content` is not a valid record.
+   */
+  async publish(
+    content: RecordContent,
+    opts: { minute?: number; signal?: AbortSignal; read?: ReadResult } = {},
+  ): Promise<PublishResult> {
+    throwIfAborted(opts.signal);
+    const minute = opts.minute ?? this.currentMinute();
+    const keys = this.keys(minute);
+    // Sign before any network work so that bad content fails fast and synchronously-ish.
+    const record = signRecord(
+      {
+        topic: this.#topic.hash,
+        minute,
+        publisher: this.#keyPair.publicKey,
+        addresses: content.addresses,
+        peers: content.peers,
+        messageIds: content.messageIds,
+      },
+      this.#keyPair.secretKey,
+    );
+    const sealed = sealRecord(record, keys, this.#randomBytes(NONCE_BYTES));
+
+    const view = opts.read?.minute === minute ? opts.read : await this.read(minute, { signal: opts.signal });
+    if (view.records.length >= this.config.maxRecordsPerMinute) {
+      this.stats.publishSkipped += 1;
+      return { status: 'skipped', reason: 'minute-full', minute, others: view.records.length };
+    }
+
+    const seq = Math.max(this.#ownSeq.get(minute) ?? 0, view.own?.seq ?? 0) + 1;
+    let attempts = 0;
+    let lastReason: 'no-free-node' | 'not-accepted' = 'no-free-node';
+    for (const slot of this.#slotOrder(view, minute)) {
+      const salt = keys.salts[slot]!;
+      const target = targetOf(keys.slotPublicKey, salt);
+      const opener = new Opener(keys);
+      let selected = 0;
+      const result = await this.#dht.put(
+        { publicKey: keys.slotPublicKey, secretKey: keys.slotSeed, salt },
+        sealed,
+        {
+          seq,
+          signal: opts.signal,
+          timeoutMs: this.config.putTimeoutMs,
+          retries: this.config.putRetries,
+          retryDelayMs: this.config.putRetryDelayMs,
+          retryJitterMs: this.config.putRetryJitterMs,
+          select: (nodes) => {
+            const chosen = this.#selectNodes(nodes, target, seq, opener, slot);
+            selected = chosen.length;
+            return chosen;
+          },
+        },
+      );
+      attempts += result.attempts;
+      if (result.ok) {
+        this.#ownSeq.set(minute, seq);
+        this.#forgetOldSeqs(minute);
+        this.stats.published += 1;
+        return { status: 'published', minute, slot, seq, accepted: result.accepted.length, attempts };
+      }
+      // A slot with no free node is full for us; try the next one. Nodes that refused are counted in the result.
+      lastReason = selected === 0 ? 'no-free-node' : 'not-accepted';
+    }
+    this.stats.publishFailed += 1;
+    return { status: 'failed', reason: lastReason, minute, attempts };
+  }
+
+  /**
+   * Slots ordered by how full their closest nodes are (fewest occupied first; junk counts too, since a
+   * node holding junk at a high seq is as unusable as one holding a record), ties broken by our
+   * rendezvous rank SHA-256(publisher ‖ u32be(minute) ‖ u8(slot)). A refresh goes back to our own slot.
+   */
+  #slotOrder(view: ReadResult, minute: number): number[] {
+    const ownSlot = view.own?.slot;
+    const rank = (slot: number) => {
+      const buf = new Uint8Array(this.#keyPair.publicKey.length + 5);
+      buf.set(this.#keyPair.publicKey);
+      new DataView(buf.buffer).setUint32(buf.length - 5, minute);
+      buf[buf.length - 1] = slot;
+      return bytesToHex(sha256(buf));
+    };
+    const slots = view.slots.map((s) => ({ i: s.index, occupied: s.occupied, rank: rank(s.index) }));
+    slots.sort((a, b) => {
+      if (a.i === ownSlot) return -1;
+      if (b.i === ownSlot) return 1;
+      return a.occupied - b.occupied || (a.rank < b.rank ? -1 : 1);
+    });
+    return slots.map((s) => s.i);
+  }
+
+  /**
+   * The nodes our record goes to: among the `closestWindow` responders closest to the target, those
+   * that are free for `seq` (empty, our own older copy, or junk with a lower seq), ranked by
+   * SHA-256(publisher ‖ node id), first `replicas` of them.
+   */
+  #selectNodes(
+    nodes: LookupNode[],
+    target: Uint8Array,
+    seq: number,
+    opener: Opener,
+    slot: number,
+  ): LookupNode[] {
+    const window = closest(nodes, target, this.config.closestWindow);
+    const free = window.filter((node) => {
+      if (node.invalid !== undefined) return false;
+      const item = node.item;
+      if (item === undefined) return true;
+      if (item.seq >= seq) return false;
+      const opened = opener.open(item, slot);
+      // Never overwrite another member's valid record, whatever its seq.
+      return !opened.ok || opened.record.publisherHex === this.#publisherHex;
+    });
+    return free
+      .map((node) => ({ node, rank: bytesToHex(sha256(concat(this.#keyPair.publicKey, node.id))) }))
+      .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0))
+      .slice(0, this.config.replicas)
+      .map((x) => x.node);
+  }
+
+  #forgetOldSeqs(minute: number): void {
+    for (const m of this.#ownSeq.keys()) if (m < minute - 2) this.#ownSeq.delete(m);
+  }
+}
+
+type Opened =
+  | { ok: true; record: { stored: StoredRecord; publisherHex: string } }
+  | { ok: false; reason: RecordRejectReason };
+
+/** Opens each distinct DHT value once (ed25519 verification is the expensive part). */
+class Opener {
+  readonly #cache = new Map<string, Opened>();
+  constructor(readonly keys: MinuteKeys) {}
+
+  open(value: Pick<FoundValue, 'value' | 'seq' | 'signature'>, slot: number): Opened {
+    const id = `${slot}:${bytesToHex(value.signature)}`;
+    let opened = this.#cache.get(id);
+    if (opened === undefined) {
+      const result = openRecord(value.value, this.keys);
+      opened = result.ok
+        ? {
+            ok: true,
+            record: {
+              stored: { ...result.record, slot, seq: value.seq },
+              publisherHex: bytesToHex(result.record.publisher),
+            },
+          }
+        : { ok: false, reason: result.reason };
+      this.#cache.set(id, opened);
+    }
+    return opened;
+  }
+}
+
+/** The `n` nodes closest to `target` by XOR distance (BEP 5). */
+function closest(nodes: readonly LookupNode[], target: Uint8Array, n: number): LookupNode[] {
+  return [...nodes].sort((a, b) => compareDistance(a.id, b.id, target)).slice(0, n);
+}
+
+function compareDistance(a: Uint8Array, b: Uint8Array, target: Uint8Array): number {
+  for (let i = 0; i < target.length; i++) {
+    const da = (a[i] ?? 0) ^ (target[i] ?? 0);
+    const db = (b[i] ?? 0) ^ (target[i] ?? 0);
+    if (da !== db) return da - db;
+  }
+  return 0;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function bump<K extends string>(counts: Partial<Record<K, number>>, key: K, by = 1): void {
+  counts[key] = (counts[key] ?? 0) + by;
+}
+
+export type { GetAllResult };
