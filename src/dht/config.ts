@@ -1,0 +1,164 @@
+/**
+ * Options of {@link Dht}: one zod schema, every default a named constant with its source.
+ *
+ * Sources: "bittorrent-dht default" = the value bittorrent-dht 11 / k-rpc / k-rpc-socket use when the
+ * option is absent; "distributed-topic-tracker default" = `DhtConfig::default()` of the Rust crate this
+ * library follows; "BEP 5" = the mainline DHT spec; "guess" = not measured yet.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { GttError } from '../errors.js';
+
+/** A bootstrap address. Host names are resolved to IPv4 by {@link Dht.create}. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Public mainline DHT routers: the three k-rpc (bittorrent-dht default) routers, plus libtorrent's
+ * router dht.libtorrent.org:25401 (libtorrent default).
+ */
+export const DEFAULT_BOOTSTRAP: readonly HostPort[] = [
+  { host: 'router.bittorrent.com', port: 6881 },
+  { host: 'router.utorrent.com', port: 6881 },
+  { host: 'dht.transmissionbt.com', port: 6881 },
+  { host: 'dht.libtorrent.org', port: 25401 },
+];
+/** Bind address: every IPv4 interface (bittorrent-dht default: dgram binds 0.0.0.0). */
+export const DEFAULT_HOST = '0.0.0.0';
+/** Bind port: any free port (bittorrent-dht default). */
+export const DEFAULT_PORT = 0;
+/** Per-query timeout (bittorrent-dht default: k-rpc-socket `timeout`). */
+export const DEFAULT_QUERY_TIMEOUT_MS = 2000;
+/**
+ * Longest a walk waits for a node before moving on without it (its reply still counts if it comes
+ * while the walk runs). The delay adapts to measured round trips (RFC 6298: srtt + 4·rttvar) between
+ * MIN_QUERY_STALL_MS and this. Guess: half the query timeout.
+ */
+export const DEFAULT_QUERY_STALL_MS = 1000;
+/**
+ * Shortest stall delay. Guess, checked on a loopback testnet: well above idle round trips (< 5 ms);
+ * with both cores busy a few live nodes stall (their late replies still count), and a dead node costs
+ * a walk about this long instead of a 2–2.5 s query timeout.
+ */
+export const MIN_QUERY_STALL_MS = 100;
+/** Budget of one `getAll` (distributed-topic-tracker default `get_timeout`). */
+export const DEFAULT_GET_TIMEOUT_MS = 10_000;
+/** Budget of one `put` attempt (distributed-topic-tracker default `put_timeout`). */
+export const DEFAULT_PUT_TIMEOUT_MS = 10_000;
+/** Extra put attempts after the first (distributed-topic-tracker default `retries`). */
+export const DEFAULT_PUT_RETRIES = 3;
+/** Base delay before a put retry (distributed-topic-tracker default `base_retry_interval`). */
+export const DEFAULT_PUT_RETRY_DELAY_MS = 5000;
+/** Maximum random delay added to a put retry (distributed-topic-tracker default `max_retry_jitter`). */
+export const DEFAULT_PUT_RETRY_JITTER_MS = 10_000;
+/** How long `Dht.create` waits for a bootstrap node to answer (guess). */
+export const DEFAULT_BOOTSTRAP_TIMEOUT_MS = 10_000;
+/** Queries in flight at once (bittorrent-dht default: k-rpc `concurrency`). */
+export const DEFAULT_CONCURRENCY = 16;
+/** Bucket size and number of closest nodes a walk converges on (BEP 5; bittorrent-dht default). */
+export const DEFAULT_K = 20;
+/** BEP 44 items this node stores for others (bittorrent-dht default `maxValues`). */
+export const DEFAULT_MAX_STORED_VALUES = 1000;
+/**
+ * Smallest accepted per-query timeout. k-rpc-socket checks timeouts every `timeout / 4` ms, so a tiny
+ * value would spin a busy interval (guess).
+ */
+export const MIN_QUERY_TIMEOUT_MS = 20;
+
+const IPV6_MESSAGE = 'IPv6 addresses are not supported: bittorrent-dht speaks IPv4 only (udp4)';
+
+const Port = z.int().min(0).max(65_535);
+const DurationMs = z.int().min(1);
+
+/** `"host:port"` → `{host, port}`; `"[v6]:port"` keeps the v6 host so the IPv6 check names it. */
+function splitHostPort(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const colon = value.lastIndexOf(':');
+  if (colon < 0) return { host: value };
+  const host = value.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = value.slice(colon + 1);
+  return { host, port: /^\d+$/.test(port) ? Number(port) : port };
+}
+
+const BootstrapEntry = z.preprocess(
+  splitHostPort,
+  z.strictObject({
+    host: z
+      .string()
+      .min(1)
+      .refine((h) => isIP(h) !== 6 && !h.includes(':'), IPV6_MESSAGE),
+    port: Port.min(1),
+  }),
+);
+
+/** The options of {@link Dht.create}; every field is optional. */
+export const DhtOptionsSchema = z.strictObject({
+  /** Bootstrap nodes as `"host:port"` or `{host, port}`; `[]` for none (a first node of a network). */
+  bootstrap: z.array(BootstrapEntry).default(() => [...DEFAULT_BOOTSTRAP]),
+  /** IPv4 address to bind. */
+  host: z
+    .string()
+    .refine((h) => isIP(h) === 4, {
+      error: (issue) =>
+        isIP(String(issue.input)) === 6
+          ? IPV6_MESSAGE
+          : 'expected an IPv4 address such as 0.0.0.0 or 127.0.0.1',
+    })
+    .default(DEFAULT_HOST),
+  /** UDP port to bind; 0 for any free port. */
+  port: Port.default(DEFAULT_PORT),
+  /** Per-query timeout: a dead node costs a walk this long. */
+  queryTimeoutMs: z.int().min(MIN_QUERY_TIMEOUT_MS).default(DEFAULT_QUERY_TIMEOUT_MS),
+  /**
+   * Longest a walk waits for one node before moving on without it (see DEFAULT_QUERY_STALL_MS). At
+   * or above `queryTimeoutMs`, walks wait for every query until it answers or times out.
+   */
+  queryStallMs: DurationMs.default(DEFAULT_QUERY_STALL_MS),
+  /** Budget of one `getAll` walk; on expiry it resolves with what it has. */
+  getTimeoutMs: DurationMs.default(DEFAULT_GET_TIMEOUT_MS),
+  /** Budget of one put attempt's walk. */
+  putTimeoutMs: DurationMs.default(DEFAULT_PUT_TIMEOUT_MS),
+  /** Extra put attempts after a failed one. */
+  putRetries: z.int().min(0).default(DEFAULT_PUT_RETRIES),
+  /** Base delay before a put retry. */
+  putRetryDelayMs: z.int().min(0).default(DEFAULT_PUT_RETRY_DELAY_MS),
+  /** Maximum random delay added to a put retry. */
+  putRetryJitterMs: z.int().min(0).default(DEFAULT_PUT_RETRY_JITTER_MS),
+  /** How long `create` waits for a bootstrap node to answer. */
+  bootstrapTimeoutMs: DurationMs.default(DEFAULT_BOOTSTRAP_TIMEOUT_MS),
+  /** Queries in flight at once (per walk, and on the socket). */
+  concurrency: z.int().min(1).default(DEFAULT_CONCURRENCY),
+  /** Bucket size; a walk converges on the k closest nodes and a put stores on them. */
+  k: z.int().min(1).default(DEFAULT_K),
+  /** BEP 44 items this node stores for others. */
+  maxStoredValues: z.int().min(1).default(DEFAULT_MAX_STORED_VALUES),
+  /** Uniform random number in [0, 1) for retry jitter; inject a fixed one in tests. */
+  random: z
+    .custom<() => number>((f) => typeof f === 'function', 'expected a function returning a number in [0, 1)')
+    .default(() => Math.random),
+});
+
+/** What callers may pass to {@link Dht.create}. */
+export type DhtOptions = z.input<typeof DhtOptionsSchema>;
+/** The options with every default filled in. */
+export type DhtConfig = z.output<typeof DhtOptionsSchema>;
+
+/**
+ * Validates options and fills in defaults.
+ * @throws {GttError} code `INVALID_CONFIG`, naming every offending field.
+ */
+export function parseDhtOptions(options: unknown): DhtConfig {
+  const result = DhtOptionsSchema.safeParse(options ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  throw GttError.invalidConfig(`Invalid DHT options: ${problems.join('; ')}`, result.error);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(options)';
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}

@@ -1,0 +1,138 @@
+/**
+ * A local mainline DHT for tests: real bittorrent-dht nodes (through {@link Dht}) on 127.0.0.1,
+ * bootstrapped to each other. Exported so applications can test against it too. It binds and
+ * contacts loopback addresses only.
+ *
+ * Readiness (BEP 5 routing tables): `ready` alone proves nothing (bittorrent-dht emits it even with an
+ * empty table), so the testnet resolves only when every node's routing table holds at least
+ * min(n − 1, k) nodes. It gets there in three steps:
+ * 1. the first node starts alone; it is the bootstrap node of all others;
+ * 2. the other n − 1 nodes start in parallel, each running its bootstrap walk through the first one
+ *    (every node a walk queries adds the walker to its own table);
+ * 3. once all exist, every node runs one refresh walk (`find_node` toward its own id), so early
+ *    joiners also learn the late ones. Nodes still short of the threshold walk again, up to
+ *    {@link TESTNET_MAX_REFRESH_ROUNDS} rounds, then creation fails.
+ * Measured on 2 cores (idle, and with both cores busy; 14 runs of 30 and 50 nodes): the threshold
+ * already held after step 2 in every run, one refresh round took 70–470 ms, and the whole testnet was
+ * ready in 0.15–1.1 s. Walks from any node then found all of the true 20 closest nodes of 40 random
+ * targets.
+ */
+import { GttError, throwIfAborted } from '../errors.js';
+import { DEFAULT_K, type DhtOptions } from './config.js';
+import { Dht } from './dht.js';
+
+/** Refresh rounds before giving up on filling routing tables (guess; one round sufficed when measured). */
+export const TESTNET_MAX_REFRESH_ROUNDS = 5;
+/** Nodes in a testnet by default (guess). */
+export const TESTNET_DEFAULT_NODES = 10;
+
+/** Options of {@link createTestnet}. */
+export interface TestnetOptions {
+  /** Nodes to start (default 10). */
+  readonly nodes?: number;
+  /** Loopback address to bind (default 127.0.0.1; must be in 127.0.0.0/8). */
+  readonly host?: string;
+  /** Per-query timeout of the testnet's nodes (default: bittorrent-dht's 2000 ms). */
+  readonly queryTimeoutMs?: number;
+  /** Stall delay of the testnet's nodes' walks (default: the Dht default, `DEFAULT_QUERY_STALL_MS`). */
+  readonly queryStallMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link Testnet.createNode}: any {@link Dht} option except where it binds and bootstraps. */
+export type TestnetNodeOptions = Omit<DhtOptions, 'bootstrap' | 'host'>;
+
+/** A running local DHT. */
+export interface Testnet {
+  /** `"host:port"` of the bootstrap node; pass it as `bootstrap` to join the testnet. */
+  readonly bootstrap: string[];
+  /** The testnet's own nodes (the first is the bootstrap node). */
+  readonly nodes: readonly Dht[];
+  /**
+   * Starts a fresh {@link Dht} bound to the testnet's host and bootstrapped to it; it is closed with
+   * the testnet.
+   * @throws {GttError} `CLOSED` after {@link close}; whatever {@link Dht.create} throws.
+   */
+  createNode(options?: TestnetNodeOptions, opts?: { signal?: AbortSignal }): Promise<Dht>;
+  /** Closes every node, including those from {@link createNode}. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `nodes` DHT nodes on a loopback address and resolves once every routing table holds at
+ * least min(nodes − 1, k) nodes (see the module comment).
+ * @throws {GttError} `INVALID_CONFIG` on bad options; `DHT_BOOTSTRAP_FAILED` when the routing tables do
+ *   not fill; `ABORTED` when `signal` aborts; whatever {@link Dht.create} throws. Nodes already started
+ *   are closed before it rejects.
+ */
+export async function createTestnet(options: TestnetOptions = {}): Promise<Testnet> {
+  const count = options.nodes ?? TESTNET_DEFAULT_NODES;
+  const host = options.host ?? '127.0.0.1';
+  const { signal } = options;
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw GttError.invalidConfig(`Invalid testnet options: nodes: expected an integer ≥ 1, got ${count}`);
+  }
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) {
+    throw GttError.invalidConfig(`Invalid testnet options: host: expected a 127.x.y.z address, got ${host}`);
+  }
+  throwIfAborted(signal);
+  const common: DhtOptions = { host, port: 0 };
+  if (options.queryTimeoutMs !== undefined) common.queryTimeoutMs = options.queryTimeoutMs;
+  if (options.queryStallMs !== undefined) common.queryStallMs = options.queryStallMs;
+
+  const nodes: Dht[] = [];
+  const extra = new Set<Dht>();
+  const closeAll = () => Promise.all([...nodes, ...extra].map((n) => n.close())).then(() => undefined);
+  try {
+    const first = await Dht.create({ ...common, bootstrap: [] }, { signal });
+    nodes.push(first);
+    const bootstrap = [`${host}:${first.address().port}`];
+    const rest = await Promise.allSettled(
+      Array.from({ length: count - 1 }, () => Dht.create({ ...common, bootstrap }, { signal })),
+    );
+    for (const r of rest) if (r.status === 'fulfilled') nodes.push(r.value);
+    const failed = rest.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+
+    await fillRoutingTables(nodes, Math.min(count - 1, DEFAULT_K), signal);
+
+    let closing: Promise<void> | undefined;
+    return {
+      bootstrap,
+      nodes,
+      async createNode(nodeOptions: TestnetNodeOptions = {}, opts: { signal?: AbortSignal } = {}) {
+        if (closing) throw GttError.closed('Testnet');
+        const node = await Dht.create({ ...common, ...nodeOptions, host, bootstrap }, opts);
+        if (closing) {
+          await node.close();
+          throw GttError.closed('Testnet');
+        }
+        extra.add(node);
+        return node;
+      },
+      close() {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** Refresh walks until every node knows at least `wanted` others (see the module comment). */
+async function fillRoutingTables(nodes: readonly Dht[], wanted: number, signal: AbortSignal | undefined) {
+  let walkers: readonly Dht[] = nodes;
+  for (let round = 0; round < TESTNET_MAX_REFRESH_ROUNDS; round++) {
+    await Promise.all(walkers.map((n) => n.refresh({ signal })));
+    walkers = nodes.filter((n) => n.nodeCount() < wanted);
+    if (walkers.length === 0) return;
+  }
+  const counts = nodes.map((n) => n.nodeCount()).join(',');
+  throw new GttError(
+    'DHT_BOOTSTRAP_FAILED',
+    `Testnet routing tables did not fill after ${TESTNET_MAX_REFRESH_ROUNDS} refresh rounds ` +
+      `(wanted ${wanted} per node, got ${counts})`,
+  );
+}

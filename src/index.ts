@@ -1,0 +1,52 @@
+/**
+ * gossip-topic-tracker: find the peers of a topic through the BitTorrent mainline DHT.
+ *
+ * The public surface, layer by layer: crypto (topic ids, keys, records), the DHT adapter and its
+ * testnet, the record store, and the error class.
+ */
+export {
+  type Address,
+  defaultSecretRotation,
+  deriveMinuteKeys,
+  formatAddress,
+  hashSecret,
+  type KeyPair,
+  keyPairFromSeed,
+  MAX_HOST_LEN,
+  MAX_MESSAGE_IDS,
+  MAX_PEER_ADDRESSES,
+  MAX_PUBLISHER_ADDRESSES,
+  MAX_RECORD_PEERS,
+  MAX_SEALED_RECORD_BYTES,
+  MESSAGE_ID_BYTES,
+  type MinuteKeys,
+  type OpenResult,
+  openRecord,
+  type PeerInfo,
+  parseAddress,
+  RECORD_REJECT_REASONS,
+  type RecordBody,
+  type RecordRejectReason,
+  type SecretRotation,
+  type SignedRecord,
+  SLOTS_PER_MINUTE,
+  sealRecord,
+  signRecord,
+  TopicId,
+  unixMinute,
+} from './crypto/index.js';
+export {
+  createTestnet,
+  DEFAULT_BOOTSTRAP,
+  Dht,
+  type DhtOptions,
+  type DhtStats,
+  type FoundValue,
+  type GetAllResult,
+  type LookupNode,
+  type PutResult,
+  type Testnet,
+  type TestnetOptions,
+} from './dht/index.js';
+export { type ErrorCode, GttError } from './errors.js';
+export * from './tracker/index.js';

@@ -1,0 +1,178 @@
+/** The pure BEP 5 walk, driven by a simulated network of 200 nodes (no sockets, no timers). */
+import { describe, expect, it } from 'vitest';
+import { type Contact, compareDistance, decodeNodes, Lookup } from '../../src/dht/lookup.js';
+
+/** A deterministic PRNG (mulberry32) so the simulated network is the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomId(rand: () => number): Uint8Array {
+  return Uint8Array.from({ length: 20 }, () => Math.floor(rand() * 256));
+}
+
+interface SimNode extends Contact {
+  readonly id: Uint8Array;
+  known: SimNode[];
+  dead: boolean;
+}
+
+/** `n` nodes on 10.0.x.y, each knowing its 20 closest others and 10 random ones. */
+function network(n: number, seed: number): SimNode[] {
+  const rand = prng(seed);
+  const nodes: SimNode[] = Array.from({ length: n }, (_, i) => ({
+    id: randomId(rand),
+    host: `10.0.${i >> 8}.${i & 255}`,
+    port: 6881,
+    known: [],
+    dead: false,
+  }));
+  for (const node of nodes) {
+    const others = nodes.filter((o) => o !== node);
+    const near = [...others].sort((a, b) => compareDistance(a.id, b.id, node.id)).slice(0, 20);
+    const random = Array.from({ length: 10 }, () => others[Math.floor(rand() * others.length)]!);
+    node.known = [...new Set([...near, ...random])];
+  }
+  return nodes;
+}
+
+/**
+ * Runs a walk to completion, answering queries in order (a dead node fails); each reply lists the
+ * responder's 20 known nodes closest to the target. Returns who answered.
+ */
+function run(lookup: Lookup, byHost: Map<string, SimNode>, target: Uint8Array): SimNode[] {
+  const answered: SimNode[] = [];
+  let queue = lookup.next();
+  while (queue.length > 0 || !lookup.finished) {
+    const contact = queue.shift();
+    if (!contact) break;
+    const node = byHost.get(contact.host)!;
+    if (node.dead) lookup.onFailure(contact);
+    else {
+      answered.push(node);
+      const closest = [...node.known].sort((a, b) => compareDistance(a.id, b.id, target)).slice(0, 20);
+      lookup.onResponse(contact, node.id, closest);
+    }
+    queue = [...queue, ...lookup.next()];
+  }
+  return answered;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+describe('Lookup', () => {
+  const nodes = network(200, 1);
+  const byHost = new Map(nodes.map((n) => [n.host, n]));
+  const self = randomId(prng(99));
+
+  it('converges on the k closest nodes of the network', () => {
+    const rand = prng(2);
+    for (let trial = 0; trial < 20; trial++) {
+      const target = randomId(rand);
+      const lookup = new Lookup(target, self, { k: 20, alpha: 3 });
+      lookup.add(nodes.slice(trial * 5, trial * 5 + 8));
+      const answered = run(lookup, byHost, target);
+      expect(lookup.finished).toBe(true);
+      expect(lookup.inFlight).toBe(0);
+      const answeredIds = new Set(answered.map((n) => hex(n.id)));
+      const truth = [...nodes].sort((a, b) => compareDistance(a.id, b.id, target)).slice(0, 20);
+      for (const node of truth) expect(answeredIds.has(hex(node.id))).toBe(true);
+    }
+  });
+
+  it('moves past dead nodes: their slots go to the next closest', () => {
+    const target = randomId(prng(3));
+    const truth = [...nodes].sort((a, b) => compareDistance(a.id, b.id, target));
+    for (const dead of truth.slice(0, 5)) dead.dead = true;
+    try {
+      const lookup = new Lookup(target, self, { k: 20, alpha: 3 });
+      lookup.add(nodes.slice(0, 8));
+      const answered = new Set(run(lookup, byHost, target).map((n) => hex(n.id)));
+      expect(lookup.failed).toBeGreaterThanOrEqual(5);
+      for (const live of truth.slice(5, 25)) expect(answered.has(hex(live.id))).toBe(true);
+    } finally {
+      for (const n of nodes) n.dead = false;
+    }
+  });
+
+  it('never has more than alpha queries in flight and queries each address once', () => {
+    const target = randomId(prng(4));
+    const lookup = new Lookup(target, self, { k: 20, alpha: 3 });
+    lookup.add(nodes.slice(0, 50));
+    const first = lookup.next();
+    expect(first).toHaveLength(3);
+    expect(lookup.next()).toHaveLength(0);
+    lookup.add(nodes.slice(0, 50));
+    expect(lookup.inFlight).toBe(3);
+  });
+
+  it('a stalled node frees its slot; a late answer still counts; finished ignores stalled nodes', () => {
+    const target = randomId(prng(8));
+    const lookup = new Lookup(target, self, { k: 2, alpha: 1 });
+    const [a, b, c] = [...nodes].sort((x, y) => compareDistance(x.id, y.id, target));
+    lookup.add([a!, b!, c!]);
+    expect(lookup.next()).toEqual([{ host: a!.host, port: a!.port, id: a!.id }]);
+    lookup.onStall(a!);
+    expect(lookup.inFlight).toBe(0);
+    expect(lookup.next().map((q) => q.host)).toEqual([b!.host]);
+    lookup.onResponse(b!, b!.id);
+    expect(lookup.next().map((q) => q.host)).toEqual([c!.host]);
+    lookup.onResponse(c!, c!.id);
+    expect(lookup.finished).toBe(true);
+    // The stalled node answers after all: it counts, and the k closest are a and b again.
+    lookup.onResponse(a!, a!.id);
+    expect(lookup).toMatchObject({ finished: true, responded: 3, stalled: 1, failed: 0 });
+    lookup.onFailure(a!);
+    expect(lookup.failed).toBe(0);
+  });
+
+  it('queries bootstrap addresses (no id yet) and ranks them once they answer', () => {
+    const target = randomId(prng(5));
+    const lookup = new Lookup(target, self, { k: 20, alpha: 3 });
+    const boot = nodes[0]!;
+    lookup.add([{ host: boot.host, port: boot.port }]);
+    expect(lookup.finished).toBe(false);
+    const [query] = lookup.next();
+    expect(query).toEqual({ host: boot.host, port: boot.port });
+    lookup.onResponse(query!, boot.id, []);
+    expect(lookup.finished).toBe(true);
+    expect(lookup.responded).toBe(1);
+  });
+
+  it('ignores ourselves and port 0, and is finished at once with no candidates', () => {
+    const lookup = new Lookup(randomId(prng(6)), self, { k: 20, alpha: 3 });
+    lookup.add([
+      { id: self, host: '10.9.9.9', port: 1 },
+      { id: randomId(prng(7)), host: '10.9.9.8', port: 0 },
+    ]);
+    expect(lookup.next()).toEqual([]);
+    expect(lookup.finished).toBe(true);
+  });
+});
+
+describe('decodeNodes (BEP 5 compact node info)', () => {
+  it('decodes 26-byte entries, skipping port 0 and a trailing partial entry', () => {
+    const a = new Uint8Array(26).fill(1);
+    a.set([127, 0, 0, 1, 0x1a, 0xe1], 20);
+    const zeroPort = new Uint8Array(26).fill(2);
+    zeroPort.set([127, 0, 0, 2, 0, 0], 20);
+    const buf = new Uint8Array([...a, ...zeroPort, 9, 9, 9]);
+    expect(decodeNodes(buf)).toEqual([{ id: new Uint8Array(20).fill(1), host: '127.0.0.1', port: 6881 }]);
+  });
+});
+
+describe('compareDistance', () => {
+  it('orders by XOR distance to the target', () => {
+    const target = new Uint8Array([0b1010]);
+    expect(compareDistance(new Uint8Array([0b1011]), new Uint8Array([0b0010]), target)).toBeLessThan(0);
+    expect(compareDistance(new Uint8Array([0b0010]), new Uint8Array([0b1011]), target)).toBeGreaterThan(0);
+    expect(compareDistance(target, target, target)).toBe(0);
+  });
+});
