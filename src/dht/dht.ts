@@ -167,6 +167,8 @@ export interface PutAttempt {
   readonly responded: number;
   /** True when the attempt's budget ended its lookup early. */
   readonly lookupTimedOut: boolean;
+  /** Nodes the put queries went to (after `select`). */
+  readonly selected: number;
 }
 
 /** Outcome of {@link Dht.put}: the per-node outcomes of the last attempt, and every attempt's. */
@@ -383,7 +385,8 @@ export class Dht {
    * followed by `put` queries to the selected nodes; it succeeds when at least `minAccepted` nodes
    * store the item. A failed attempt is retried after `retryDelayMs` + random jitter, up to `retries`
    * times, except when a node answered 301/302 (it holds a newer or conflicting item, so the same seq
-   * cannot win: read, bump seq, put again). Not storing is a returned outcome (`ok: false`).
+   * cannot win: read, bump seq, put again), or when a custom `select` chose no node among live
+   * responders. Not storing is a returned outcome (`ok: false`).
    * @throws {TypeError} / {RangeError} before any network work on bad arguments: wrong key lengths,
    *   a seed that does not match `publicKey`, a salt over 64 bytes, a value over 996 bytes, an unsafe
    *   seq, bad retry options (as a rejection).
@@ -425,7 +428,10 @@ export class Dht {
       history.push(attempt);
       const ok = attempt.accepted.length + attempt.alreadyStored.length >= minAccepted;
       const conflict = attempt.rejected.some((r) => CONFLICT_CODES.has(r.code));
-      if (ok || conflict || history.length > retries) {
+      // A custom `select` that picked no node among live responders chose not to store: a retry would
+      // see the same nodes and choose the same way.
+      const declined = select !== undefined && attempt.selected === 0 && attempt.responded > 0;
+      if (ok || conflict || declined || history.length > retries) {
         return { ...attempt, ok, target, seq: item.seq, attempts: history.length, history };
       }
       await this.#sleep(retryDelayMs + Math.floor(c.random() * retryJitterMs), options.signal);
@@ -706,7 +712,7 @@ export class Dht {
     lookupTimedOut: boolean,
   ): void {
     const rpc = this.#dht._rpc;
-    const attempt = {
+    const base = {
       accepted: [] as NodeRef[],
       alreadyStored: [] as NodeRef[],
       rejected: [] as PutRejection[],
@@ -721,6 +727,7 @@ export class Dht {
       seen.add(key);
       return true;
     });
+    const attempt = { ...base, selected: targets.length };
     let pending = targets.length;
     if (pending === 0) {
       op.resolve(attempt);

@@ -8,13 +8,17 @@ import { GttError } from '../errors.js';
 /** Skip publishing when the minute already shows this many records of others (distributed-topic-tracker default). */
 export const DEFAULT_MAX_RECORDS_PER_MINUTE = 5;
 /**
- * Storing nodes one record is written to, chosen among the slot's closest free nodes. Guess, tuned by
- * `npm run bench:dht`: five publishers × 5 replicas fill at most 25 of a slot's 4 × 20 candidate nodes,
+ * Storing nodes one record is written to, chosen among the slot's closest free nodes. Guess, checked by
+ * `npm run bench:dht`: five publishers × 5 replicas fill 25 of the 4 × 16 candidate nodes of a minute,
  * so concurrent publishers rarely collide, and 5 copies survive a few departures within the minute.
  */
 export const DEFAULT_REPLICAS = 5;
-/** A slot's candidate storing nodes: the k closest responders to its target (BEP 5: k = 8; mainline uses 20 for BEP 44, as bittorrent-dht does). */
-export const DEFAULT_CLOSEST_WINDOW = 20;
+/**
+ * A slot's candidate storing nodes: this many responders closest to its target. Readers query the
+ * k = 20 closest (bittorrent-dht's k), but two nodes' views of "the 20 closest" differ (each leaves
+ * itself out; real walks miss a few), so writers stay 4 inside it. Guess, checked by `npm run bench:dht`.
+ */
+export const DEFAULT_CLOSEST_WINDOW = 16;
 /** Overall budget of one slot lookup (distributed-topic-tracker default for DHT gets). */
 export const DEFAULT_READ_TIMEOUT_MS = 10_000;
 /** Budget of one put attempt, lookup included (distributed-topic-tracker default). */

@@ -8,7 +8,7 @@
  * old value). If every publisher wrote every node of one slot, as the Rust reference does, the first
  * writer would own nearly all nodes and a reader would recover one or two records.
  *
- * So a record is written to only `replicas` (5) of a slot's `closestWindow` (20) closest nodes, and
+ * So a record is written to only `replicas` (5) of a slot's `closestWindow` (16) closest nodes, and
  * only to nodes that are *free*: holding nothing, our own older record, or junk with a lower sequence
  * number; never another member's valid record. Among the free nodes a publisher takes the ones that rank
  * first by `SHA-256(publisher id ‖ node id)` (rendezvous hashing), so publishers racing on the same slot
@@ -307,7 +307,6 @@ export class RecordStore {
       const salt = keys.salts[slot]!;
       const target = targetOf(keys.slotPublicKey, salt);
       const opener = new Opener(keys);
-      let selected = 0;
       const result = await this.#dht.put(
         { publicKey: keys.slotPublicKey, secretKey: keys.slotSeed, salt },
         sealed,
@@ -318,11 +317,7 @@ export class RecordStore {
           retries: this.config.putRetries,
           retryDelayMs: this.config.putRetryDelayMs,
           retryJitterMs: this.config.putRetryJitterMs,
-          select: (nodes) => {
-            const chosen = this.#selectNodes(nodes, target, seq, opener, slot);
-            selected = chosen.length;
-            return chosen;
-          },
+          select: (nodes) => this.#selectNodes(nodes, target, seq, opener, slot),
         },
       );
       attempts += result.attempts;
@@ -332,8 +327,9 @@ export class RecordStore {
         this.stats.published += 1;
         return { status: 'published', minute, slot, seq, accepted: result.accepted.length, attempts };
       }
-      // A slot with no free node is full for us; try the next one. Nodes that refused are counted in the result.
-      lastReason = selected === 0 ? 'no-free-node' : 'not-accepted';
+      // A slot with no free node is full for us, and one whose chosen nodes all went to a faster
+      // publisher (302) is worth no retry at this seq: either way, try the next slot.
+      lastReason = result.selected === 0 ? 'no-free-node' : 'not-accepted';
     }
     this.stats.publishFailed += 1;
     return { status: 'failed', reason: lastReason, minute, attempts };

@@ -183,6 +183,26 @@ describe('put outcomes', () => {
     expect(put.history.map((a) => a.accepted.length + a.alreadyStored.length)).toEqual([1, 1]);
   });
 
+  it('a select that picks no node among live responders ends the put at once: no retry, nothing sent', async () => {
+    const keys = randomKeys();
+    const sentBefore = writer.stats.putsSent;
+    let calls = 0;
+    const put = await writer.put(keys, utf8('x'), {
+      seq: 1,
+      retries: 3,
+      retryDelayMs: 0,
+      retryJitterMs: 0,
+      select: () => {
+        calls++;
+        return [];
+      },
+    });
+    expect(put).toMatchObject({ ok: false, attempts: 1, selected: 0 });
+    expect(put.responded).toBeGreaterThan(0);
+    expect(calls).toBe(1);
+    expect(writer.stats.putsSent).toBe(sentBefore);
+  });
+
   it('rejects bad arguments with TypeError / RangeError before any network work', async () => {
     const keys = randomKeys();
     const value = utf8('v');
