@@ -1,6 +1,7 @@
 /**
  * Record store configuration: one zod schema, every default a named constant with its source.
- * Durations end in `Ms`.
+ * DHT timing (lookup and put budgets, put retries and their jitter) is the `Dht`'s own configuration
+ * (`src/dht/config.ts`), so it lives in one place.
  */
 import { z } from 'zod';
 import { GttError } from '../errors.js';
@@ -19,27 +20,11 @@ export const DEFAULT_REPLICAS = 5;
  * itself out; real walks miss a few), so writers stay 4 inside it. Guess, checked by `npm run bench:dht`.
  */
 export const DEFAULT_CLOSEST_WINDOW = 16;
-/** Overall budget of one slot lookup (distributed-topic-tracker default for DHT gets). */
-export const DEFAULT_READ_TIMEOUT_MS = 10_000;
-/** Budget of one put attempt, lookup included (distributed-topic-tracker default). */
-export const DEFAULT_PUT_TIMEOUT_MS = 10_000;
-/** Extra put attempts when no node accepted (distributed-topic-tracker default). */
-export const DEFAULT_PUT_RETRIES = 3;
-/** Pause before a put retry (distributed-topic-tracker default: 5 s + 0–10 s jitter). */
-export const DEFAULT_PUT_RETRY_DELAY_MS = 5_000;
-/** Random extra pause before a put retry, uniform in [0, this) (distributed-topic-tracker default). */
-export const DEFAULT_PUT_RETRY_JITTER_MS = 10_000;
-
 export const RecordStoreConfigSchema = z
   .object({
     maxRecordsPerMinute: z.number().int().min(1).max(100).default(DEFAULT_MAX_RECORDS_PER_MINUTE),
     replicas: z.number().int().min(1).max(64).default(DEFAULT_REPLICAS),
     closestWindow: z.number().int().min(1).max(256).default(DEFAULT_CLOSEST_WINDOW),
-    readTimeoutMs: z.number().int().positive().default(DEFAULT_READ_TIMEOUT_MS),
-    putTimeoutMs: z.number().int().positive().default(DEFAULT_PUT_TIMEOUT_MS),
-    putRetries: z.number().int().min(0).max(20).default(DEFAULT_PUT_RETRIES),
-    putRetryDelayMs: z.number().int().min(0).default(DEFAULT_PUT_RETRY_DELAY_MS),
-    putRetryJitterMs: z.number().int().min(0).default(DEFAULT_PUT_RETRY_JITTER_MS),
   })
   .strict();
 

@@ -28,6 +28,7 @@ import {
   type KeyPair,
   type MinuteKeys,
   openRecord,
+  SEAL_NONCE_BYTES,
   type SecretRotation,
   sealRecord,
   signRecord,
@@ -103,8 +104,6 @@ export interface RecordStoreOptions {
   now?: () => number;
   /** Source of random bytes for nonces. */
   randomBytes?: (length: number) => Uint8Array;
-  /** Uniform random number in [0, 1) for retry jitter. */
-  random?: () => number;
 }
 
 /** Cheap counters, readable at any time. */
@@ -119,7 +118,6 @@ export interface RecordStoreStats {
 }
 
 const KEY_CACHE_MINUTES = 4;
-const NONCE_BYTES = 24;
 
 export class RecordStore {
   readonly config: RecordStoreConfig;
@@ -141,7 +139,6 @@ export class RecordStore {
   readonly #rotation: SecretRotation | undefined;
   readonly #now: () => number;
   readonly #randomBytes: (length: number) => Uint8Array;
-  readonly #random: () => number;
   readonly #keys = new Map<number, MinuteKeys>();
   /** Highest seq we wrote per minute, so a refresh overwrites our own copies. */
   readonly #ownSeq = new Map<number, number>();
@@ -157,7 +154,6 @@ export class RecordStore {
     this.#rotation = options.rotation;
     this.#now = options.now ?? Date.now;
     this.#randomBytes = options.randomBytes ?? ((n) => crypto.getRandomValues(new Uint8Array(n)));
-    this.#random = options.random ?? Math.random;
   }
 
   /** The unix minute of the injected clock. */
@@ -196,13 +192,12 @@ export class RecordStore {
     const keys = this.keys(minute);
     const opener = new Opener(keys);
     const seen = new Set<string>();
-    const timeoutMs = opts.timeoutMs ?? this.config.readTimeoutMs;
     const lookups = keys.salts.map((salt, slot) =>
       this.#dht.getAll(
         { publicKey: keys.slotPublicKey, salt },
         {
           signal: opts.signal,
-          timeoutMs,
+          timeoutMs: opts.timeoutMs,
           onValue: opts.onRecord
             ? (value) => {
                 const opened = opener.open(value, slot);
@@ -292,7 +287,7 @@ export class RecordStore {
       },
       this.#keyPair.secretKey,
     );
-    const sealed = sealRecord(record, keys, this.#randomBytes(NONCE_BYTES));
+    const sealed = sealRecord(record, keys, this.#randomBytes(SEAL_NONCE_BYTES));
 
     const view = opts.read?.minute === minute ? opts.read : await this.read(minute, { signal: opts.signal });
     if (view.records.length >= this.config.maxRecordsPerMinute) {
@@ -313,10 +308,6 @@ export class RecordStore {
         {
           seq,
           signal: opts.signal,
-          timeoutMs: this.config.putTimeoutMs,
-          retries: this.config.putRetries,
-          retryDelayMs: this.config.putRetryDelayMs,
-          retryJitterMs: this.config.putRetryJitterMs,
           select: (nodes) => this.#selectNodes(nodes, target, seq, opener, slot),
         },
       );

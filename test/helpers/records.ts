@@ -5,13 +5,8 @@ import type { Dht, Testnet } from '../../src/dht/index.js';
 import type { RecordStoreConfigInput } from '../../src/tracker/config.js';
 import { type RecordContent, RecordStore } from '../../src/tracker/record-store.js';
 
-/** Retries in tests are short: a lost race is retried at once instead of after 5–15 s. */
-export const TEST_STORE_CONFIG: RecordStoreConfigInput = {
-  readTimeoutMs: 5_000,
-  putTimeoutMs: 5_000,
-  putRetryDelayMs: 20,
-  putRetryJitterMs: 20,
-};
+/** DHT options of test nodes: a put that nobody answered is retried at once instead of after 5–15 s. */
+export const TEST_DHT_OPTIONS = { putRetryDelayMs: 20, putRetryJitterMs: 20 } as const;
 
 /** A fixed minute far from "now", so tests never depend on the wall clock. */
 export const TEST_MINUTE = 29_000_000;
@@ -46,7 +41,7 @@ export function makeStore(
     topic: TopicId.fromName(topicName),
     keyPair,
     secret: opts.secret,
-    config: { ...TEST_STORE_CONFIG, ...opts.config },
+    config: opts.config,
     now: () => minute * 60_000 + 1_000,
   });
   return { dht, keyPair, store };
@@ -55,6 +50,6 @@ export function makeStore(
 /** `count` fresh DHT nodes joined to the testnet (closed with it). */
 export async function freshNodes(testnet: Testnet, count: number): Promise<Dht[]> {
   const nodes: Dht[] = [];
-  for (let i = 0; i < count; i++) nodes.push(await testnet.createNode());
+  for (let i = 0; i < count; i++) nodes.push(await testnet.createNode(TEST_DHT_OPTIONS));
   return nodes;
 }

@@ -18,7 +18,7 @@ import {
 } from '../../src/crypto/index.js';
 import { createTestnet, type Dht, type LookupNode, type Testnet } from '../../src/dht/index.js';
 import { rawPut } from '../helpers/raw-krpc.js';
-import { contentFor, makeStore, randomKeyPair, TEST_MINUTE } from '../helpers/records.js';
+import { contentFor, freshNodes, makeStore, randomKeyPair, TEST_MINUTE } from '../helpers/records.js';
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
@@ -29,8 +29,8 @@ let publisherDhts: Dht[];
 beforeAll(async () => {
   testnet = await createTestnet({ nodes: 24 });
   attacker = await testnet.createNode();
-  publisherDhts = [];
-  for (let i = 0; i < 5; i++) publisherDhts.push(await testnet.createNode());
+
+  publisherDhts = await freshNodes(testnet, 5);
 });
 
 afterAll(async () => {

@@ -1,0 +1,135 @@
+/**
+ * RecordStore.publish and read, one behaviour at a time, on a real 20-node DHT testnet: the per-minute
+ * cap, refreshing our own record, our own record set apart, streaming, reuse of a read, validation.
+ */
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TopicId } from '../../src/crypto/index.js';
+import { createTestnet, type Dht, type Testnet } from '../../src/dht/index.js';
+import { GttError } from '../../src/errors.js';
+import { RecordStore } from '../../src/tracker/record-store.js';
+import { contentFor, freshNodes, makeStore, randomKeyPair, TEST_MINUTE } from '../helpers/records.js';
+
+let testnet: Testnet;
+let nodes: Dht[];
+
+beforeAll(async () => {
+  testnet = await createTestnet({ nodes: 20 });
+  nodes = await freshNodes(testnet, 7);
+});
+
+afterAll(async () => {
+  await testnet?.close();
+});
+
+const topicName = (label: string) => `${label}-${Math.random()}`;
+const hex = (b: Uint8Array) => bytesToHex(b);
+
+describe('publish', () => {
+  it('skips once the minute shows maxRecordsPerMinute records of others', async () => {
+    const topic = topicName('cap');
+    const first = nodes.slice(0, 5).map((dht) => makeStore(dht, topic, { secret: 's' }));
+    for (const [i, p] of first.entries())
+      expect((await p.store.publish(contentFor(i))).status).toBe('published');
+    const late = makeStore(nodes[5]!, topic, { secret: 's' });
+    expect(await late.store.publish(contentFor(5))).toEqual({
+      status: 'skipped',
+      reason: 'minute-full',
+      minute: TEST_MINUTE,
+      others: 5,
+    });
+    expect(late.store.stats.publishSkipped).toBe(1);
+    // A lower cap, configured, applies the same way.
+    const strict = makeStore(nodes[6]!, topic, { secret: 's', config: { maxRecordsPerMinute: 2 } });
+    expect((await strict.store.publish(contentFor(6))).status).toBe('skipped');
+  });
+
+  it('a second publish in the same minute replaces our record (seq + 1, same slot)', async () => {
+    const topic = topicName('refresh');
+    const publisher = makeStore(nodes[0]!, topic, { secret: 's' });
+    const first = await publisher.store.publish(contentFor(1));
+    const second = await publisher.store.publish({
+      ...contentFor(2),
+      messageIds: [new Uint8Array(16).fill(7)],
+    });
+    expect(first).toMatchObject({ status: 'published', seq: 1 });
+    expect(second).toMatchObject({
+      status: 'published',
+      seq: 2,
+      slot: first.status === 'published' && first.slot,
+    });
+    const reader = makeStore(nodes[1]!, topic, { secret: 's' });
+    const { records } = await reader.store.read(TEST_MINUTE);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ seq: 2, addresses: contentFor(2).addresses });
+    expect(records[0]!.messageIds.map(hex)).toEqual([hex(new Uint8Array(16).fill(7))]);
+  });
+
+  it('reuses a fresh read of the same minute instead of reading again', async () => {
+    const topic = topicName('reuse');
+    const publisher = makeStore(nodes[2]!, topic, { secret: 's' });
+    const view = await publisher.store.read(TEST_MINUTE);
+    const before = nodes[2]!.stats.lookups;
+    expect((await publisher.store.publish(contentFor(0), { read: view })).status).toBe('published');
+    expect(nodes[2]!.stats.lookups - before).toBe(1); // the put's own lookup only
+  });
+
+  it('rejects with ABORTED when its signal is aborted, before any network work', async () => {
+    const publisher = makeStore(nodes[3]!, topicName('abort'), { secret: 's' });
+    const before = nodes[3]!.stats.lookups;
+    const error = await publisher.store
+      .publish(contentFor(0), { signal: AbortSignal.abort(new Error('stop')) })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GttError);
+    expect(error).toMatchObject({ code: 'ABORTED' });
+    expect(nodes[3]!.stats.lookups).toBe(before);
+  });
+
+  it('refuses invalid content locally with RangeError (too many peers)', async () => {
+    const publisher = makeStore(nodes[3]!, topicName('invalid'), { secret: 's' });
+    const peers = Array.from({ length: 6 }, () => ({ id: randomKeyPair().publicKey, addresses: [] }));
+    await expect(publisher.store.publish({ ...contentFor(0), peers })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('read', () => {
+  it('sets our own record apart and reports each slot', async () => {
+    const topic = topicName('own');
+    const publisher = makeStore(nodes[4]!, topic, { secret: 's' });
+    const published = await publisher.store.publish(contentFor(4));
+    const view = await publisher.store.read(TEST_MINUTE);
+    expect(view.records).toEqual([]);
+    expect(view.own && hex(view.own.publisher)).toBe(hex(publisher.keyPair.publicKey));
+    expect(view.own?.slot).toBe(published.status === 'published' ? published.slot : -1);
+    expect(view.lookups).toBe(4);
+    expect(view.slots.map((s) => s.index)).toEqual([0, 1, 2, 3]);
+    expect(view.slots.reduce((n, s) => n + s.records, 0)).toBe(1);
+  });
+
+  it('streams each new publisher once through onRecord', async () => {
+    const topic = topicName('stream');
+    const publishers = nodes.slice(0, 3).map((dht) => makeStore(dht, topic, { secret: 's' }));
+    for (const [i, p] of publishers.entries()) await p.store.publish(contentFor(i));
+    // Publish twice from one of them: its two copies must still stream once.
+    await publishers[0]!.store.publish(contentFor(9));
+    const reader = makeStore(nodes[5]!, topic, { secret: 's' });
+    const streamed: string[] = [];
+    const result = await reader.store.read(TEST_MINUTE, { onRecord: (r) => streamed.push(hex(r.publisher)) });
+    expect(streamed.sort()).toEqual(publishers.map((p) => hex(p.keyPair.publicKey)).sort());
+    expect(result.records.map((r) => hex(r.publisher)).sort()).toEqual(streamed);
+  });
+});
+
+describe('config', () => {
+  it('rejects invalid options with INVALID_CONFIG naming the field', () => {
+    const make = () =>
+      new RecordStore({
+        dht: nodes[0]!,
+        topic: TopicId.fromName('x'),
+        keyPair: randomKeyPair(),
+        config: { replicas: 0 },
+      });
+    expect(make).toThrow(GttError);
+    expect(make).toThrow(/replicas/);
+  });
+});
