@@ -11,7 +11,6 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  type Address,
   deriveMinuteKeys,
   encodeRecordBody,
   encodeSignedRecord,
@@ -29,21 +28,11 @@ import {
   referenceMinuteKeys,
   unhex,
   utf8,
+  type VectorInput,
   xchachaEncrypt,
 } from '../test/crypto/reference.js';
 
 const OUT = new URL('../test/vectors/record-v1.json', import.meta.url);
-
-interface VectorInput {
-  topicName: string;
-  secret: string | null;
-  minute: number;
-  publisherSeed: string;
-  nonce: string;
-  addresses: Address[];
-  peers: { id: string; addresses: Address[] }[];
-  messageIds: string[];
-}
 
 /** A DNS name of exactly 36 bytes: `tag` then padding then `.example`. */
 function longName(tag: string): string {

@@ -142,3 +142,15 @@ export function referenceMinuteKeys(topicName: string, secret: string | null, mi
     ),
   };
 }
+
+/** Inputs of one record-v1.json vector (shared by the generator script and the vector test). */
+export interface VectorInput {
+  topicName: string;
+  secret: string | null;
+  minute: number;
+  publisherSeed: string;
+  nonce: string;
+  addresses: { host: string; port: number }[];
+  peers: { id: string; addresses: { host: string; port: number }[] }[];
+  messageIds: string[];
+}

@@ -18,21 +18,20 @@ import {
   signRecord,
   TopicId,
 } from '../../src/crypto/index.js';
-import { ed25519Sign, hex, referenceMinuteKeys, unhex, utf8, xchachaEncrypt } from './reference.js';
+import {
+  ed25519Sign,
+  hex,
+  referenceMinuteKeys,
+  unhex,
+  utf8,
+  type VectorInput,
+  xchachaEncrypt,
+} from './reference.js';
 
 interface Vector {
   name: string;
   description: string;
-  input: {
-    topicName: string;
-    secret: string | null;
-    minute: number;
-    publisherSeed: string;
-    nonce: string;
-    addresses: Address[];
-    peers: { id: string; addresses: Address[] }[];
-    messageIds: string[];
-  };
+  input: VectorInput;
   output: {
     topicHash: string;
     secretHash: string | null;
