@@ -1,0 +1,99 @@
+/**
+ * What a topic's protocols share while one event is handled: identity, RNG, counters and the list of
+ * out-events being built. Internal (not exported from `index.ts`).
+ */
+import type { Rng } from './rng.js';
+import type { AppEvent, Message, OutEvent, PeerData, PeerId, Timer, TopicKey } from './types.js';
+
+/** Counters of a node (house rule 14). Expected bad input is counted here, never thrown. */
+export interface ProtoStats {
+  /** Messages handed to `handle`. */
+  messagesIn: number;
+  /** `send` out-events produced. */
+  messagesOut: number;
+  /** Messages for a topic this node does not hold. */
+  unknownTopic: number;
+  /** Messages that make no sense in the current state (a reply nobody asked for, a GRAFT from a stranger…). */
+  unexpected: number;
+  /** GOSSIP payloads delivered to the application. */
+  delivered: number;
+  /** GOSSIP payloads received again (PRUNE material). */
+  duplicates: number;
+  /** GOSSIP without a signature while signatures are required. */
+  unsigned: number;
+  /** GOSSIP whose origin signature failed verification. */
+  badSignature: number;
+  /** GOSSIP from ourselves as origin that we never sent (forged), or other invalid fields. */
+  invalidMessage: number;
+  /** Broadcast commands refused because the payload does not fit `maxMessageBytes`. */
+  oversizeBroadcasts: number;
+  /** GRAFTs sent for missing payloads. */
+  graftsSent: number;
+  /** GRAFTs asking for an id no longer in the cache. */
+  graftMisses: number;
+  /** PRUNEs sent. */
+  prunesSent: number;
+  /** Eager/lazy swaps by the tree optimisation (PlumTree §3.8). */
+  optimizations: number;
+  /** Cached payloads dropped to stay under `messageCacheBytes`. */
+  cacheEvictedBytes: number;
+}
+
+/** A fresh set of counters. */
+export function createStats(): ProtoStats {
+  return {
+    messagesIn: 0,
+    messagesOut: 0,
+    unknownTopic: 0,
+    unexpected: 0,
+    delivered: 0,
+    duplicates: 0,
+    unsigned: 0,
+    badSignature: 0,
+    invalidMessage: 0,
+    oversizeBroadcasts: 0,
+    graftsSent: 0,
+    graftMisses: 0,
+    prunesSent: 0,
+    optimizations: 0,
+    cacheEvictedBytes: 0,
+  };
+}
+
+/** Shared per-topic context. `now` and `out` are reset by the node for each event. */
+export class Ctx {
+  now = 0;
+  out: OutEvent[] = [];
+
+  constructor(
+    readonly topic: TopicKey,
+    readonly topicBytes: Uint8Array,
+    readonly me: PeerId,
+    readonly meBytes: Uint8Array,
+    readonly myData: PeerData | undefined,
+    readonly rng: Rng,
+    readonly stats: ProtoStats,
+  ) {}
+
+  send(to: PeerId, message: Message, data?: PeerData): void {
+    this.stats.messagesOut++;
+    this.out.push(
+      data === undefined
+        ? { type: 'send', to, topic: this.topic, message }
+        : { type: 'send', to, topic: this.topic, message, data },
+    );
+  }
+
+  emit(event: AppEvent): void {
+    this.out.push({ type: 'emit', topic: this.topic, event });
+  }
+
+  timer(delayMs: number, timer: Timer): void {
+    this.out.push({ type: 'schedule-timer', topic: this.topic, delayMs, timer });
+  }
+
+  /** The topic no longer needs `peer`; the node drops this when another topic still does. */
+  release(peer: PeerId): void {
+    this.out.push({ type: 'disconnect-peer', peer });
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The gossip core of one node: every topic it holds, each with its own HyParView and PlumTree state,
+ * behind one pure entry point `handle(event, now) => OutEvent[]` (house rules 1–3).
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { GttError } from '../errors.js';
+import { type ProtoConfig, type ProtoOptions, parseProtoConfig } from './config.js';
+import { Ctx, createStats, type ProtoStats } from './ctx.js';
+import { HyParView } from './hyparview.js';
+import type { SignFn, VerifyFn } from './ids.js';
+import { PlumTree } from './plumtree.js';
+import { nextU64, type Rng } from './rng.js';
+import {
+  assertNever,
+  type InEvent,
+  type OutEvent,
+  type PeerData,
+  type PeerId,
+  type TopicKey,
+} from './types.js';
+
+const HEX_ID = /^[0-9a-f]{64}$/;
+const U64_MASK = (1n << 64n) - 1n;
+
+/** Options of {@link GossipNode}. */
+export interface GossipNodeOptions {
+  /** This node's id: its 32-byte ed25519 public key, raw or as 64 lower-case hex characters. */
+  me: PeerId | Uint8Array;
+  /** The only randomness the core uses. */
+  rng: Rng;
+  /** Protocol parameters; see `config.ts` for the defaults and their sources. */
+  config?: ProtoOptions;
+  /** Signs our own broadcasts; required while `plumtree.signatures` is on. */
+  sign?: SignFn;
+  /** Verifies origin signatures; required while `plumtree.signatures` is on. */
+  verify?: VerifyFn;
+  /** Our own opaque peer data (addresses), sent in JOIN, NEIGHBOR and SHUFFLE. */
+  peerData?: PeerData;
+  /** First per-origin sequence number; default a random u64 from `rng` (PROTOCOL.md §8.3). */
+  seqStart?: bigint;
+}
+
+/** One topic's state. */
+class TopicState {
+  readonly hpv: HyParView;
+  readonly plum: PlumTree;
+
+  constructor(
+    readonly ctx: Ctx,
+    config: ProtoConfig,
+    origin: { nextSeq(): bigint; sign: SignFn | undefined; verify: VerifyFn | undefined },
+  ) {
+    this.plum = new PlumTree(config.plumtree, ctx, origin, () => this.hpv.active.keys());
+    this.hpv = new HyParView(config.hyparview, ctx, {
+      neighborUp: (p) => this.plum.neighborUp(p),
+      neighborDown: (p) => this.plum.neighborDown(p),
+    });
+  }
+}
+
+/** The pure gossip core of one node. */
+export class GossipNode {
+  /** This node's id (hex). */
+  readonly id: PeerId;
+  /** Counters (house rule 14). */
+  readonly stats: ProtoStats = createStats();
+  readonly config: ProtoConfig;
+  private readonly idBytes: Uint8Array;
+  private readonly rng: Rng;
+  private readonly peerData: PeerData | undefined;
+  private readonly topicStates = new Map<TopicKey, TopicState>();
+  private readonly origin: { nextSeq(): bigint; sign: SignFn | undefined; verify: VerifyFn | undefined };
+
+  /**
+   * @throws {GttError} `INVALID_CONFIG` when the config is invalid, or signatures are on without
+   *   `sign` and `verify`.
+   * @throws {RangeError} when `me` is not 32 bytes / 64 lower-case hex characters.
+   */
+  constructor(opts: GossipNodeOptions) {
+    this.config = parseProtoConfig(opts.config);
+    if (typeof opts.me === 'string') {
+      if (!HEX_ID.test(opts.me))
+        throw new RangeError(`"me" expected 64 lower-case hex characters, got "${opts.me}"`);
+      this.id = opts.me;
+    } else {
+      if (opts.me.length !== 32)
+        throw new RangeError(`"me" expected Uint8Array of length 32, got length=${opts.me.length}`);
+      this.id = bytesToHex(opts.me);
+    }
+    this.idBytes = hexToBytes(this.id);
+    if (this.config.plumtree.signatures && (opts.sign === undefined || opts.verify === undefined)) {
+      throw GttError.invalidConfig('plumtree.signatures is on: "sign" and "verify" are required');
+    }
+    this.rng = opts.rng;
+    this.peerData = opts.peerData;
+    let seq = (opts.seqStart ?? nextU64(opts.rng)) & U64_MASK;
+    this.origin = {
+      nextSeq: () => {
+        const s = seq;
+        seq = (seq + 1n) & U64_MASK;
+        return s;
+      },
+      sign: opts.sign,
+      verify: opts.verify,
+    };
+  }
+
+  /** Handles one in-event at time `now` (ms, monotonic); returns what to do, in order. Never throws on bad input. */
+  handle(event: InEvent, now: number): OutEvent[] {
+    const out: OutEvent[] = [];
+    switch (event.type) {
+      case 'recv': {
+        this.stats.messagesIn++;
+        const t = this.topicStates.get(event.topic);
+        if (t === undefined) {
+          this.stats.unknownTopic++;
+          break;
+        }
+        this.begin(t, now, out);
+        if (event.from === this.id) {
+          this.stats.unexpected++;
+          break;
+        }
+        t.hpv.onMessage(event.from, event.message);
+        t.plum.onMessage(event.from, event.message);
+        break;
+      }
+      case 'command': {
+        const c = event.command;
+        let t = this.topicStates.get(event.topic);
+        if (t === undefined) {
+          if (c.type !== 'join' || !HEX_ID.test(event.topic)) break;
+          t = this.createTopic(event.topic);
+        }
+        this.begin(t, now, out);
+        switch (c.type) {
+          case 'join':
+            t.hpv.join(c.peers);
+            break;
+          case 'broadcast':
+            t.plum.broadcast(c.content, 'swarm');
+            break;
+          case 'broadcast-neighbors':
+            t.plum.broadcast(c.content, 'neighbors');
+            break;
+          case 'leave':
+            t.hpv.leave();
+            this.topicStates.delete(event.topic);
+            break;
+          default:
+            assertNever(c);
+        }
+        break;
+      }
+      case 'timer-expired': {
+        const t = this.topicStates.get(event.topic);
+        if (t === undefined) break; // the topic was left: its timers are stale
+        this.begin(t, now, out);
+        t.hpv.onTimer(event.timer);
+        t.plum.onTimer(event.timer);
+        break;
+      }
+      case 'peer-disconnected':
+        for (const t of this.topicStates.values()) {
+          this.begin(t, now, out);
+          t.hpv.onPeerDisconnected(event.peer, event.cause);
+        }
+        break;
+      default:
+        assertNever(event);
+    }
+    return this.filterReleases(out);
+  }
+
+  /** Topics held. */
+  topics(): TopicKey[] {
+    return [...this.topicStates.keys()];
+  }
+
+  /** The active view of `topic` (empty when not held). */
+  activeView(topic: TopicKey): PeerId[] {
+    return [...(this.topicStates.get(topic)?.hpv.active.keys() ?? [])];
+  }
+
+  /** The passive view of `topic` (empty when not held). */
+  passiveView(topic: TopicKey): PeerId[] {
+    return [...(this.topicStates.get(topic)?.hpv.passive.keys() ?? [])];
+  }
+
+  /** Eager and lazy neighbours of `topic`. */
+  tree(topic: TopicKey): { eager: PeerId[]; lazy: PeerId[] } {
+    const t = this.topicStates.get(topic);
+    return { eager: [...(t?.plum.eager ?? [])], lazy: [...(t?.plum.lazy ?? [])] };
+  }
+
+  /** Whether any topic uses a link to `peer` (active, or a request in flight). */
+  isConnected(peer: PeerId): boolean {
+    for (const t of this.topicStates.values()) if (t.hpv.uses(peer)) return true;
+    return false;
+  }
+
+  private createTopic(topic: TopicKey): TopicState {
+    const ctx = new Ctx(topic, hexToBytes(topic), this.id, this.idBytes, this.peerData, this.rng, this.stats);
+    const t = new TopicState(ctx, this.config, this.origin);
+    this.topicStates.set(topic, t);
+    return t;
+  }
+
+  private begin(t: TopicState, now: number, out: OutEvent[]): void {
+    t.ctx.now = now;
+    t.ctx.out = out;
+  }
+
+  /** Drop `disconnect-peer` for peers another topic still uses, and repeats. */
+  private filterReleases(out: OutEvent[]): OutEvent[] {
+    if (!out.some((e) => e.type === 'disconnect-peer')) return out;
+    const done = new Set<PeerId>();
+    return out.filter((e) => {
+      if (e.type !== 'disconnect-peer') return true;
+      if (done.has(e.peer) || this.isConnected(e.peer)) return false;
+      done.add(e.peer);
+      return true;
+    });
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The core's only source of randomness: an injected seeded generator (house rule 1). `createRng` is a
+ * small non-cryptographic PRNG (sfc32 seeded through splitmix32) for simulators and tests; a transport
+ * may pass one seeded from a CSPRNG.
+ */
+
+/** A source of uniform 32-bit unsigned integers. */
+export interface Rng {
+  nextU32(): number;
+}
+
+/** sfc32 (Chris Doty-Humphrey's Small Fast Counting generator), seeded from `seed` with splitmix32. */
+export function createRng(seed: number): Rng {
+  let s = seed >>> 0;
+  const splitmix = (): number => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let a = splitmix();
+  let b = splitmix();
+  let c = splitmix();
+  let d = splitmix();
+  const rng: Rng = {
+    nextU32(): number {
+      const t = (((a + b) >>> 0) + d) >>> 0;
+      d = (d + 1) >>> 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) >>> 0;
+      c = ((c << 21) | (c >>> 11)) >>> 0;
+      c = (c + t) >>> 0;
+      return t;
+    },
+  };
+  for (let i = 0; i < 12; i++) rng.nextU32();
+  return rng;
+}
+
+/** Uniform integer in `[0, n)` for `1 <= n <= 2^32` (tiny modulo bias is irrelevant for peer sampling). */
+export function below(rng: Rng, n: number): number {
+  return Math.floor((rng.nextU32() / 0x1_0000_0000) * n);
+}
+
+/** A uniformly chosen element, or undefined for an empty array. */
+export function pick<T>(rng: Rng, items: readonly T[]): T | undefined {
+  return items.length === 0 ? undefined : items[below(rng, items.length)];
+}
+
+/** Up to `k` distinct elements chosen uniformly (partial Fisher–Yates on a copy). */
+export function sample<T>(rng: Rng, items: readonly T[], k: number): T[] {
+  const copy = items.slice();
+  const n = Math.min(k, copy.length);
+  for (let i = 0; i < n; i++) {
+    const j = i + below(rng, copy.length - i);
+    const tmp = copy[i]!;
+    copy[i] = copy[j]!;
+    copy[j] = tmp;
+  }
+  copy.length = n;
+  return copy;
+}
+
+/** A uniform 64-bit unsigned integer. */
+export function nextU64(rng: Rng): bigint {
+  return (BigInt(rng.nextU32()) << 32n) | BigInt(rng.nextU32());
+}

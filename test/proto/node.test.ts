@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { createRng, GossipNode, type OutEvent, parseProtoConfig } from '../../src/proto/index.js';
+
+const A = 'aa'.repeat(32);
+const B = 'bb'.repeat(32);
+const C = 'cc'.repeat(32);
+const T = '11'.repeat(32);
+const node = (me: string): GossipNode =>
+  new GossipNode({ me, rng: createRng(1), config: { plumtree: { signatures: false } }, seqStart: 0n });
+const kinds = (out: OutEvent[]): string[] =>
+  out.map((e) =>
+    e.type === 'send'
+      ? `send ${e.to.slice(0, 2)} ${e.message.type}`
+      : e.type === 'emit'
+        ? `emit ${e.event.type}`
+        : e.type === 'schedule-timer'
+          ? `timer ${e.timer.type} ${e.delayMs}`
+          : `disconnect-peer ${e.peer.slice(0, 2)}`,
+  );
+
+describe('config', () => {
+  it('has documented defaults and names bad fields', () => {
+    const c = parseProtoConfig();
+    expect(c.hyparview.activeViewCapacity).toBe(5);
+    expect(c.hyparview.passiveViewCapacity).toBe(30);
+    expect(c.hyparview.activeRandomWalkLength).toBe(6);
+    expect(c.hyparview.passiveRandomWalkLength).toBe(3);
+    expect(c.plumtree.maxMessageBytes).toBe(64 * 1024);
+    expect(c.plumtree.signatures).toBe(true);
+    expect(() => parseProtoConfig({ hyparview: { activeViewCapacity: 0 } })).toThrow(
+      /hyparview\.activeViewCapacity/,
+    );
+  });
+  it('requires sign and verify while signatures are on', () => {
+    expect(() => new GossipNode({ me: A, rng: createRng(1) })).toThrow(/signatures/);
+  });
+});
+
+describe('GossipNode.handle', () => {
+  it('join, accept, broadcast, duplicate, disconnect: exact out-events', () => {
+    const a = node(A);
+    const b = node(B);
+    expect(kinds(a.handle({ type: 'command', topic: T, command: { type: 'join', peers: [] } }, 0))).toEqual([
+      'timer shuffle 1000',
+    ]);
+    expect(
+      kinds(b.handle({ type: 'command', topic: T, command: { type: 'join', peers: [{ id: A }] } }, 0)),
+    ).toEqual(['timer shuffle 1000', 'send aa join', 'timer neighbor-timeout 500']);
+    expect(kinds(a.handle({ type: 'recv', from: B, topic: T, message: { type: 'join' } }, 5))).toEqual([
+      'send bb neighbor-reply',
+      'emit neighbor-up',
+      'emit joined',
+    ]);
+    expect(
+      kinds(
+        b.handle(
+          { type: 'recv', from: A, topic: T, message: { type: 'neighbor-reply', accepted: true } },
+          10,
+        ),
+      ),
+    ).toEqual(['emit neighbor-up', 'emit joined']);
+    const sent = a.handle(
+      { type: 'command', topic: T, command: { type: 'broadcast', content: new Uint8Array([1]) } },
+      20,
+    );
+    expect(kinds(sent)).toEqual(['timer cache-evict 1000', 'send bb gossip']);
+    const gossip = sent.find((e) => e.type === 'send')!;
+    if (gossip.type !== 'send') throw new Error('unreachable');
+    const first = b.handle({ type: 'recv', from: A, topic: T, message: gossip.message }, 25);
+    expect(first).toContainEqual({
+      type: 'emit',
+      topic: T,
+      event: {
+        type: 'received',
+        content: new Uint8Array([1]),
+        origin: A,
+        deliveredFrom: A,
+        hops: 1,
+        scope: 'swarm',
+      },
+    });
+    expect(kinds(b.handle({ type: 'recv', from: A, topic: T, message: gossip.message }, 26))).toEqual([
+      'send aa prune',
+    ]);
+    expect(b.stats.duplicates).toBe(1);
+    expect(kinds(b.handle({ type: 'peer-disconnected', peer: A, cause: 'error' }, 30))).toEqual([
+      'emit neighbor-down',
+    ]);
+  });
+
+  it('NEIGHBOR low is refused when full, high evicts a random neighbour (kept passive)', () => {
+    const a = new GossipNode({
+      me: A,
+      rng: createRng(1),
+      config: { hyparview: { activeViewCapacity: 1 }, plumtree: { signatures: false } },
+    });
+    a.handle({ type: 'command', topic: T, command: { type: 'join', peers: [] } }, 0);
+    a.handle({ type: 'recv', from: B, topic: T, message: { type: 'join' } }, 1);
+    expect(
+      kinds(a.handle({ type: 'recv', from: C, topic: T, message: { type: 'neighbor', priority: 'low' } }, 2)),
+    ).toEqual(['send cc neighbor-reply']);
+    expect(
+      kinds(
+        a.handle({ type: 'recv', from: C, topic: T, message: { type: 'neighbor', priority: 'high' } }, 3),
+      ),
+    ).toEqual([
+      'send cc neighbor-reply',
+      'send bb disconnect',
+      'emit neighbor-down',
+      'disconnect-peer bb',
+      'emit neighbor-up',
+    ]);
+    expect(a.activeView(T)).toEqual([C]);
+    expect(a.passiveView(T)).toContain(B);
+  });
+
+  it('counts messages for unknown topics and oversize broadcasts instead of throwing', () => {
+    const a = node(A);
+    expect(a.handle({ type: 'recv', from: B, topic: T, message: { type: 'prune' } }, 0)).toEqual([]);
+    expect(a.stats.unknownTopic).toBe(1);
+    a.handle({ type: 'command', topic: T, command: { type: 'join', peers: [] } }, 0);
+    a.handle(
+      { type: 'command', topic: T, command: { type: 'broadcast', content: new Uint8Array(70_000) } },
+      0,
+    );
+    expect(a.stats.oversizeBroadcasts).toBe(1);
+  });
+});
