@@ -82,11 +82,14 @@ export type HyParViewConfig = z.output<typeof HyParViewConfigSchema>;
 // --- PlumTree ----------------------------------------------------------------------------------------
 
 /**
- * Wait after the first IHAVE for a missing message before the first GRAFT (iroh-gossip default 80 ms;
- * PlumTree §3.3 leaves it open). Checked with the simulator: 150–400 ms barely changes RMR with
- * concurrent senders (≈ 0.8–0.9 at N = 100) and slows recovery, so the iroh value stays.
+ * Wait after the first IHAVE for a missing message before the first GRAFT (PlumTree §3.3 leaves it
+ * open; iroh-gossip uses 80 ms). Tuned by the simulator (N = 100, links 10–50 ms, seeds 1–4): with one
+ * tree for every origin, a node's tree path to a new origin is often much longer than a lazy
+ * neighbour's, and at 80 ms such IHAVEs trigger needless GRAFTs that keep reshaping the tree; with
+ * `pruneAfterDuplicates` = 3, random-sender RMR is 0.68 at 80 ms, 0.26–0.36 at 150 ms, 0.26–0.42 at
+ * 250 ms. The shortest good value wins, since it is also how long a real loss waits for repair.
  */
-export const DEFAULT_GRAFT_TIMEOUT_1_MS = 80;
+export const DEFAULT_GRAFT_TIMEOUT_1_MS = 150;
 /** Wait between further GRAFTs to other announcers (iroh-gossip default 40 ms). */
 export const DEFAULT_GRAFT_TIMEOUT_2_MS = 40;
 /**
@@ -96,11 +99,21 @@ export const DEFAULT_GRAFT_TIMEOUT_2_MS = 40;
 export const DEFAULT_IHAVE_DISPATCH_MS = 5;
 /**
  * The tree optimisation (PlumTree §3.8): a lazy link replaces the eager parent when its announced hop
- * count is more than this many hops shorter. Tuned by the simulator: iroh-gossip uses 7, under
- * which no swap ever happened at N = 100 (tree depth 9); 3 gives depth 8 at RMR 0, 0–1 give depth 7
- * at RMR ≈ 0.03. LDH ≤ log2 N at N = 100 is not reached by any value (see the sim tests).
+ * count is more than this many hops shorter (iroh-gossip default 7). Checked with the simulator: a
+ * swap that shortens one origin's path reshapes the tree every origin shares, and with several
+ * senders lower values churn it (random-sender RMR 0.74–0.96 at 3, 0.29 at 7, N = 100). The tree is
+ * shallow without swaps once the overlay is (LDH 6 at N = 100, 9–10 at N = 1000).
  */
-export const DEFAULT_OPTIMIZATION_THRESHOLD = 3;
+export const DEFAULT_OPTIMIZATION_THRESHOLD = 7;
+/**
+ * An eager neighbour is PRUNEd after this many duplicates in a row from it (PlumTree §3.3 prunes on
+ * the first). Tuned by the simulator: with concurrent messages from several origins, two messages can
+ * each cut a different edge of the same cycle on their first duplicate, and the eager graph falls
+ * apart (measured at N = 100, random senders: 14–47 components, half of all deliveries by GRAFT,
+ * RMR ≈ 0.9). Waiting for a streak lets the first cut end the cycle's duplicates before a second cut;
+ * a first copy from the neighbour resets its streak. RMR 0.29 at 3, 0.61–0.77 at 2, 0.36 at 6.
+ */
+export const DEFAULT_PRUNE_AFTER_DUPLICATES = 3;
 /** Payloads are kept for GRAFT answers this long (iroh-gossip default 30 s). */
 export const DEFAULT_MESSAGE_CACHE_MS = 30_000;
 /** And up to this many payload bytes, oldest dropped first (guess: 64 full-size messages). */
@@ -121,6 +134,7 @@ export const PlumTreeConfigSchema = z
     graftTimeout2Ms: z.int().min(1).default(DEFAULT_GRAFT_TIMEOUT_2_MS),
     ihaveDispatchMs: z.int().min(0).default(DEFAULT_IHAVE_DISPATCH_MS),
     optimizationThreshold: z.int().min(0).max(65_535).default(DEFAULT_OPTIMIZATION_THRESHOLD),
+    pruneAfterDuplicates: z.int().min(1).max(1000).default(DEFAULT_PRUNE_AFTER_DUPLICATES),
     messageCacheMs: z.int().min(0).default(DEFAULT_MESSAGE_CACHE_MS),
     messageCacheBytes: z.int().min(0).default(DEFAULT_MESSAGE_CACHE_BYTES),
     seenIdMs: z.int().min(1).default(DEFAULT_SEEN_ID_MS),

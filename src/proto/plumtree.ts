@@ -62,6 +62,8 @@ export class PlumTree {
   /** Ids announced but not received, with their announcers in arrival order. */
   private readonly missing = new Map<MessageId, Announcement[]>();
   private readonly graftTimers = new Set<MessageId>();
+  /** Duplicates in a row per eager neighbour since its last first copy (`pruneAfterDuplicates`). */
+  private readonly dupStreak = new Map<PeerId, number>();
   private readonly ihaveQueue = new Map<PeerId, IHaveEntry[]>();
   private dispatchScheduled = false;
   private evictScheduled = false;
@@ -91,6 +93,7 @@ export class PlumTree {
   }
 
   neighborDown(peer: PeerId): void {
+    this.dupStreak.delete(peer);
     this.eager.delete(peer);
     this.lazy.delete(peer);
     this.ihaveQueue.delete(peer);
@@ -132,6 +135,7 @@ export class PlumTree {
         this.onGraft(from, m.id);
         return;
       case 'prune':
+        this.dupStreak.delete(from);
         if (this.eager.delete(from)) this.lazy.add(from);
         return;
       case 'join':
@@ -190,7 +194,17 @@ export class PlumTree {
       // PRUNE even when `from` is already lazy here: its side still thinks we are eager (a PRUNE of
       // ours crossed a payload of its), and only a PRUNE stops it.
       ctx.stats.duplicates++;
+      if (m.scope === 'swarm' && this.eager.has(from)) {
+        // Deviation (see DEFAULT_PRUNE_AFTER_DUPLICATES): an eager neighbour is pruned only after a
+        // streak of duplicates.
+        const streak = (this.dupStreak.get(from) ?? 0) + 1;
+        if (streak < this.cfg.pruneAfterDuplicates) {
+          this.dupStreak.set(from, streak);
+          return;
+        }
+      }
       if (m.scope === 'swarm' && this.isNeighbor(from)) {
+        this.dupStreak.delete(from);
         this.eager.delete(from);
         this.lazy.add(from);
         ctx.stats.prunesSent++;
@@ -214,6 +228,7 @@ export class PlumTree {
       return;
     }
     this.markSeen(id, m.hops, from);
+    this.dupStreak.delete(from);
     ctx.stats.delivered++;
     ctx.emit({
       type: 'received',

@@ -79,13 +79,67 @@ describe('GossipNode.handle', () => {
         scope: 'swarm',
       },
     });
-    expect(kinds(b.handle({ type: 'recv', from: A, topic: T, message: gossip.message }, 26))).toEqual([
+    // An eager neighbour is pruned after `pruneAfterDuplicates` (3) duplicates in a row.
+    for (const at of [26, 27]) {
+      expect(kinds(b.handle({ type: 'recv', from: A, topic: T, message: gossip.message }, at))).toEqual([]);
+    }
+    expect(kinds(b.handle({ type: 'recv', from: A, topic: T, message: gossip.message }, 28))).toEqual([
       'send aa prune',
     ]);
-    expect(b.stats.duplicates).toBe(1);
+    expect(b.stats.duplicates).toBe(3);
     expect(kinds(b.handle({ type: 'peer-disconnected', peer: A, cause: 'error' }, 30))).toEqual([
       'emit neighbor-down',
     ]);
+  });
+
+  it('a first copy from an eager neighbour resets its duplicate streak; pruneAfterDuplicates 1 prunes at once', () => {
+    const link = (x: GossipNode, y: GossipNode, yId: string, xId: string) => {
+      x.handle({ type: 'command', topic: T, command: { type: 'join', peers: [] } }, 0);
+      y.handle({ type: 'command', topic: T, command: { type: 'join', peers: [{ id: xId }] } }, 0);
+      x.handle({ type: 'recv', from: yId, topic: T, message: { type: 'join' } }, 1);
+      y.handle({ type: 'recv', from: xId, topic: T, message: { type: 'neighbor-reply', accepted: true } }, 2);
+    };
+    const broadcast = (x: GossipNode, byte: number, at: number) => {
+      const out = x.handle(
+        { type: 'command', topic: T, command: { type: 'broadcast', content: new Uint8Array([byte]) } },
+        at,
+      );
+      const send = out.find((e) => e.type === 'send');
+      if (send?.type !== 'send') throw new Error('no send');
+      return send.message;
+    };
+    const a = node(A);
+    const b = node(B);
+    link(a, b, B, A);
+    const m1 = broadcast(a, 1, 10);
+    const m2 = broadcast(a, 2, 11);
+    const recv = (message: typeof m1, at: number) =>
+      kinds(b.handle({ type: 'recv', from: A, topic: T, message }, at)).filter((k) => k.startsWith('send'));
+    recv(m1, 20); // first copy
+    expect(recv(m1, 21)).toEqual([]);
+    expect(recv(m1, 22)).toEqual([]);
+    expect(recv(m2, 23)).toEqual([]); // a first copy: the streak starts over
+    expect(recv(m1, 24)).toEqual([]);
+    expect(recv(m1, 25)).toEqual([]);
+    expect(recv(m1, 26)).toEqual(['send aa prune']);
+
+    const strict = (me: string) =>
+      new GossipNode({
+        me,
+        rng: createRng(1),
+        config: { plumtree: { signatures: false, pruneAfterDuplicates: 1 } },
+        seqStart: 0n,
+      });
+    const c = strict(C);
+    const a2 = node(A);
+    link(a2, c, C, A);
+    const m = broadcast(a2, 3, 10);
+    c.handle({ type: 'recv', from: A, topic: T, message: m }, 20);
+    expect(
+      kinds(c.handle({ type: 'recv', from: A, topic: T, message: m }, 21)).filter((k) =>
+        k.startsWith('send'),
+      ),
+    ).toEqual(['send aa prune']);
   });
 
   it('NEIGHBOR low is refused when full, high evicts a random neighbour (kept passive)', () => {

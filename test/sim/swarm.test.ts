@@ -24,13 +24,8 @@ describe('100 nodes, one sender', () => {
     expect(r.missed).toBe(0);
     expect(r.rmr).toBeLessThanOrEqual(0.05);
   });
-  // KNOWN GAP (see the report): the latency-built tree is 8 hops deep at N = 100. `it.fails` turns red
-  // the day the bound holds, so this line gets flipped then.
-  it.fails('LDH max ≤ log2 N', () => {
+  it('LDH max ≤ log2 N', () => {
     expect(r.ldhMax).toBeLessThanOrEqual(Math.log2(100));
-  });
-  it('LDH max ≤ log2 N + 2 (what holds today)', () => {
-    expect(r.ldhMax).toBeLessThanOrEqual(Math.log2(100) + 2);
   });
 });
 
@@ -38,9 +33,7 @@ describe('100 nodes, random senders', () => {
   const r = randomSenders(100);
   log(r);
   it('misses nothing', () => expect(r.missed).toBe(0));
-  // KNOWN GAP: one shared tree for every origin; messages from far origins trigger GRAFTs (RMR ≈ 0.9).
-  it.fails('RMR ≤ 0.5', () => expect(r.rmr).toBeLessThanOrEqual(0.5));
-  it('RMR ≤ 1 (what holds today)', () => expect(r.rmr).toBeLessThanOrEqual(1));
+  it('RMR ≤ 0.5', () => expect(r.rmr).toBeLessThanOrEqual(0.5));
 });
 
 describe('100 nodes, all sending at once', () => {
