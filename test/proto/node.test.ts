@@ -142,6 +142,49 @@ describe('GossipNode.handle', () => {
     ).toEqual(['send aa prune']);
   });
 
+  it('topics are independent swarms over one link: a broadcast stays in its topic, leave releases the link last', () => {
+    const U = '22'.repeat(32);
+    const a = node(A);
+    const b = node(B);
+    // Route every send between the two nodes until quiet; collect what each emits.
+    const emitted: string[] = [];
+    const released: string[] = [];
+    const deliver = (out: OutEvent[], from: string, at: number): void => {
+      for (const e of out) {
+        if (e.type === 'emit') emitted.push(`${from.slice(0, 2)} ${e.topic.slice(0, 2)} ${e.event.type}`);
+        if (e.type === 'disconnect-peer') released.push(`${from.slice(0, 2)} releases ${e.peer.slice(0, 2)}`);
+        if (e.type !== 'send') continue;
+        const to = e.to === A ? a : b;
+        deliver(to.handle({ type: 'recv', from, topic: e.topic, message: e.message }, at + 1), e.to, at + 1);
+      }
+    };
+    for (const topic of [T, U]) {
+      deliver(a.handle({ type: 'command', topic, command: { type: 'join', peers: [] } }, 0), A, 0);
+      deliver(b.handle({ type: 'command', topic, command: { type: 'join', peers: [{ id: A }] } }, 0), B, 0);
+    }
+    expect(a.topics().sort()).toEqual([T, U].sort());
+    expect(a.activeView(T)).toEqual([B]);
+    expect(a.activeView(U)).toEqual([B]);
+    emitted.length = 0;
+    deliver(
+      a.handle(
+        { type: 'command', topic: T, command: { type: 'broadcast', content: new Uint8Array([9]) } },
+        10,
+      ),
+      A,
+      10,
+    );
+    expect(emitted).toEqual(['bb 11 received']);
+    // Leaving T keeps the link: U still uses it. Leaving U too releases it.
+    deliver(b.handle({ type: 'command', topic: T, command: { type: 'leave' } }, 20), B, 20);
+    expect(released).toEqual([]);
+    expect(a.activeView(T)).toEqual([]);
+    expect(a.activeView(U)).toEqual([B]);
+    deliver(b.handle({ type: 'command', topic: U, command: { type: 'leave' } }, 30), B, 30);
+    expect(released).toContain('bb releases aa');
+    expect(b.topics()).toEqual([]);
+  });
+
   it('NEIGHBOR low is refused when full, high evicts a random neighbour (kept passive)', () => {
     const a = new GossipNode({
       me: A,
