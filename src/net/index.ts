@@ -1,0 +1,63 @@
+/**
+ * The transport layer (PROTOCOL.md §9). Today: the pure parts, the Noise XX handshake with identity
+ * binding and the encrypted frame codec. The WebSocket actor that drives them comes next.
+ */
+export {
+  DEFAULT_MAX_FRAME_PLAINTEXT_BYTES,
+  decodeFramePlaintext,
+  encodeFramePlaintext,
+  FRAME_TYPE,
+  type Frame,
+  type FrameLimits,
+  type FrameRejectReason,
+  MAX_CLOSE_REASON_BYTES,
+  MAX_FRAME_PLAINTEXT_LIMIT,
+  MAX_PING_DATA_BYTES,
+  MIN_FRAME_BYTES,
+  type OpenFrameResult,
+  openFrame,
+  type SealFrameResult,
+  sealFrame,
+} from './frame.js';
+export {
+  HANDSHAKE_MESSAGE_1_BYTES,
+  Handshake,
+  type HandshakeDone,
+  type HandshakeFailReason,
+  type HandshakeOptions,
+  type HandshakeStateName,
+  type HandshakeStep,
+  MAX_HANDSHAKE_MESSAGE_BYTES,
+} from './handshake.js';
+export {
+  createIdentityPayload,
+  decodeIdentityPayload,
+  IDENTITY_PAYLOAD_VERSION,
+  type IdentityDecodeResult,
+  type IdentityPayload,
+  type IdentityRejectReason,
+  identitySignedMessage,
+  MAX_IDENTITY_EXTENSION_BYTES,
+  MAX_IDENTITY_PAYLOAD_BYTES,
+  MIN_IDENTITY_PAYLOAD_BYTES,
+  NOISE_STATIC_KEY_DOMAIN,
+  verifyIdentityPayload,
+} from './identity.js';
+export {
+  type CipherFailReason,
+  CipherState,
+  type DecryptResult,
+  type EncryptResult,
+  MAX_NONCE,
+  NOISE_MAX_MESSAGE_BYTES,
+  NOISE_PROLOGUE,
+  NOISE_PROTOCOL_NAME,
+  type NoiseReadReason,
+  type NoiseReadResult,
+  type NoiseResult,
+  type NoiseRole,
+  NoiseStateError,
+  NoiseXX,
+  type NoiseXXOptions,
+  x25519PublicKey,
+} from './noise.js';
