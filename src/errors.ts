@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'INVALID_CONFIG'
   | 'DHT_BOOTSTRAP_FAILED'
   | 'DHT_PUT_FAILED'
-  | 'DHT_LISTEN_FAILED';
+  | 'DHT_LISTEN_FAILED'
+  | 'NOISE_STATE';
 
 /** Base class of the library's errors: `err.code` is stable, `err.name` is the class name. */
 export class GttError extends Error {

@@ -20,6 +20,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { abytes, copy } from '../crypto/utils.js';
+import { GttError } from '../errors.js';
 
 /** The full Noise protocol name (§8): pattern XX, DH 25519, cipher ChaChaPoly, hash SHA256. */
 export const NOISE_PROTOCOL_NAME = 'Noise_XX_25519_ChaChaPoly_SHA256';
@@ -42,12 +43,9 @@ const EMPTY = new Uint8Array(0);
  * Thrown when the local side misuses a handshake: writing out of turn, writing or splitting after it
  * failed, or reading the result before it finished. Remote bytes never cause it.
  */
-export class NoiseStateError extends Error {
-  readonly code = 'NOISE_STATE' as const;
-
+export class NoiseStateError extends GttError {
   constructor(message: string) {
-    super(message);
-    this.name = 'NoiseStateError';
+    super('NOISE_STATE', message);
   }
 }
 
@@ -436,6 +434,9 @@ export class NoiseXX {
         this.#re = message.slice(pos, pos + DH_BYTES);
         pos += DH_BYTES;
         this.#ss.mixHash(this.#re);
+        // Refuse a low-order remote ephemeral now: every later DH of ours with it (ee, and es or se when
+        // this side writes next) would give the all-zero output, and writes must not fail on remote bytes.
+        if (dh(this.#e, this.#re) === undefined) return { ok: false, reason: 'bad-key' };
       } else if (token === 's') {
         const len = DH_BYTES + (this.#ss.hasKey() ? TAG_BYTES : 0);
         if (message.length - pos < len) return { ok: false, reason: 'malformed' };

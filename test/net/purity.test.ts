@@ -1,0 +1,23 @@
+/**
+ * House rules 1 and 4 for src/net's pure modules (handshake, identity, Noise, frames): @noble/*,
+ * src/crypto, src/proto and their own files; nothing with I/O. The WebSocket actor will do the I/O.
+ */
+import { describePureLayer } from '../helpers/purity.js';
+
+const PURE = ['frame.ts', 'handshake.ts', 'identity.ts', 'noise.ts'];
+
+describePureLayer(
+  'src/net (handshake and frames)',
+  new URL('../../src/net/', import.meta.url),
+  [
+    /^@noble\/hashes\/(?:sha2|hmac|utils)\.js$/,
+    /^@noble\/curves\/ed25519\.js$/,
+    /^@noble\/ciphers\/chacha\.js$/,
+    /^\.\.\/crypto\/utils\.js$/,
+    /^\.\.\/proto\/config\.js$/,
+    /^\.\.\/errors\.js$/,
+    /^\.\/[a-z-]+\.js$/,
+  ],
+  PURE,
+  PURE,
+);
