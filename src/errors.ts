@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'DHT_BOOTSTRAP_FAILED'
   | 'DHT_PUT_FAILED'
   | 'DHT_LISTEN_FAILED'
-  | 'NOISE_STATE';
+  | 'NOISE_STATE'
+  | 'LISTEN_FAILED'
+  | 'ALREADY_SUBSCRIBED';
 
 /** Base class of the library's errors: `err.code` is stable, `err.name` is the class name. */
 export class GttError extends Error {

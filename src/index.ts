@@ -2,7 +2,7 @@
  * gossip-topic-tracker: find the peers of a topic through the BitTorrent mainline DHT.
  *
  * The public surface, layer by layer: crypto (topic ids, keys, records), the DHT adapter and its
- * testnet, the record store, and the error class.
+ * testnet, the record store, the gossip node (`Gossip`, `Topic`), and the error class.
  */
 export {
   type Address,
@@ -49,4 +49,17 @@ export {
   type TestnetOptions,
 } from './dht/index.js';
 export { type ErrorCode, GttError } from './errors.js';
+export {
+  type CloseInfo,
+  type CloseReason,
+  Gossip,
+  type GossipOptions,
+  type GossipStats,
+  type Peer,
+  Topic,
+  type TopicEvents,
+  type TopicMessage,
+  type TransportOptions,
+  type TransportStats,
+} from './net/index.js';
 export * from './tracker/index.js';

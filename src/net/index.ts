@@ -1,7 +1,10 @@
 /**
- * The transport layer (PROTOCOL.md §9). Today: the pure parts, the Noise XX handshake with identity
- * binding and the encrypted frame codec. The WebSocket actor that drives them comes next.
+ * The transport layer (PROTOCOL.md §9): the pure parts (Noise XX handshake with identity binding, the
+ * encrypted frame codec) and the WebSocket actor that drives them and the gossip core (`Gossip`).
  */
+export { type DecodedAddressList, decodeAddressList, encodeAddressList } from './addresses.js';
+export * from './config.js';
+export type { CloseInfo, CloseReason } from './connection.js';
 export {
   DEFAULT_MAX_FRAME_PLAINTEXT_BYTES,
   decodeFramePlaintext,
@@ -19,6 +22,7 @@ export {
   type SealFrameResult,
   sealFrame,
 } from './frame.js';
+export { Gossip, type GossipOptions, type GossipStats } from './gossip.js';
 export {
   HANDSHAKE_MESSAGE_1_BYTES,
   Handshake,
@@ -61,3 +65,5 @@ export {
   type NoiseXXOptions,
   x25519PublicKey,
 } from './noise.js';
+export { type Peer, Topic, type TopicEvents, type TopicMessage } from './topic.js';
+export { Transport, type TransportEvents, type TransportStats } from './transport.js';

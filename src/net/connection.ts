@@ -1,0 +1,372 @@
+/**
+ * One WebSocket between two nodes (PROTOCOL.md §9): drives a `Handshake` under a deadline, then seals
+ * and opens frames, answers PINGs, sends its own when idle, drops a peer silent for
+ * `keepaliveTimeoutMs`, and bounds what it holds unsent. Every way it can end is one `CloseReason`.
+ *
+ * ```
+ * handshaking ──handshake done──▶ open ──close()/CLOSE/socket closed──▶ closing ──socket 'close'──▶ closed
+ *      └──── timeout, refused bytes, socket error: the socket is destroyed ─────────────────────────┘
+ * ```
+ * A connection closed gracefully (`close()`) still delivers frames until its socket closes: the peer
+ * may have sent some before it learned of the close (a duplicate of a simultaneous dial, §9.7).
+ */
+import { randomBytes } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { EventEmitter } from 'eventemitter3';
+import type { RawData, WebSocket } from 'ws';
+import type { TransportConfig } from './config.js';
+import { type Frame, openFrame, sealFrame } from './frame.js';
+import { Handshake, type HandshakeDone, type HandshakeFailReason } from './handshake.js';
+import type { NoiseRole } from './noise.js';
+
+/** Why a connection ended. */
+export type CloseReason =
+  /** We closed it: `close()` (disconnect, shutdown). */
+  | 'local'
+  /** We kept another connection to the same peer (simultaneous dial, §9.7). */
+  | 'duplicate'
+  /** The connection table is full. */
+  | 'max-connections'
+  /** The remote proved our own id. */
+  | 'self'
+  /** A frame did not fit the send queue and the policy is `disconnect`. */
+  | 'send-queue-overflow'
+  /** The handshake did not finish within `handshakeTimeoutMs`. */
+  | 'handshake-timeout'
+  /** The handshake refused the remote's bytes (`detail` is the HandshakeFailReason). */
+  | 'handshake-failed'
+  /** A frame failed authentication. */
+  | 'tampered'
+  /** A frame (or handshake message) exceeded the size limit. */
+  | 'oversize'
+  /** A frame was authentic but invalid, or a text message arrived. */
+  | 'malformed'
+  /** A CipherState ran out of nonces. */
+  | 'nonce-exhausted'
+  /** Nothing arrived for `keepaliveTimeoutMs`. */
+  | 'keepalive-timeout'
+  /** The remote sent CLOSE (`detail` is its reason). */
+  | 'remote-close'
+  /** The socket closed without a CLOSE frame. */
+  | 'socket-closed'
+  /** The socket failed (`detail` is the error code or message): refused, reset, unreachable. */
+  | 'socket-error';
+
+/** How a connection ended. */
+export interface CloseInfo {
+  reason: CloseReason;
+  /** Extra detail: a handshake refusal, an error code, the remote's CLOSE reason. */
+  detail?: string | undefined;
+  /** Whether the handshake had finished. */
+  established: boolean;
+}
+
+/** Result of {@link Connection.send}. */
+export type SendResult = 'sent' | 'overflow' | 'closed';
+
+/** Connection states. */
+export type ConnectionState = 'handshaking' | 'open' | 'closing' | 'closed';
+
+/** Events of a {@link Connection}. */
+export interface ConnectionEvents {
+  /** The handshake finished; `remoteId` and `extension` are set. */
+  open: () => void;
+  /** One GOSSIP frame's body (a §8.2 gossip frame, not decoded yet). */
+  message: (bytes: Uint8Array) => void;
+  /** A frame did not fit the send queue (counted; with policy `disconnect` the close follows). */
+  overflow: (bytes: number) => void;
+  /** The socket closed. Emitted once. */
+  close: (info: CloseInfo) => void;
+}
+
+/** Options of {@link Connection}. */
+export interface ConnectionOptions {
+  socket: WebSocket;
+  /** `initiator` when we dialed. */
+  role: NoiseRole;
+  identitySecretKey: Uint8Array;
+  staticSecretKey: Uint8Array;
+  /** The id a dialed peer must prove. */
+  expectedRemoteId?: Uint8Array | undefined;
+  /** Our identity extension (our advertised addresses). */
+  extension: Uint8Array;
+  config: TransportConfig;
+  /** Monotonic clock in ms. */
+  now: () => number;
+}
+
+/** Counters a connection adds to (the transport's stats object). */
+export interface ConnectionCounters {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  pingsOut: number;
+}
+
+/** One WebSocket connection to a peer. */
+export class Connection extends EventEmitter<ConnectionEvents> {
+  readonly role: NoiseRole;
+  /** The remote's id (hex) once open; the expected id while dialing. */
+  remoteId: string | undefined;
+  /** The remote's identity extension once open. */
+  extension: Uint8Array = new Uint8Array(0);
+  #state: ConnectionState = 'handshaking';
+  #close: CloseInfo | undefined;
+  #session: HandshakeDone | undefined;
+  readonly #socket: WebSocket;
+  readonly #handshake: Handshake;
+  readonly #config: TransportConfig;
+  readonly #now: () => number;
+  readonly #counters: ConnectionCounters;
+  #timer: NodeJS.Timeout | undefined;
+  #lastRecv: number;
+  #lastSend: number;
+  #pingSeq = 0;
+  #closeEmitted = false;
+
+  /** @throws {TypeError|RangeError} when a key has the wrong type or length. */
+  constructor(opts: ConnectionOptions, counters: ConnectionCounters) {
+    super();
+    this.role = opts.role;
+    this.#socket = opts.socket;
+    this.#config = opts.config;
+    this.#now = opts.now;
+    this.#counters = counters;
+    this.#lastRecv = this.#lastSend = opts.now();
+    if (opts.expectedRemoteId !== undefined) this.remoteId = bytesToHex(opts.expectedRemoteId);
+    this.#handshake = new Handshake({
+      role: opts.role,
+      identitySecretKey: opts.identitySecretKey,
+      staticSecretKey: opts.staticSecretKey,
+      ephemeralSecretKey: randomBytes(32),
+      expectedRemoteId: opts.expectedRemoteId,
+      extension: opts.extension,
+    });
+    const s = this.#socket;
+    s.binaryType = 'nodebuffer';
+    s.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    s.on('error', (err: Error & { code?: string }) => this.#onSocketError(err));
+    s.on('close', () => this.#onSocketClose());
+    this.#timer = setTimeout(() => this.#fail('handshake-timeout'), this.#config.handshakeTimeoutMs);
+    this.#timer.unref();
+    if (opts.role === 'initiator') {
+      if (s.readyState === s.OPEN) this.#start();
+      else s.once('open', () => this.#start());
+    }
+  }
+
+  /** The current state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** How it ended (or is ending), once known. */
+  get closeInfo(): CloseInfo | undefined {
+    return this.#close;
+  }
+
+  /** Bytes the socket holds unsent. */
+  get bufferedBytes(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  /**
+   * Sends one GOSSIP frame body. Only an open connection sends; a frame that would push the unsent
+   * bytes past `maxSendQueueBytes` is refused (`overflow`, counted by the caller) and, with policy
+   * `disconnect`, closes the connection.
+   * @throws {RangeError} when `message` is empty.
+   */
+  send(message: Uint8Array): SendResult {
+    if (this.#state !== 'open' || this.#session === undefined) return 'closed';
+    const size = message.length + 1 + 16;
+    if (this.#socket.bufferedAmount + size > this.#config.maxSendQueueBytes) {
+      this.emit('overflow', size);
+      if (this.#config.sendQueueOverflow === 'disconnect') this.#fail('send-queue-overflow');
+      return 'overflow';
+    }
+    return this.#sendFrame({ type: 'gossip', message }) ? 'sent' : 'closed';
+  }
+
+  /**
+   * Closes gracefully: a CLOSE frame (when open), then the WebSocket close handshake, destroyed after
+   * `closeTimeoutMs`. Frames keep arriving until the socket closes. Idempotent.
+   */
+  close(reason: CloseReason = 'local', detail?: string): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    if (this.#state !== 'open') {
+      this.#fail(reason, detail);
+      return;
+    }
+    this.#close = { reason, detail, established: true };
+    this.#sendFrame({ type: 'close', reason: detail ?? reason });
+    this.#state = 'closing';
+    this.#clearTimer();
+    this.#socket.close(1000);
+    this.#timer = setTimeout(() => this.#socket.terminate(), this.#config.closeTimeoutMs);
+    this.#timer.unref();
+  }
+
+  /** Destroys the socket at once: no CLOSE frame, no close handshake (a crash, or a refused peer). */
+  destroy(reason: CloseReason = 'local', detail?: string): void {
+    this.#fail(reason, detail);
+  }
+
+  #start(): void {
+    if (this.#state !== 'handshaking') return;
+    const m1 = this.#handshake.start();
+    if (m1 !== undefined) this.#raw(m1);
+  }
+
+  #raw(bytes: Uint8Array): boolean {
+    if (this.#socket.readyState !== this.#socket.OPEN) return false;
+    this.#socket.send(bytes, { binary: true });
+    this.#counters.bytesOut += bytes.length;
+    this.#lastSend = this.#now();
+    return true;
+  }
+
+  #sendFrame(frame: Frame): boolean {
+    if (this.#session === undefined) return false;
+    const r = sealFrame(this.#session.send, frame, { maxPlaintextBytes: this.#config.maxFrameBytes });
+    if (!r.ok) {
+      // Our own frame too large is the caller's bug upstream (the core sizes its frames); a spent
+      // nonce ends the session (§9.1).
+      if (r.reason === 'nonce-exhausted') this.#fail('nonce-exhausted');
+      return false;
+    }
+    this.#counters.framesOut++;
+    return this.#raw(r.bytes);
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#state === 'closed') return;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.#counters.bytesIn += bytes.length;
+    this.#lastRecv = this.#now();
+    if (!isBinary) {
+      this.#fail('malformed', 'text message');
+      return;
+    }
+    if (this.#state === 'handshaking') {
+      const step = this.#handshake.receive(bytes);
+      if (step.error !== undefined) {
+        this.#failHandshake(step.error);
+        return;
+      }
+      if (step.send !== undefined) this.#raw(step.send);
+      if (step.done !== undefined) this.#opened(step.done);
+      return;
+    }
+    if (this.#session === undefined) return;
+    const r = openFrame(this.#session.recv, bytes, { maxPlaintextBytes: this.#config.maxFrameBytes });
+    if (!r.ok) {
+      this.#fail(r.reason);
+      return;
+    }
+    this.#counters.framesIn++;
+    const f = r.frame;
+    switch (f.type) {
+      case 'gossip':
+        this.emit('message', f.message);
+        break;
+      case 'ping':
+        if (this.#state === 'open') this.#sendFrame({ type: 'pong', data: f.data });
+        break;
+      case 'pong':
+        break;
+      case 'close':
+        if (this.#state === 'open') {
+          this.#close = { reason: 'remote-close', detail: f.reason, established: true };
+          this.#state = 'closing';
+          this.#clearTimer();
+          this.#socket.close(1000);
+          this.#timer = setTimeout(() => this.#socket.terminate(), this.#config.closeTimeoutMs);
+          this.#timer.unref();
+        }
+        break;
+    }
+  }
+
+  #failHandshake(reason: HandshakeFailReason): void {
+    if (reason === 'oversize') this.#fail('oversize', 'handshake');
+    else this.#fail('handshake-failed', reason);
+  }
+
+  #opened(done: HandshakeDone): void {
+    this.#session = done;
+    this.remoteId = bytesToHex(done.remoteId);
+    this.extension = done.extension;
+    this.#state = 'open';
+    this.#clearTimer();
+    this.#armKeepalive();
+    this.emit('open');
+  }
+
+  /**
+   * One timer per connection, re-armed at the earlier of "send a PING" (nothing sent for
+   * `keepaliveIntervalMs`) and "the peer is silent" (nothing received for `keepaliveTimeoutMs`), so a
+   * silent peer is cut exactly `keepaliveTimeoutMs` after its last frame.
+   */
+  #armKeepalive(): void {
+    const { keepaliveIntervalMs, keepaliveTimeoutMs } = this.#config;
+    const now = this.#now();
+    const wake = Math.min(this.#lastSend + keepaliveIntervalMs, this.#lastRecv + keepaliveTimeoutMs);
+    this.#timer = setTimeout(() => this.#keepalive(), Math.max(1, Math.ceil(wake - now)));
+    this.#timer.unref();
+  }
+
+  #keepalive(): void {
+    this.#timer = undefined;
+    if (this.#state !== 'open') return;
+    const now = this.#now();
+    if (now - this.#lastRecv >= this.#config.keepaliveTimeoutMs) {
+      // Timers run before socket reads in an event-loop turn: after a long synchronous stretch (a
+      // burst of handshakes), frames may be waiting in the kernel. Decide after this turn's reads.
+      setImmediate(() => {
+        if (this.#state !== 'open') return;
+        if (this.#now() - this.#lastRecv >= this.#config.keepaliveTimeoutMs) this.#fail('keepalive-timeout');
+        else this.#keepalive();
+      });
+      return;
+    }
+    if (now - this.#lastSend >= this.#config.keepaliveIntervalMs) {
+      const data = new Uint8Array(4);
+      new DataView(data.buffer).setUint32(0, this.#pingSeq++ >>> 0);
+      this.#counters.pingsOut++;
+      this.#sendFrame({ type: 'ping', data });
+    }
+    if (this.#state === 'open') this.#armKeepalive();
+  }
+
+  #onSocketError(err: Error & { code?: string }): void {
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.#fail('oversize', 'websocket');
+    else this.#fail('socket-error', err.code ?? err.message);
+  }
+
+  #onSocketClose(): void {
+    if (this.#closeEmitted) return;
+    this.#closeEmitted = true;
+    this.#clearTimer();
+    this.#close ??= { reason: 'socket-closed', established: this.#session !== undefined };
+    this.#state = 'closed';
+    const info = this.#close;
+    this.emit('close', info);
+    this.removeAllListeners();
+  }
+
+  /** Records the first reason and destroys the socket; 'close' follows from the socket. */
+  #fail(reason: CloseReason, detail?: string): void {
+    if (this.#state === 'closed') return;
+    this.#close ??= { reason, detail, established: this.#session !== undefined };
+    this.#state = 'closed';
+    this.#clearTimer();
+    this.#socket.terminate();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

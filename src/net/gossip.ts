@@ -1,0 +1,329 @@
+/**
+ * The Gossip actor (ARCHITECTURE.md "Transport"): the one place that owns the sockets (through its
+ * `Transport`) and the timer heap, feeds the pure `GossipNode` its in-events and executes its
+ * out-events, in order, one event at a time.
+ *
+ * ```
+ * socket frames ─▶ decodeFrame ─▶ recv ───────────────┐
+ * lost link / failed dial ──────▶ peer-disconnected ──┤
+ * timer heap ───────────────────▶ timer-expired ──────┼─▶ inbox ─▶ GossipNode.handle(ev, now) ─▶ out-events
+ * Topic handles ────────────────▶ command ────────────┘
+ * out-events: send ─▶ encodeFrame ─▶ Transport.send (dials when needed)   emit ─▶ Topic handle
+ *             schedule-timer ─▶ timer heap                                disconnect-peer ─▶ Transport.disconnect
+ * ```
+ * Events raised while the actor executes out-events (a send that overflows, a listener that
+ * subscribes) queue in the inbox and run after the current event, never re-entering the core.
+ */
+import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { z } from 'zod';
+import { type Address, normalizeAddressAs } from '../crypto/address.js';
+import { type KeyPair, keyPairFromSeed } from '../crypto/keys.js';
+import { TopicId } from '../crypto/topic.js';
+import { GttError } from '../errors.js';
+import type { ProtoOptions, ProtoStats } from '../proto/index.js';
+import { GossipNode } from '../proto/node.js';
+import { createRng } from '../proto/rng.js';
+import type { InEvent, OutEvent, PeerId, PeerInfo, Timer, TopicKey } from '../proto/types.js';
+import { decodeFrame, encodeFrame, GOSSIP_OVERHEAD_BYTES, type WireRejectReason } from '../proto/wire.js';
+import { decodeAddressList, encodeAddressList } from './addresses.js';
+import { DEFAULT_TOPIC_BUFFER_MESSAGES, issues, ListenSchema, type TransportOptions } from './config.js';
+import { TimerHeap } from './timers.js';
+import { type Peer, Topic, type TopicDriver } from './topic.js';
+import { Transport, type TransportStats } from './transport.js';
+
+/** Options of {@link Gossip.create}. */
+export interface GossipOptions {
+  /** The node's ed25519 identity; default a fresh random one. */
+  keyPair?: KeyPair;
+  /** Where to listen (default 0.0.0.0, any port); `null` for a node that only dials. */
+  listen?: { host?: string; port?: number } | null;
+  /** Addresses to advertise instead of the listener's (see {@link Gossip.addresses}). */
+  advertise?: Address[];
+  /** Transport options (timeouts, limits); see `src/net/config.ts`. */
+  transport?: TransportOptions;
+  /** Gossip core options; see `src/proto/config.ts`. */
+  proto?: ProtoOptions;
+  /** Messages each topic iterator buffers (default DEFAULT_TOPIC_BUFFER_MESSAGES). */
+  topicBufferMessages?: number;
+}
+
+/** Counters of a {@link Gossip}. */
+export interface GossipStats {
+  topics: number;
+  /** Pending protocol timers. */
+  timers: number;
+  /** Gossip frames refused by the wire codec, by reason. */
+  wireRejects: Partial<Record<WireRejectReason, number>>;
+  /** Peer data (address lists) that did not decode. */
+  badPeerData: number;
+  transport: TransportStats;
+  proto: ProtoStats;
+}
+
+const OptionsSchema = z.object({
+  keyPair: z
+    .custom<KeyPair>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        (v as KeyPair).secretKey instanceof Uint8Array &&
+        (v as KeyPair).secretKey.length === 32,
+      'expected { publicKey, secretKey } with a 32-byte secretKey',
+    )
+    .optional(),
+  listen: ListenSchema.nullable().default(ListenSchema.parse({})),
+  advertise: z.array(z.object({ host: z.string(), port: z.int() })).optional(),
+  topicBufferMessages: z.int().min(1).default(DEFAULT_TOPIC_BUFFER_MESSAGES),
+  transport: z.unknown().optional(),
+  proto: z.unknown().optional(),
+});
+
+const now = (): number => performance.now();
+
+/** Internal hook for crash tests: destroy every socket with no goodbye and stop. @internal */
+export const kCrash: unique symbol = Symbol('gossip-topic-tracker.crash');
+
+/** A gossip node: one identity, one listener, one connection per peer, many topics. */
+export class Gossip {
+  /** This node's id: its ed25519 public key, hex. */
+  readonly id: PeerId;
+  readonly #transport: Transport;
+  readonly #node: GossipNode;
+  readonly #timers: TimerHeap<{ topic: TopicKey; timer: Timer }>;
+  readonly #topics = new Map<TopicKey, Topic>();
+  readonly #inbox: InEvent[] = [];
+  readonly #driver: TopicDriver;
+  readonly #wireRejects: Partial<Record<WireRejectReason, number>> = {};
+  #badPeerData = 0;
+  #running = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    transport: Transport,
+    keyPair: KeyPair,
+    proto: ProtoOptions | undefined,
+    buffer: number,
+  ) {
+    this.#transport = transport;
+    this.id = transport.id;
+    const secretKey = keyPair.secretKey;
+    this.#node = new GossipNode({
+      me: this.id,
+      rng: createRng(randomBytes(4).readUInt32BE(0)),
+      config: proto,
+      sign: (m) => ed25519.sign(m, secretKey),
+      verify: (origin, m, sig) => {
+        try {
+          return ed25519.verify(sig, m, origin);
+        } catch {
+          return false;
+        }
+      },
+      peerData: transport.extension,
+    });
+    this.#timers = new TimerHeap((t) => this.#dispatch({ type: 'timer-expired', ...t }), now);
+    const plum = this.#node.config.plumtree;
+    this.#driver = {
+      command: (topic, command) => this.#dispatch({ type: 'command', topic, command }),
+      addPeers: (peers) => this.#peerInfos(peers),
+      release: (topic) => this.#topics.delete(topic),
+      maxContentBytes: plum.maxMessageBytes - GOSSIP_OVERHEAD_BYTES,
+      bufferMessages: buffer,
+    };
+    transport.on('message', (peer, bytes) => this.#onFrame(peer, bytes));
+    transport.on('peer-connected', (peer, extension) => {
+      const list = decodeAddressList(extension);
+      if (!list.ok) this.#badPeerData++;
+      transport.addAddresses(peer, list.addresses);
+    });
+    transport.on('peer-disconnected', (peer, cause) =>
+      this.#dispatch({ type: 'peer-disconnected', peer, cause }),
+    );
+  }
+
+  /**
+   * Starts a node: binds the listener and builds the gossip core.
+   * @throws {GttError} `INVALID_CONFIG` for bad options, `LISTEN_FAILED` when the port cannot be bound.
+   */
+  static async create(options: GossipOptions = {}): Promise<Gossip> {
+    const parsed = OptionsSchema.safeParse(options);
+    if (!parsed.success) throw GttError.invalidConfig(`Invalid gossip options: ${issues(parsed.error)}`);
+    const o = parsed.data;
+    const keyPair = o.keyPair ?? keyPairFromSeed(randomBytes(32));
+    const advertise = options.advertise?.map((a, i) => normalizeAddressAs(a, `advertise[${i}]`));
+    const transport = await Transport.create({
+      keyPair,
+      listen: o.listen,
+      advertise: (bound) => advertise ?? expandUnspecified(bound),
+      config: options.transport,
+    });
+    try {
+      return new Gossip(transport, keyPair, options.proto, o.topicBufferMessages);
+    } catch (e) {
+      await transport.close();
+      throw e;
+    }
+  }
+
+  /** The addresses this node advertises (dialable `{ host, port }`). */
+  addresses(): Address[] {
+    return this.#transport.addresses();
+  }
+
+  /** Counters (a snapshot of the core's and the transport's live objects). */
+  get stats(): GossipStats {
+    return {
+      topics: this.#topics.size,
+      timers: this.#timers.size,
+      wireRejects: this.#wireRejects,
+      badPeerData: this.#badPeerData,
+      transport: this.#transport.stats,
+      proto: this.#node.stats,
+    };
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Subscribes to a topic and joins its swarm through `bootstrap` (none: wait to be joined, or call
+   * `topic.joinPeers` later).
+   * @throws {GttError} `CLOSED` after `close()`, `ALREADY_SUBSCRIBED` for a topic held already.
+   * @throws {TypeError|RangeError} for a bad topic id or peer.
+   */
+  subscribe(topicId: TopicId | Uint8Array, opts: { bootstrap?: readonly Peer[] } = {}): Topic {
+    if (this.#closing !== undefined) throw GttError.closed('gossip');
+    const key = (topicId instanceof TopicId ? topicId : TopicId.fromHash(topicId)).toHex();
+    if (this.#topics.has(key)) throw new GttError('ALREADY_SUBSCRIBED', `already subscribed to ${key}`);
+    const peers = this.#peerInfos(opts.bootstrap ?? []);
+    const topic = new Topic(key, this.#driver);
+    this.#topics.set(key, topic);
+    this.#dispatch({ type: 'command', topic: key, command: { type: 'join', peers } });
+    return topic;
+  }
+
+  /**
+   * Leaves every topic (DISCONNECT to each neighbour), closes every connection gracefully and the
+   * listener, and stops every timer. Resolves when every socket is closed. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown(false);
+    return this.#closing;
+  }
+
+  /** Crash: destroy every socket with no DISCONNECT or CLOSE, stop every timer. @internal */
+  [kCrash](): Promise<void> {
+    this.#closing ??= this.#shutdown(true);
+    return this.#closing;
+  }
+
+  async #shutdown(abrupt: boolean): Promise<void> {
+    for (const topic of [...this.#topics.values()]) {
+      if (abrupt) topic._end();
+      else topic.leave();
+    }
+    this.#topics.clear();
+    this.#timers.close();
+    this.#inbox.length = 0;
+    if (abrupt) await this.#transport.destroy();
+    else await this.#transport.close();
+  }
+
+  #peerInfos(peers: readonly Peer[]): PeerInfo[] {
+    if (!Array.isArray(peers)) throw new TypeError('"peers" expected an array');
+    return peers.map((p, i) => {
+      const id = typeof p.id === 'string' ? p.id : p.id instanceof Uint8Array ? bytesToHex(p.id) : '';
+      if (!/^[0-9a-f]{64}$/.test(id)) {
+        throw new RangeError(`"peers[${i}].id" expected 32 bytes or 64 lower-case hex characters`);
+      }
+      const addresses = ((p.addresses ?? []) as unknown[]).map((a, j) =>
+        normalizeAddressAs(a, `peers[${i}].addresses[${j}]`),
+      );
+      this.#transport.addAddresses(id, addresses);
+      return { id, data: encodeAddressList(addresses) };
+    });
+  }
+
+  #onFrame(peer: PeerId, bytes: Uint8Array): void {
+    const plum = this.#node.config.plumtree;
+    const r = decodeFrame(bytes, {
+      maxMessageBytes: plum.maxMessageBytes,
+      maxPeerDataBytes: this.#node.config.hyparview.maxPeerDataBytes,
+    });
+    if (!r.ok) {
+      this.#wireRejects[r.reason] = (this.#wireRejects[r.reason] ?? 0) + 1;
+      return;
+    }
+    this.#dispatch({ type: 'recv', from: peer, topic: r.topic, message: r.message });
+  }
+
+  /** Queues an in-event and, unless already running, runs the inbox to empty. */
+  #dispatch(event: InEvent): void {
+    if (this.#closing !== undefined && event.type !== 'command') return;
+    this.#inbox.push(event);
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      for (let i = 0; i < this.#inbox.length; i++) {
+        const out = this.#node.handle(this.#inbox[i]!, now());
+        for (const o of out) this.#execute(o);
+      }
+    } finally {
+      this.#inbox.length = 0;
+      this.#running = false;
+    }
+  }
+
+  #execute(o: OutEvent): void {
+    switch (o.type) {
+      case 'send': {
+        let addresses: Address[] | undefined;
+        if (o.data !== undefined && o.data.length > 0) {
+          const list = decodeAddressList(o.data);
+          if (!list.ok) this.#badPeerData++;
+          addresses = list.addresses;
+        }
+        this.#transport.send(o.to, encodeFrame(o.topic, o.message), addresses);
+        break;
+      }
+      case 'emit': {
+        const topic = this.#topics.get(o.topic);
+        if (topic === undefined) break;
+        try {
+          topic._deliver(o.event);
+        } catch (e) {
+          // An application listener threw: surface it like an EventEmitter would, without leaving
+          // the actor half-way through the core's out-events.
+          process.nextTick(() => {
+            throw e;
+          });
+        }
+        break;
+      }
+      case 'schedule-timer':
+        this.#timers.schedule(o.delayMs, { topic: o.topic, timer: o.timer });
+        break;
+      case 'disconnect-peer':
+        this.#transport.disconnect(o.peer);
+        break;
+    }
+  }
+}
+
+/** A listener bound to 0.0.0.0 / :: advertises the machine's external IPv4 addresses (or loopback). */
+function expandUnspecified(bound: Address): Address[] {
+  if (bound.host !== '0.0.0.0' && bound.host !== '::') return [bound];
+  const out: Address[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const ni of list ?? []) {
+      if (ni.family === 'IPv4' && !ni.internal) out.push({ host: ni.address, port: bound.port });
+    }
+  }
+  return out.length > 0 ? out : [{ host: '127.0.0.1', port: bound.port }];
+}

@@ -1,0 +1,151 @@
+/** The Gossip API with two and three real nodes on 127.0.0.1. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { TopicId } from '../../src/crypto/topic.js';
+import { Gossip, type GossipOptions, kCrash } from '../../src/net/gossip.js';
+import type { TopicMessage } from '../../src/net/topic.js';
+import { Closer, once, until } from '../helpers/net.js';
+
+const closer = new Closer();
+afterEach(() => closer.closeAll());
+
+const FAST: GossipOptions = {
+  listen: { host: '127.0.0.1', port: 0 },
+  transport: { keepaliveTimeoutMs: 500, keepaliveIntervalMs: 100, handshakeTimeoutMs: 2000 },
+};
+const node = async (o: GossipOptions = {}): Promise<Gossip> =>
+  closer.add(await Gossip.create({ ...FAST, ...o }));
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const text = (m: TopicMessage): string => new TextDecoder().decode(m.content);
+const peer = (g: Gossip) => ({ id: g.id, addresses: g.addresses() });
+const TOPIC = TopicId.fromName('gossip test');
+
+describe('Gossip', () => {
+  it('two nodes join a topic and exchange messages both ways', async () => {
+    const a = await node();
+    const b = await node();
+    expect(a.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.addresses()).toEqual([{ host: '127.0.0.1', port: expect.any(Number) }]);
+    const ta = a.subscribe(TOPIC);
+    const tb = b.subscribe(TOPIC, { bootstrap: [peer(a)] });
+    const upA = once<[string]>(ta, 'neighbor-up');
+    await Promise.all([ta.joined(), tb.joined()]);
+    expect((await upA)[0]).toBe(b.id);
+    expect(ta.isJoined()).toBe(true);
+    expect(ta.neighbors()).toEqual([b.id]);
+    expect(tb.neighbors()).toEqual([a.id]);
+
+    const atA = ta.messages();
+    const gotB = once<[TopicMessage]>(tb, 'message');
+    ta.broadcast(utf8('from a'));
+    const [m] = await gotB;
+    expect(m).toMatchObject({ origin: a.id, deliveredFrom: a.id, hops: 1, scope: 'swarm' });
+    expect(text(m)).toBe('from a');
+
+    tb.broadcast(utf8('from b 1'));
+    tb.broadcastNeighbors(utf8('from b 2'));
+    const first = await atA.next();
+    const second = await atA.next();
+    expect(first.done === false && text(first.value)).toBe('from b 1');
+    expect(second.done === false && second.value.scope).toBe('neighbors');
+    expect(a.stats.transport.connections).toBe(1);
+    expect(a.stats.proto.badSignature ?? 0).toBe(0);
+  });
+
+  it('three nodes: a broadcast reaches a node two hops away; joinPeers; leave ends the iterator', async () => {
+    const [a, b, c] = [await node(), await node(), await node()];
+    const ta = a.subscribe(TOPIC);
+    const tb = b.subscribe(TOPIC, { bootstrap: [peer(a)] });
+    await tb.joined();
+    const tc = c.subscribe(TOPIC);
+    tc.joinPeers([peer(b)]);
+    await tc.joined();
+    const got = once<[TopicMessage]>(tc, 'message', (m) => text(m) === 'hello all');
+    const gotB = once<[TopicMessage]>(tb, 'message', (m) => text(m) === 'hello all');
+    ta.broadcast(utf8('hello all'));
+    expect((await got)[0].origin).toBe(a.id);
+    await gotB;
+
+    const it = tc.messages();
+    const down = once<[string, string]>(tb, 'neighbor-down', (p) => p === c.id);
+    tc.leave();
+    tc.leave(); // idempotent
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+    expect((await down)[1]).toBe('disconnected-by-peer');
+    expect(() => tc.broadcast(utf8('x'))).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    await expect(tc.joined()).rejects.toMatchObject({ code: 'CLOSED' });
+    // Subscribing again after leaving works.
+    const tc2 = c.subscribe(TOPIC, { bootstrap: [peer(a)] });
+    await tc2.joined();
+  });
+
+  it('joined() honours its AbortSignal; subscribe twice is refused; bad input throws', async () => {
+    const a = await node();
+    const t = a.subscribe(TOPIC);
+    const ac = new AbortController();
+    const p = t.joined({ signal: ac.signal });
+    ac.abort('stop');
+    await expect(p).rejects.toMatchObject({ code: 'ABORTED', cause: 'stop' });
+    expect(() => a.subscribe(TOPIC)).toThrow(expect.objectContaining({ code: 'ALREADY_SUBSCRIBED' }));
+    expect(() => t.broadcast(new Uint8Array(70_000))).toThrow(RangeError);
+    expect(() => t.joinPeers([{ id: 'nope', addresses: [] }])).toThrow(RangeError);
+    await expect(Gossip.create({ transport: { keepaliveTimeoutMs: -1 } })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+    });
+  });
+
+  it('the iterator buffer is bounded: overflow drops the oldest and emits lagged', async () => {
+    const a = await node();
+    const b = await node({ topicBufferMessages: 3 });
+    const ta = a.subscribe(TOPIC);
+    const tb = b.subscribe(TOPIC, { bootstrap: [peer(a)] });
+    await Promise.all([ta.joined(), tb.joined()]);
+    const it = tb.messages();
+    let lagged = 0;
+    tb.on('lagged', (n) => {
+      lagged += n;
+    });
+    const last = once<[TopicMessage]>(tb, 'message', (m) => text(m) === '4');
+    for (let i = 0; i < 5; i++) ta.broadcast(utf8(String(i)));
+    await last;
+    expect(lagged).toBe(2);
+    const seen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await it.next();
+      if (!r.done) seen.push(text(r.value));
+    }
+    expect(seen).toEqual(['2', '3', '4']);
+  });
+
+  it('a crashed peer is detected by keepalive or socket close and reported as neighbor-down', async () => {
+    const a = await node();
+    const b = await node();
+    const ta = a.subscribe(TOPIC);
+    const tb = b.subscribe(TOPIC, { bootstrap: [peer(a)] });
+    await Promise.all([ta.joined(), tb.joined()]);
+    const down = once<[string, string]>(ta, 'neighbor-down');
+    await b[kCrash]();
+    const [who, cause] = await down;
+    expect(who).toBe(b.id);
+    expect(['closed', 'timeout', 'error']).toContain(cause);
+    await until(() => a.stats.transport.connections === 0, 5000, 'connection gone');
+  });
+
+  it('close() is idempotent, leaves topics and ends iterators', async () => {
+    const a = await node();
+    const b = await node();
+    const ta = a.subscribe(TOPIC);
+    const tb = b.subscribe(TOPIC, { bootstrap: [peer(a)] });
+    await Promise.all([ta.joined(), tb.joined()]);
+    const it = ta.messages();
+    const down = once<[string, string]>(tb, 'neighbor-down');
+    const p = a.close();
+    expect(a.close()).toBe(p);
+    await p;
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+    expect(ta.left).toBe(true);
+    expect((await down)[1]).toBe('disconnected-by-peer');
+    expect(() => a.subscribe(TOPIC)).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    expect(a.stats.timers).toBe(0);
+    expect(a.stats.transport.connections).toBe(0);
+  });
+});
