@@ -50,9 +50,11 @@ beforeAll(async () => {
     members.push(m);
     // Join one at a time (the simulator paces joins too): a flash crowd of 50 in one process would
     // only measure the event loop.
-    if (contact !== undefined) await topic.joined({ signal: AbortSignal.timeout(30_000) });
+    if (contact !== undefined) await topic.joined({ signal: AbortSignal.timeout(120_000) });
   }
-}, 60_000);
+  // Budgets are generous: 50 nodes share one event loop and their pure-JS crypto, and a loaded 2-core
+  // machine runs this several times slower (measured: ~55 s idle, over 60 s with both cores busy).
+}, 300_000);
 
 afterAll(async () => {
   await Promise.all(members.map((m) => m.gossip.close()));
@@ -90,7 +92,7 @@ async function broadcastAll(prefix: string, count: number): Promise<{ missed: nu
     }
     return missed;
   };
-  await until(() => missing() === 0, 30_000, 'full delivery').catch(() => {});
+  await until(() => missing() === 0, 120_000, 'full delivery').catch(() => {});
   let duplicates = 0;
   for (const m of live) for (const [k, n] of m.got) if (k.startsWith(prefix) && n > 1) duplicates += n - 1;
   return { missed: missing(), duplicates };
@@ -98,12 +100,12 @@ async function broadcastAll(prefix: string, count: number): Promise<{ missed: nu
 
 describe(`${N} nodes over real sockets`, () => {
   it('form one mesh', async () => {
-    await Promise.all(members.map((m) => m.topic.joined({ signal: AbortSignal.timeout(30_000) })));
-    await until(() => component() === N, 30_000, 'one component');
+    await Promise.all(members.map((m) => m.topic.joined({ signal: AbortSignal.timeout(120_000) })));
+    await until(() => component() === N, 120_000, 'one component');
     const degrees = members.map((m) => m.topic.neighbors().length);
     console.log(`mesh: N=${N}, degree min ${Math.min(...degrees)} max ${Math.max(...degrees)}`);
     expect(component()).toBe(N);
-  });
+  }, 300_000);
 
   it(`${BROADCASTS} broadcasts from random nodes reach all ${N} (0 missed)`, async () => {
     const { missed, duplicates } = await broadcastAll('pre-', BROADCASTS);
@@ -112,7 +114,7 @@ describe(`${N} nodes over real sockets`, () => {
     );
     expect(missed).toBe(0);
     expect(duplicates).toBe(0);
-  });
+  }, 300_000);
 
   it(`after ${KILLED} nodes crash, broadcasts sent ${KILL_TO_BROADCAST_MS} ms later reach all ${N - KILLED} survivors`, async () => {
     const victims = sample(rng, members, KILLED);
@@ -125,5 +127,5 @@ describe(`${N} nodes over real sockets`, () => {
       `after kill: ${AFTER_KILL} × ${live.length - 1} receivers, missed ${missed}, component ${component()}/${live.length}`,
     );
     expect(missed).toBe(0);
-  });
+  }, 300_000);
 });
