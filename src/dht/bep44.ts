@@ -18,6 +18,7 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha1 } from '@noble/hashes/legacy.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 
 /** Largest raw value: BEP 44 caps the bencoded `v` at 1000 bytes, and `996:` takes 4 of them. */
 export const MAX_VALUE_BYTES = 996;
@@ -111,7 +112,7 @@ export function signable(item: { salt?: Uint8Array; seq: number; value: Uint8Arr
   const parts: Uint8Array[] = [];
   if (salt) parts.push(encoder.encode(`4:salt${salt.length}:`), salt);
   parts.push(encoder.encode(`3:seqi${item.seq}e1:v${item.value.length}:`), item.value);
-  return concat(parts);
+  return concatBytes(...parts);
 }
 
 /**
@@ -122,7 +123,7 @@ export function signable(item: { salt?: Uint8Array; seq: number; value: Uint8Arr
 export function targetOf(publicKey: Uint8Array, salt?: Uint8Array): Uint8Array {
   assertBytes(publicKey, 'publicKey', PUBLIC_KEY_BYTES);
   const s = normaliseSalt(salt);
-  return sha1(s ? concat([publicKey, s]) : publicKey);
+  return sha1(s ? concatBytes(publicKey, s) : publicKey);
 }
 
 /**
@@ -197,18 +198,6 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 function describe(value: unknown): string {

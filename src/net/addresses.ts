@@ -4,6 +4,7 @@
  * nothing around them; the list ends where the bytes end. Decoding never throws: a malformed TLV ends
  * the list (the addresses before it are kept) and unknown TLV types are skipped.
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import { type Address, encodeAddress, formatAddress, readAddress } from '../crypto/address.js';
 import { MAX_IDENTITY_EXTENSION_BYTES } from './identity.js';
 
@@ -31,13 +32,7 @@ export function encodeAddressList(addresses: readonly Address[]): Uint8Array {
     parts.push(tlv);
     size += tlv.length;
   }
-  const out = new Uint8Array(size);
-  let p = 0;
-  for (const t of parts) {
-    out.set(t, p);
-    p += t.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /** The addresses of an encoded list. Never throws. */

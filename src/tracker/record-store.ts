@@ -20,7 +20,7 @@
  * the newest record per publisher (highest BEP 44 seq) wins.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
 import type { Address, PeerInfo, RecordRejectReason, SignedRecord } from '../crypto/index.js';
 import {
   deriveMinuteKeys,
@@ -372,7 +372,7 @@ export class RecordStore {
       return !opened.ok || opened.record.publisherHex === this.#publisherHex;
     });
     return free
-      .map((node) => ({ node, rank: bytesToHex(sha256(concat(this.#keyPair.publicKey, node.id))) }))
+      .map((node) => ({ node, rank: bytesToHex(sha256(concatBytes(this.#keyPair.publicKey, node.id))) }))
       .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0))
       .slice(0, this.config.replicas)
       .map((x) => x.node);
@@ -424,13 +424,6 @@ function compareDistance(a: Uint8Array, b: Uint8Array, target: Uint8Array): numb
     if (da !== db) return da - db;
   }
   return 0;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function bump<K extends string>(counts: Partial<Record<K, number>>, key: K, by = 1): void {
