@@ -1,11 +1,12 @@
 /**
  * gossip-topic-tracker: find the peers of a topic through the BitTorrent mainline DHT.
  *
- * The public surface, layer by layer: crypto (topic ids, keys, records), the DHT adapter and its
- * testnet, the record store, the gossip node (`Gossip`, `Topic`), and the error class.
+ * The public surface, layer by layer: crypto (topic ids, keys, records, the crypto suites), the DHT
+ * adapter and its testnet, the record store, the gossip node (`Gossip`, `Topic`), and the error class.
  */
 export {
   type Address,
+  type CryptoSuite,
   defaultSecretRotation,
   deriveMinuteKeys,
   formatAddress,
@@ -20,6 +21,7 @@ export {
   MAX_SEALED_RECORD_BYTES,
   MESSAGE_ID_BYTES,
   type MinuteKeys,
+  nobleSuite,
   type OpenResult,
   openRecord,
   type PeerInfo,
@@ -49,6 +51,7 @@ export {
   type TestnetOptions,
 } from './dht/index.js';
 export { type ErrorCode, GttError } from './errors.js';
+export { defaultSuite, nativeSuite } from './native/crypto.js';
 export {
   type CloseInfo,
   type CloseReason,

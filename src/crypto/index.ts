@@ -1,7 +1,7 @@
 /**
  * Pure cryptography and wire formats of gossip-topic-tracker (PROTOCOL.md §§1-5): topic ids, per-minute
- * keys, addresses, signed records and their seal. No I/O, no clock, no randomness of its own: nonces and
- * seeds come in as arguments.
+ * keys, addresses, signed records and their seal, and the `CryptoSuite` interface with its @noble
+ * reference. No I/O, no clock, no randomness of its own: nonces and seeds come in as arguments.
  */
 export {
   ADDRESS_TYPE_DNS,
@@ -70,4 +70,5 @@ export {
   SEAL_TAG_BYTES,
   sealRecord,
 } from './seal.js';
+export { type CryptoSuite, isCryptoSuite, nobleSuite } from './suite.js';
 export { hashSecret, TOPIC_HASH_BYTES, TopicId } from './topic.js';

@@ -17,8 +17,12 @@
  *        64   ed25519 signature over "gossip-topic-tracker/v1/record" || 0x00 || body
  * ```
  * `body` is every byte before the signature. Decoding never throws: bad network bytes are a reason.
+ *
+ * Ed25519 comes from a {@link CryptoSuite} argument, default the @noble reference `nobleSuite`; the
+ * record store passes its Dht's suite (OpenSSL). Both sign the same bytes (RFC 8032 is deterministic)
+ * and verify strictly (see `CryptoSuite.ed25519Verify` for the one difference, which only a
+ * publisher can provoke in its own records).
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import {
   type Address,
@@ -28,6 +32,7 @@ import {
   readAddress,
 } from './address.js';
 import { ED25519_KEY_BYTES, MAX_MINUTE } from './keys.js';
+import { type CryptoSuite, nobleSuite } from './suite.js';
 import { TOPIC_HASH_BYTES } from './topic.js';
 import { aarray, abytes, aint, aobject, copy, equalBytes, isBytes } from './utils.js';
 
@@ -185,17 +190,22 @@ function signedMessage(body: Uint8Array): Uint8Array {
 /**
  * Signs a record body with the publisher's secret key (its 32-byte ed25519 seed). Returns a
  * normalized copy of the body with the signature.
+ * @param suite where Ed25519 comes from (default `nobleSuite`); every suite gives the same signature.
  * @throws {TypeError} when `body` or `publisherSecretKey` has the wrong type.
  * @throws {RangeError} when the body is invalid (see {@link encodeRecordBody}), the key is not 32 bytes,
  *   or its public key is not `body.publisher`.
  */
-export function signRecord(body: RecordBody, publisherSecretKey: Uint8Array): SignedRecord {
+export function signRecord(
+  body: RecordBody,
+  publisherSecretKey: Uint8Array,
+  suite: CryptoSuite = nobleSuite,
+): SignedRecord {
   const b = checkBody(body);
   abytes(publisherSecretKey, ED25519_KEY_BYTES, 'publisherSecretKey');
-  if (!equalBytes(ed25519.getPublicKey(publisherSecretKey), b.publisher)) {
+  if (!equalBytes(suite.ed25519PublicKey(publisherSecretKey), b.publisher)) {
     throw new RangeError('"publisherSecretKey" expected the secret key of "publisher", got another key');
   }
-  const signature = ed25519.sign(signedMessage(writeBody(b)), publisherSecretKey);
+  const signature = suite.ed25519Sign(signedMessage(writeBody(b)), publisherSecretKey);
   return { ...b, signature };
 }
 
@@ -215,27 +225,33 @@ export function encodeSignedRecord(rec: SignedRecord): Uint8Array {
  * True when `rec.signature` is the publisher's valid signature over the record's body. Verification is
  * strict RFC 8032 (canonical encodings, small-order keys rejected). Never throws: a record that does not
  * encode, or that is not an object, is simply not valid.
+ * @param suite where Ed25519 comes from (default `nobleSuite`).
  */
-export function verifyRecordSignature(rec: SignedRecord): boolean {
+export function verifyRecordSignature(rec: SignedRecord, suite: CryptoSuite = nobleSuite): boolean {
   try {
     aobject(rec, 'record');
     const body = signedBody(rec);
     const signature = abytes(rec.signature, SIGNATURE_BYTES, 'signature');
-    return verifyBody(body, signature, rec.publisher);
+    return verifyBody(body, signature, rec.publisher, suite);
   } catch {
     return false;
   }
 }
 
 /**
- * Strict ed25519 verification of `signature` over `body` by `publisher`.
- * @throws {RangeError} when `signature` is not 64 bytes or `publisher` not 32 (callers check first).
+ * Strict ed25519 verification of `signature` over `body` by `publisher`. Never throws: a signature or
+ * key of the wrong length is `false`.
  * @internal
  */
-export function verifyBody(body: Uint8Array, signature: Uint8Array, publisher: Uint8Array): boolean {
-  // zip215: false = RFC 8032 / FIPS 186-5 decoding (y < p) and small-order public keys rejected, so
-  // every conforming verifier agrees on which records are valid.
-  return ed25519.verify(signature, signedMessage(body), publisher, { zip215: false });
+export function verifyBody(
+  body: Uint8Array,
+  signature: Uint8Array,
+  publisher: Uint8Array,
+  suite: CryptoSuite = nobleSuite,
+): boolean {
+  // Every suite verifies as RFC 8032 / FIPS 186-5 say (y < p, S < L) and rejects small-order public
+  // keys (nobleSuite: zip215 false), so conforming verifiers agree on which records are valid.
+  return suite.ed25519Verify(signature, signedMessage(body), publisher);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -15,10 +15,16 @@
  * it out of the target hash, and libtorrent refuses such puts, so an empty salt would make an item
  * that only some nodes accept. `seq` must be a safe integer ≥ 0: bencode integers above 2^53 are not
  * representable as JS numbers and bencode decoders turn them into lossy floats.
+ *
+ * Ed25519 comes from a {@link CryptoSuite} argument (default the @noble reference `nobleSuite`; `Dht`
+ * passes its own, OpenSSL by default). Verification is strict RFC 8032 in every suite (canonical
+ * encodings, S < L, small-order keys refused; see `CryptoSuite.ed25519Verify`), stricter than noble's
+ * ZIP-215 default that this file used before: the items it refuses are ones only their key's owner can
+ * craft, never an honest signer's.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { concatBytes } from '@noble/hashes/utils.js';
+import { type CryptoSuite, nobleSuite } from '../crypto/suite.js';
 
 /** Largest raw value: BEP 44 caps the bencoded `v` at 1000 bytes, and `996:` takes 4 of them. */
 export const MAX_VALUE_BYTES = 996;
@@ -128,7 +134,8 @@ export function targetOf(publicKey: Uint8Array, salt?: Uint8Array): Uint8Array {
 
 /**
  * Signs a mutable item with a 32-byte ed25519 seed (RFC 8032 secret key).
- * @returns the 64-byte signature over {@link signable} (the public key is `ed25519.getPublicKey(seed)`).
+ * @param suite where Ed25519 comes from (default `nobleSuite`); every suite gives the same signature.
+ * @returns the 64-byte signature over {@link signable} (the public key is `suite.ed25519PublicKey(seed)`).
  * @throws {TypeError} on arguments of the wrong type.
  * @throws {RangeError} on a seed that is not 32 bytes, an unsafe `seq`, a salt over 64 bytes or a value
  *   over 996 bytes.
@@ -136,20 +143,23 @@ export function targetOf(publicKey: Uint8Array, salt?: Uint8Array): Uint8Array {
 export function signMutable(
   seed: Uint8Array,
   item: { salt?: Uint8Array; seq: number; value: Uint8Array },
+  suite: CryptoSuite = nobleSuite,
 ): Uint8Array {
   assertBytes(seed, 'seed', SEED_BYTES);
-  return ed25519.sign(signable(item), seed);
+  return suite.ed25519Sign(signable(item), seed);
 }
 
 /**
- * Checks a mutable item's ed25519 signature over {@link signable}. Never throws: malformed input
- * (wrong lengths or types, unsafe seq, oversize value or salt) is simply not valid.
+ * Checks a mutable item's ed25519 signature over {@link signable}, strictly (see the module comment).
+ * Never throws: malformed input (wrong lengths or types, unsafe seq, oversize value or salt) is simply
+ * not valid.
+ * @param suite where Ed25519 comes from (default `nobleSuite`).
  */
-export function verifyMutable(item: MutableItem): boolean {
+export function verifyMutable(item: MutableItem, suite: CryptoSuite = nobleSuite): boolean {
   try {
     assertBytes(item.publicKey, 'publicKey', PUBLIC_KEY_BYTES);
     assertBytes(item.signature, 'signature', SIGNATURE_BYTES);
-    return ed25519.verify(item.signature, signable(item), item.publicKey);
+    return suite.ed25519Verify(item.signature, signable(item), item.publicKey);
   } catch {
     return false;
   }

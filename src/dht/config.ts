@@ -7,7 +7,9 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { type CryptoSuite, isCryptoSuite } from '../crypto/suite.js';
 import { GttError } from '../errors.js';
+import { defaultSuite } from '../native/crypto.js';
 
 /** A bootstrap address. Host names are resolved to IPv4 by {@link Dht.create}. */
 export interface HostPort {
@@ -138,6 +140,15 @@ export const DhtOptionsSchema = z.strictObject({
   random: z
     .custom<() => number>((f) => typeof f === 'function', 'expected a function returning a number in [0, 1)')
     .default(() => Math.random),
+  /**
+   * Ed25519 of every BEP 44 signature: values read from replies, puts this node stores for others (the
+   * `verify` bittorrent-dht calls) and our own puts. Default `defaultSuite()`: `nativeSuite` (OpenSSL,
+   * ~25× less CPU per verification) when node:crypto has what it needs, else `nobleSuite`. Nodes with
+   * different suites interoperate (same signatures, same verdicts on honest items).
+   */
+  crypto: z
+    .custom<CryptoSuite>(isCryptoSuite, 'expected a CryptoSuite (nativeSuite or nobleSuite)')
+    .default(defaultSuite),
 });
 
 /** What callers may pass to {@link Dht.create}. */

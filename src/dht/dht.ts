@@ -29,10 +29,10 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import DHT, { type KrpcError, type KrpcMessage, type QueryTarget } from 'bittorrent-dht';
 import { z } from 'zod';
+import type { CryptoSuite } from '../crypto/suite.js';
 import { GttError, throwIfAborted } from '../errors.js';
 import {
   assertBytes,
@@ -277,7 +277,7 @@ export class Dht {
       k: config.k,
       concurrency: config.concurrency,
       maxValues: config.maxStoredValues,
-      verify: verifySignature,
+      verify: storeVerifier(config.crypto),
     });
     this.id = new Uint8Array(this.#dht.nodeId);
     // An 'error' event without a listener would throw: count it instead.
@@ -323,6 +323,14 @@ export class Dht {
     return this.#stats;
   }
 
+  /**
+   * The Ed25519 of this node's BEP 44 signatures (option `crypto`, default `defaultSuite()`). Layers
+   * above use it for their own signatures too (the record store signs and opens records with it).
+   */
+  get crypto(): CryptoSuite {
+    return this.#config.crypto;
+  }
+
   /** The bound UDP address (`host` is the bind address, e.g. 0.0.0.0). Still answers after close. */
   address(): { host: string; port: number } {
     return { ...this.#address! };
@@ -358,6 +366,7 @@ export class Dht {
       salt ? { publicKey: slot.publicKey, salt } : { publicKey: slot.publicKey },
       target,
       this.#stats,
+      this.#config.crypto,
       onValue &&
         ((value) => {
           try {
@@ -415,10 +424,11 @@ export class Dht {
       throw new TypeError(`"select" expected function, got ${typeof select}`);
     }
     this.#assertUsable(options.signal);
-    if (!equalBytes(ed25519.getPublicKey(slot.secretKey), slot.publicKey)) {
+    const suite = this.#config.crypto;
+    if (!equalBytes(suite.ed25519PublicKey(slot.secretKey), slot.publicKey)) {
       throw new RangeError('"secretKey" is not the seed of "publicKey"');
     }
-    const signature = signMutable(slot.secretKey, { salt, seq: options.seq, value });
+    const signature = signMutable(slot.secretKey, { salt, seq: options.seq, value }, suite);
     const signed = { publicKey: slot.publicKey, seq: options.seq, value, signature };
     const item: MutableItem = salt ? { ...signed, salt } : signed;
     const target = targetOf(item.publicKey, salt);
@@ -675,7 +685,7 @@ export class Dht {
     const op = this.#begin<PutAttempt>(signal);
     if (op.settled) return op.promise;
     const slot = item.salt ? { publicKey: item.publicKey, salt: item.salt } : { publicKey: item.publicKey };
-    const collector = new Collector(slot, target, this.#stats);
+    const collector = new Collector(slot, target, this.#stats, this.#config.crypto);
     let lookupTimedOut = false;
     let storing = false;
     const store = (): void => {
@@ -778,7 +788,8 @@ export class Dht {
 
 /**
  * Collects the replies of one walk toward a slot: the responders with tokens, and each distinct item
- * (by seq, value and signature), verified once.
+ * (by seq, value and signature), verified once: the same item served by several storing nodes costs
+ * one Ed25519 verification per walk.
  */
 class Collector {
   responded = 0;
@@ -790,12 +801,20 @@ class Collector {
   readonly #slot: Slot;
   readonly #target: Uint8Array;
   readonly #stats: DhtStats;
+  readonly #suite: CryptoSuite;
   readonly #onValue: ((value: FoundValue) => void) | undefined;
 
-  constructor(slot: Slot, target: Uint8Array, stats: DhtStats, onValue?: (value: FoundValue) => void) {
+  constructor(
+    slot: Slot,
+    target: Uint8Array,
+    stats: DhtStats,
+    suite: CryptoSuite,
+    onValue?: (value: FoundValue) => void,
+  ) {
     this.#slot = slot;
     this.#target = target;
     this.#stats = stats;
+    this.#suite = suite;
     this.#onValue = onValue;
   }
 
@@ -820,7 +839,7 @@ class Collector {
       const key = itemKey(read.item);
       let verdict = this.#verdicts.get(key);
       if (verdict === undefined) {
-        verdict = verifyMutable(read.item) ? copyItem(read.item) : 'bad-signature';
+        verdict = verifyMutable(read.item, this.#suite) ? copyItem(read.item) : 'bad-signature';
         this.#verdicts.set(key, verdict);
         isNew = typeof verdict !== 'string';
         if (isNew) this.#values.push(verdict as FoundValue);
@@ -859,13 +878,22 @@ class Collector {
   }
 }
 
-/** The `verify` option bittorrent-dht needs to store mutable items (it answers 400 without one). */
-function verifySignature(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  try {
-    return ed25519.verify(signature, message, publicKey);
-  } catch {
-    return false;
-  }
+/**
+ * The `verify` option bittorrent-dht needs to store mutable items (it answers 400 without one): it
+ * runs for every `put` another node sends us, on the BEP 44 signable bytes. Strict RFC 8032, as
+ * `verifyMutable`.
+ */
+function storeVerifier(
+  suite: CryptoSuite,
+): (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean {
+  return (signature, message, publicKey) => {
+    try {
+      return suite.ed25519Verify(signature, message, publicKey);
+    } catch {
+      // A suite never throws on remote bytes; a custom one that does must not crash the socket handler.
+      return false;
+    }
+  };
 }
 
 /** Resolves host names with `dns.lookup(host, {family: 4})`; drops names that do not resolve. */

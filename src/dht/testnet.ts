@@ -17,6 +17,7 @@
  * ready in 0.15–1.1 s. Walks from any node then found all of the true 20 closest nodes of 40 random
  * targets.
  */
+import type { CryptoSuite } from '../crypto/suite.js';
 import { GttError, throwIfAborted } from '../errors.js';
 import { DEFAULT_K, type DhtOptions } from './config.js';
 import { Dht } from './dht.js';
@@ -36,6 +37,11 @@ export interface TestnetOptions {
   readonly queryTimeoutMs?: number;
   /** Stall delay of the testnet's nodes' walks (default: the Dht default, `DEFAULT_QUERY_STALL_MS`). */
   readonly queryStallMs?: number;
+  /**
+   * Crypto suite of the testnet's nodes and, unless they pass their own, of `createNode`'s (default:
+   * the Dht default, `defaultSuite()`).
+   */
+  readonly crypto?: CryptoSuite;
   readonly signal?: AbortSignal;
 }
 
@@ -79,6 +85,7 @@ export async function createTestnet(options: TestnetOptions = {}): Promise<Testn
   const common: DhtOptions = { host, port: 0 };
   if (options.queryTimeoutMs !== undefined) common.queryTimeoutMs = options.queryTimeoutMs;
   if (options.queryStallMs !== undefined) common.queryStallMs = options.queryStallMs;
+  if (options.crypto !== undefined) common.crypto = options.crypto;
 
   const nodes: Dht[] = [];
   const extra = new Set<Dht>();

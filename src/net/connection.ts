@@ -14,6 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { EventEmitter } from 'eventemitter3';
 import type { RawData, WebSocket } from 'ws';
+import type { CryptoSuite } from '../crypto/suite.js';
+import { defaultSuite } from '../native/crypto.js';
 import type { TransportConfig } from './config.js';
 import { type Frame, openFrame, sealFrame } from './frame.js';
 import { Handshake, type HandshakeDone, type HandshakeFailReason } from './handshake.js';
@@ -93,6 +95,8 @@ export interface ConnectionOptions {
   config: TransportConfig;
   /** Monotonic clock in ms. */
   now: () => number;
+  /** The handshake's and the frames' crypto; default `defaultSuite()` (OpenSSL on Node). */
+  crypto?: CryptoSuite | undefined;
 }
 
 /** Counters a connection adds to (the transport's stats object). */
@@ -142,6 +146,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       ephemeralSecretKey: randomBytes(32),
       expectedRemoteId: opts.expectedRemoteId,
       extension: opts.extension,
+      crypto: opts.crypto ?? defaultSuite(),
     });
     const s = this.#socket;
     s.binaryType = 'nodebuffer';

@@ -17,13 +17,14 @@
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { z } from 'zod';
 import { type Address, normalizeAddressAs } from '../crypto/address.js';
 import { type KeyPair, keyPairFromSeed } from '../crypto/keys.js';
+import { type CryptoSuite, isCryptoSuite } from '../crypto/suite.js';
 import { TopicId } from '../crypto/topic.js';
 import { GttError } from '../errors.js';
+import { defaultSuite } from '../native/crypto.js';
 import type { ProtoOptions, ProtoStats } from '../proto/index.js';
 import { GossipNode } from '../proto/node.js';
 import { createRng } from '../proto/rng.js';
@@ -49,6 +50,12 @@ export interface GossipOptions {
   proto?: ProtoOptions;
   /** Messages each topic iterator buffers (default DEFAULT_TOPIC_BUFFER_MESSAGES). */
   topicBufferMessages?: number;
+  /**
+   * Crypto of the handshakes, frames and broadcast signatures: `nativeSuite` (OpenSSL) or
+   * `nobleSuite` (pure JS, ~10-30× the CPU). Default `defaultSuite()`: OpenSSL when node:crypto has
+   * Ed25519, X25519 and ChaCha20-Poly1305 (Node ≥ 20 does). Nodes with different suites interoperate.
+   */
+  crypto?: CryptoSuite;
 }
 
 /** Counters of a {@link Gossip}. */
@@ -78,6 +85,9 @@ const OptionsSchema = z.object({
   listen: ListenSchema.nullable().default(ListenSchema.parse({})),
   advertise: z.array(z.object({ host: z.string(), port: z.int() })).optional(),
   topicBufferMessages: z.int().min(1).default(DEFAULT_TOPIC_BUFFER_MESSAGES),
+  crypto: z
+    .custom<CryptoSuite>(isCryptoSuite, 'expected a CryptoSuite (nativeSuite or nobleSuite)')
+    .optional(),
   transport: z.unknown().optional(),
   proto: z.unknown().optional(),
 });
@@ -86,6 +96,12 @@ const now = (): number => performance.now();
 
 /** Internal hook for crash tests: destroy every socket with no goodbye and stop. @internal */
 export const kCrash: unique symbol = Symbol('gossip-topic-tracker.crash');
+
+/**
+ * The node's key pair, for the tracker layer (its records are signed with the gossip identity, so that
+ * the ids in records are the ids peers dial). Not part of the public API. @internal
+ */
+export const kKeyPair: unique symbol = Symbol('gossip-topic-tracker.keyPair');
 
 /** A gossip node: one identity, one listener, one connection per peer, many topics. */
 export class Gossip {
@@ -97,6 +113,7 @@ export class Gossip {
   readonly #topics = new Map<TopicKey, Topic>();
   readonly #inbox: InEvent[] = [];
   readonly #driver: TopicDriver;
+  readonly #keyPair: KeyPair;
   readonly #wireRejects: Partial<Record<WireRejectReason, number>> = {};
   #badPeerData = 0;
   #running = false;
@@ -107,22 +124,20 @@ export class Gossip {
     keyPair: KeyPair,
     proto: ProtoOptions | undefined,
     buffer: number,
+    suite: CryptoSuite,
   ) {
     this.#transport = transport;
     this.id = transport.id;
+    this.#keyPair = keyPair;
+    // nativeSuite imports the signing key once and keeps it for as long as this array lives.
     const secretKey = keyPair.secretKey;
     this.#node = new GossipNode({
       me: this.id,
       rng: createRng(randomBytes(4).readUInt32BE(0)),
       config: proto,
-      sign: (m) => ed25519.sign(m, secretKey),
-      verify: (origin, m, sig) => {
-        try {
-          return ed25519.verify(sig, m, origin);
-        } catch {
-          return false;
-        }
-      },
+      sign: (m) => suite.ed25519Sign(m, secretKey),
+      // Never throws: a bad origin key or signature is false.
+      verify: (origin, m, sig) => suite.ed25519Verify(sig, m, origin),
       peerData: transport.extension,
     });
     this.#timers = new TimerHeap((t) => this.#dispatch({ type: 'timer-expired', ...t }), now);
@@ -154,15 +169,17 @@ export class Gossip {
     if (!parsed.success) throw GttError.invalidConfig(`Invalid gossip options: ${issues(parsed.error)}`);
     const o = parsed.data;
     const keyPair = o.keyPair ?? keyPairFromSeed(randomBytes(32));
+    const suite = o.crypto ?? defaultSuite();
     const advertise = options.advertise?.map((a, i) => normalizeAddressAs(a, `advertise[${i}]`));
     const transport = await Transport.create({
       keyPair,
       listen: o.listen,
       advertise: (bound) => advertise ?? expandUnspecified(bound),
       config: options.transport,
+      crypto: suite,
     });
     try {
-      return new Gossip(transport, keyPair, options.proto, o.topicBufferMessages);
+      return new Gossip(transport, keyPair, options.proto, o.topicBufferMessages, suite);
     } catch (e) {
       await transport.close();
       throw e;
@@ -206,6 +223,22 @@ export class Gossip {
     this.#topics.set(key, topic);
     this.#dispatch({ type: 'command', topic: key, command: { type: 'join', peers } });
     return topic;
+  }
+
+  /** The handle of a subscribed topic, if this node holds it. */
+  topic(topicId: TopicId | Uint8Array): Topic | undefined {
+    const key = (topicId instanceof TopicId ? topicId : TopicId.fromHash(topicId)).toHex();
+    return this.#topics.get(key);
+  }
+
+  /** The addresses this node knows for `peer` (from records, joins and its handshake), newest first. */
+  peerAddresses(peer: PeerId): Address[] {
+    return this.#transport.addressesOf(peer);
+  }
+
+  /** @internal */
+  get [kKeyPair](): KeyPair {
+    return this.#keyPair;
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * The transport handshake as an explicit state machine (PROTOCOL.md §9.3): Noise XX plus the identity
- * payloads, driven by a transport that only moves bytes. Pure: keys and randomness come in as options.
+ * payloads, driven by a transport that only moves bytes. Pure: keys, randomness and the crypto suite come
+ * in as options.
  *
  * ```
  * initiator: idle ──start()──▶ await-e-ee-s-es ──receive(msg 2)──▶ done      (sends msg 1, then msg 3)
@@ -10,7 +11,7 @@
  * `receive` never throws on remote bytes: refusals are `{ error: reason }` and leave the machine in
  * `failed`; the transport then drops the connection.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { type CryptoSuite, nobleSuite } from '../crypto/suite.js';
 import { abytes, copy, equalBytes } from '../crypto/utils.js';
 import {
   createIdentityPayload,
@@ -93,6 +94,11 @@ export interface HandshakeOptions {
   extension?: Uint8Array;
   /** Noise prologue; default NOISE_PROLOGUE. Both sides must agree. */
   prologue?: Uint8Array;
+  /**
+   * X25519, Ed25519 and ChaCha20-Poly1305 (default `nobleSuite`, the reference). The transport passes
+   * `nativeSuite` (OpenSSL); the bytes on the wire do not depend on the choice.
+   */
+  crypto?: CryptoSuite;
 }
 
 /**
@@ -108,21 +114,29 @@ export class Handshake {
   readonly #noise: NoiseXX;
   readonly #payload: Uint8Array;
   readonly #expected: Uint8Array | undefined;
+  readonly #suite: CryptoSuite;
 
   /**
    * @throws {TypeError} when an option has the wrong type.
    * @throws {RangeError} when a key is not 32 bytes or the extension is too long.
    */
   constructor(opts: HandshakeOptions) {
+    this.#suite = opts.crypto ?? nobleSuite;
     this.#noise = new NoiseXX({
       role: opts.role,
       staticSecretKey: opts.staticSecretKey,
       ephemeralSecretKey: opts.ephemeralSecretKey,
+      crypto: this.#suite,
       ...(opts.prologue === undefined ? {} : { prologue: opts.prologue }),
     });
     this.role = opts.role;
-    this.#payload = createIdentityPayload(opts.identitySecretKey, this.#noise.localStatic, opts.extension);
-    this.localId = ed25519.getPublicKey(opts.identitySecretKey);
+    this.#payload = createIdentityPayload(
+      opts.identitySecretKey,
+      this.#noise.localStatic,
+      opts.extension,
+      this.#suite,
+    );
+    this.localId = this.#suite.ed25519PublicKey(opts.identitySecretKey);
     this.#expected =
       opts.expectedRemoteId === undefined
         ? undefined
@@ -215,7 +229,7 @@ export class Handshake {
     if (!decoded.ok) return decoded.reason;
     const remoteStatic = this.#noise.remoteStatic;
     if (remoteStatic === undefined) throw new NoiseStateError('no remote static key after s');
-    if (!verifyIdentityPayload(decoded.payload, remoteStatic)) return 'bad-identity';
+    if (!verifyIdentityPayload(decoded.payload, remoteStatic, this.#suite)) return 'bad-identity';
     if (this.#expected !== undefined && !equalBytes(decoded.payload.id, this.#expected)) {
       return 'unexpected-peer';
     }

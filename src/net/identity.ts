@@ -14,10 +14,11 @@
  * ```
  * Nothing may follow the extension. The extension is not signed: it travels encrypted inside the
  * Noise message that also proves the static key (`es`/`se`), and so is authenticated by it.
- * Decoding never throws.
+ * Decoding never throws. Ed25519 comes from a {@link CryptoSuite} argument (default the @noble
+ * reference `nobleSuite`; the transport passes OpenSSL's).
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { type CryptoSuite, nobleSuite } from '../crypto/suite.js';
 import { abytes } from '../crypto/utils.js';
 import { DH_BYTES } from './noise.js';
 
@@ -71,6 +72,7 @@ export function createIdentityPayload(
   identitySecretKey: Uint8Array,
   staticPublicKey: Uint8Array,
   extension: Uint8Array = new Uint8Array(0),
+  suite: CryptoSuite = nobleSuite,
 ): Uint8Array {
   abytes(identitySecretKey, ID_BYTES, 'identitySecretKey');
   abytes(extension, undefined, 'extension');
@@ -79,8 +81,8 @@ export function createIdentityPayload(
       `"extension" expected at most ${MAX_IDENTITY_EXTENSION_BYTES} bytes, got length=${extension.length}`,
     );
   }
-  const id = ed25519.getPublicKey(identitySecretKey);
-  const signature = ed25519.sign(identitySignedMessage(staticPublicKey), identitySecretKey);
+  const id = suite.ed25519PublicKey(identitySecretKey);
+  const signature = suite.ed25519Sign(identitySignedMessage(staticPublicKey), identitySecretKey);
   const len = Uint8Array.of(extension.length >>> 8, extension.length & 0xff);
   return concatBytes(Uint8Array.of(IDENTITY_PAYLOAD_VERSION), id, signature, len, extension);
 }
@@ -108,11 +110,16 @@ export function decodeIdentityPayload(bytes: Uint8Array): IdentityDecodeResult {
 
 /**
  * True when `payload.signature` is the signature of `payload.id` over the domain string and
- * `staticPublicKey`. Never throws on a decoded payload (an invalid point is `false`).
+ * `staticPublicKey` (strict RFC 8032: see `CryptoSuite.ed25519Verify`). Never throws (an invalid
+ * point or a wrong length is `false`).
  */
-export function verifyIdentityPayload(payload: IdentityPayload, staticPublicKey: Uint8Array): boolean {
+export function verifyIdentityPayload(
+  payload: IdentityPayload,
+  staticPublicKey: Uint8Array,
+  suite: CryptoSuite = nobleSuite,
+): boolean {
   try {
-    return ed25519.verify(payload.signature, identitySignedMessage(staticPublicKey), payload.id);
+    return suite.ed25519Verify(payload.signature, identitySignedMessage(staticPublicKey), payload.id);
   } catch {
     return false;
   }

@@ -2,6 +2,8 @@
  * The transport layer (PROTOCOL.md §9): the pure parts (Noise XX handshake with identity binding, the
  * encrypted frame codec) and the WebSocket actor that drives them and the gossip core (`Gossip`).
  */
+export { type CryptoSuite, isCryptoSuite, nobleSuite } from '../crypto/suite.js';
+export { defaultSuite, NATIVE_PUBLIC_KEY_CACHE_SIZE, nativeSuite } from '../native/crypto.js';
 export { type DecodedAddressList, decodeAddressList, encodeAddressList } from './addresses.js';
 export * from './config.js';
 export type { CloseInfo, CloseReason } from './connection.js';

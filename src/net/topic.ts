@@ -23,6 +23,8 @@ export interface Peer {
 
 /** A message delivered on a topic. */
 export interface TopicMessage {
+  /** The message id (hex SHA-256, PROTOCOL.md §8.3): the same at every receiver. */
+  id: string;
   content: Uint8Array;
   /** The node that broadcast it (hex id). */
   origin: PeerId;
@@ -34,6 +36,13 @@ export interface TopicMessage {
   scope: Scope;
 }
 
+/** One of our own broadcasts. */
+export interface SentMessage {
+  id: string;
+  content: Uint8Array;
+  scope: Scope;
+}
+
 /** Events of a {@link Topic}. */
 export interface TopicEvents {
   message: (message: TopicMessage) => void;
@@ -41,6 +50,8 @@ export interface TopicEvents {
   'neighbor-down': (peer: PeerId, cause: NeighborDownCause) => void;
   /** The topic got its first neighbour. */
   joined: () => void;
+  /** One of our own broadcasts left (its id is what receivers see as `message.id`). */
+  sent: (message: SentMessage) => void;
   /** An async iterator's buffer was full: `dropped` oldest messages were dropped from it. */
   lagged: (dropped: number) => void;
 }
@@ -202,8 +213,12 @@ export class Topic extends EventEmitter<TopicEvents> {
       case 'joined':
         this.emit('joined');
         break;
+      case 'sent':
+        this.emit('sent', { id: event.id, content: event.content, scope: event.scope });
+        break;
       case 'received': {
         const m: TopicMessage = {
+          id: event.id,
           content: event.content,
           origin: event.origin,
           deliveredFrom: event.deliveredFrom,

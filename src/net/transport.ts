@@ -21,7 +21,9 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Address } from '../crypto/address.js';
 import { formatAddress } from '../crypto/address.js';
 import type { KeyPair } from '../crypto/keys.js';
+import type { CryptoSuite } from '../crypto/suite.js';
 import { GttError } from '../errors.js';
+import { defaultSuite } from '../native/crypto.js';
 import type { DisconnectCause, PeerId } from '../proto/types.js';
 import { encodeAddressList } from './addresses.js';
 import { parseTransportConfig, type TransportConfig, type TransportOptions } from './config.js';
@@ -75,6 +77,8 @@ export interface TransportCreateOptions {
   /** Addresses to advertise; default: the listener's address (see `Gossip.addresses`). */
   advertise?: (bound: Address) => Address[];
   config?: TransportOptions;
+  /** Crypto of every handshake and frame; default `defaultSuite()` (OpenSSL on Node). */
+  crypto?: CryptoSuite | undefined;
 }
 
 interface Dial {
@@ -123,6 +127,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     handshakeFailures: {},
   };
   readonly #keyPair: KeyPair;
+  readonly #suite: CryptoSuite;
   readonly #static = randomBytes(32);
   #extension: Uint8Array = new Uint8Array(0);
   #advertised: Address[] = [];
@@ -132,9 +137,10 @@ export class Transport extends EventEmitter<TransportEvents> {
   readonly #book = new Map<PeerId, Address[]>();
   #closing: Promise<void> | undefined;
 
-  private constructor(keyPair: KeyPair, config: TransportConfig) {
+  private constructor(keyPair: KeyPair, config: TransportConfig, suite: CryptoSuite) {
     super();
     this.#keyPair = keyPair;
+    this.#suite = suite;
     this.id = bytesToHex(keyPair.publicKey);
     this.config = config;
   }
@@ -144,7 +150,7 @@ export class Transport extends EventEmitter<TransportEvents> {
    * @throws {GttError} `INVALID_CONFIG` for bad options, `LISTEN_FAILED` when the port cannot be bound.
    */
   static async create(opts: TransportCreateOptions): Promise<Transport> {
-    const t = new Transport(opts.keyPair, parseTransportConfig(opts.config));
+    const t = new Transport(opts.keyPair, parseTransportConfig(opts.config), opts.crypto ?? defaultSuite());
     if (opts.listen !== null) {
       const bound = await t.#listen(opts.listen);
       t.setAdvertised(opts.advertise?.(bound) ?? [bound]);
@@ -181,6 +187,11 @@ export class Transport extends EventEmitter<TransportEvents> {
       merged.push({ host: a.host, port: a.port });
     }
     this.#book.set(peer, merged.slice(0, 16));
+  }
+
+  /** The addresses known for `peer`, newest first (copies). */
+  addressesOf(peer: PeerId): Address[] {
+    return (this.#book.get(peer) ?? []).map((a) => ({ host: a.host, port: a.port }));
   }
 
   /** Whether an open connection to `peer` exists. */
@@ -351,6 +362,7 @@ export class Transport extends EventEmitter<TransportEvents> {
         extension: this.#extension,
         config: this.config,
         now,
+        crypto: this.#suite,
       },
       this.#counters(),
     );

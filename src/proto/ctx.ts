@@ -11,6 +11,12 @@ export interface ProtoStats {
   messagesIn: number;
   /** `send` out-events produced. */
   messagesOut: number;
+  /**
+   * GOSSIP frames (payload-carrying) among `messagesOut`: eager pushes of our own and forwarded
+   * broadcasts, neighbour-scope sends and GRAFT answers. Summed over a swarm and divided by the
+   * broadcasts, it is the payload cost of one broadcast (≈ N − 1 on a settled tree, plus RMR).
+   */
+  payloadsSent: number;
   /** Messages for a topic this node does not hold. */
   unknownTopic: number;
   /** Messages that make no sense in the current state (a reply nobody asked for, a GRAFT from a stranger…). */
@@ -44,6 +50,7 @@ export function createStats(): ProtoStats {
   return {
     messagesIn: 0,
     messagesOut: 0,
+    payloadsSent: 0,
     unknownTopic: 0,
     unexpected: 0,
     delivered: 0,

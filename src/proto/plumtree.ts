@@ -113,12 +113,13 @@ export class PlumTree {
     const message: GossipMessage = { type: 'gossip', origin: ctx.me, seq, scope, hops: 1, content };
     if (sign !== undefined) message.signature = sign(signedMessage(idBytes));
     this.markSeen(id, 0, undefined);
+    ctx.emit({ type: 'sent', id, content, scope });
     if (scope === 'neighbors') {
-      for (const peer of this.neighbors()) ctx.send(peer, message);
+      for (const peer of this.neighbors()) this.sendPayload(peer, message);
       return;
     }
     this.store(id, { ...message, hops: 0 });
-    for (const peer of this.eager) ctx.send(peer, message);
+    for (const peer of this.eager) this.sendPayload(peer, message);
     for (const peer of this.lazy) this.queueIHave(peer, { id, hops: 1 });
   }
 
@@ -176,6 +177,12 @@ export class PlumTree {
 
   // --- messages ----------------------------------------------------------------------------------
 
+  /** Every GOSSIP frame leaves through here, so `payloadsSent` counts them all. */
+  private sendPayload(peer: PeerId, message: GossipMessage): void {
+    this.ctx.stats.payloadsSent++;
+    this.ctx.send(peer, message);
+  }
+
   private isNeighbor(peer: PeerId): boolean {
     return this.eager.has(peer) || this.lazy.has(peer);
   }
@@ -232,6 +239,7 @@ export class PlumTree {
     ctx.stats.delivered++;
     ctx.emit({
       type: 'received',
+      id,
       content: m.content,
       origin: m.origin,
       deliveredFrom: from,
@@ -250,7 +258,7 @@ export class PlumTree {
 
     const hops = Math.min(m.hops + 1, MAX_HOPS);
     const forward: GossipMessage = { ...m, hops };
-    for (const peer of this.eager) if (peer !== from && peer !== m.origin) ctx.send(peer, forward);
+    for (const peer of this.eager) if (peer !== from && peer !== m.origin) this.sendPayload(peer, forward);
     for (const peer of this.lazy) if (peer !== from && peer !== m.origin) this.queueIHave(peer, { id, hops });
   }
 
@@ -343,7 +351,7 @@ export class PlumTree {
       ctx.stats.graftMisses++;
       return;
     }
-    ctx.send(from, { ...entry.message, hops: Math.min(entry.message.hops + 1, MAX_HOPS) });
+    this.sendPayload(from, { ...entry.message, hops: Math.min(entry.message.hops + 1, MAX_HOPS) });
   }
 
   // --- lazy push ---------------------------------------------------------------------------------

@@ -182,6 +182,8 @@ export type AppEvent =
   | { type: 'neighbor-down'; peer: PeerId; cause: NeighborDownCause }
   | {
       type: 'received';
+      /** The message id (hex, PROTOCOL.md §8.3). */
+      id: MessageId;
       content: Uint8Array;
       origin: PeerId;
       /** The neighbour it arrived from. */
@@ -191,7 +193,9 @@ export type AppEvent =
       scope: Scope;
     }
   /** The topic got its first neighbour. Emitted once per join. */
-  | { type: 'joined' };
+  | { type: 'joined' }
+  /** One of our own broadcasts went out (`id` is what receivers see). */
+  | { type: 'sent'; id: MessageId; content: Uint8Array; scope: Scope };
 
 /** Everything the core asks its driver to do, in order. */
 export type OutEvent =

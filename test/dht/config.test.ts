@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type CryptoSuite, nobleSuite } from '../../src/crypto/suite.js';
 import {
   DEFAULT_BOOTSTRAP,
   DEFAULT_QUERY_TIMEOUT_MS,
@@ -6,6 +7,7 @@ import {
   parseDhtOptions,
 } from '../../src/dht/config.js';
 import { GttError } from '../../src/errors.js';
+import { defaultSuite } from '../../src/native/crypto.js';
 
 function invalid(options: unknown): GttError {
   try {
@@ -36,7 +38,17 @@ describe('parseDhtOptions', () => {
       maxStoredValues: 1000,
     });
     expect(config.random).toBe(Math.random);
+    expect(config.crypto).toBe(defaultSuite());
     expect(parseDhtOptions(undefined).k).toBe(20);
+  });
+
+  it('keeps a given crypto suite and refuses anything that is not one', () => {
+    expect(parseDhtOptions({ crypto: nobleSuite }).crypto).toBe(nobleSuite);
+    for (const crypto of [{}, null, 'noble', { ...nobleSuite, ed25519Verify: undefined }]) {
+      const error = invalid({ crypto: crypto as unknown as CryptoSuite });
+      expect(error.code).toBe('INVALID_CONFIG');
+      expect(error.message).toContain('crypto: expected a CryptoSuite');
+    }
   });
 
   it('keeps a deliberate 0 (no `||` defaults)', () => {

@@ -1,6 +1,7 @@
 /**
  * House rules 1 and 4 for src/net's pure modules (handshake, identity, Noise, frames): @noble/*,
- * src/crypto, src/proto and their own files; nothing with I/O. The WebSocket actor will do the I/O.
+ * src/crypto (the `CryptoSuite` interface included), src/proto and their own files; nothing with I/O.
+ * The WebSocket actor does the I/O, and OpenSSL (`src/native/crypto.ts`) reaches only the I/O files.
  */
 import { describePureLayer } from '../helpers/purity.js';
 
@@ -13,7 +14,7 @@ describePureLayer(
     /^@noble\/hashes\/(?:sha2|hmac|utils)\.js$/,
     /^@noble\/curves\/ed25519\.js$/,
     /^@noble\/ciphers\/chacha\.js$/,
-    /^\.\.\/crypto\/utils\.js$/,
+    /^\.\.\/crypto\/(?:suite|utils)\.js$/,
     /^\.\.\/proto\/config\.js$/,
     /^\.\.\/errors\.js$/,
     /^\.\/[a-z-]+\.js$/,

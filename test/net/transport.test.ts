@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CloseInfo } from '../../src/net/connection.js';
-import { Handshake } from '../../src/net/index.js';
+import { Handshake, openFrame } from '../../src/net/index.js';
 import type { DisconnectCause } from '../../src/proto/types.js';
 import {
   Closer,
@@ -294,6 +294,70 @@ describe('connection table', () => {
     expect(info.reason).toBe('send-queue-overflow');
     expect(a.stats.sendQueueOverflows).toBe(1);
     expect(a.stats.pendingDials).toBe(0);
+  });
+
+  /**
+   * A peer that completes the handshake and then stops reading: the kernel buffers fill, the socket's
+   * unsent bytes grow, and the next frame past `maxSendQueueBytes` overflows. Sends until then, bounded.
+   */
+  async function stalledPeer(
+    config: Parameters<typeof transport>[1],
+    watch: (t: Awaited<ReturnType<typeof transport>>) => void = () => {},
+  ) {
+    const t = await transport(closer, config);
+    watch(t);
+    const r = await rawPeer(port(t), t.id);
+    closer.add({ close: () => r.ws.terminate() });
+    const rid = hex(r.keyPair.publicKey);
+    await until(() => t.isConnected(rid), 10_000, 'connected');
+    // Stop reading: from now on nothing leaves the sender's socket buffer once the kernel's is full.
+    (r.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const overflows: number[] = [];
+    t.on('overflow', (_peer, n) => overflows.push(n));
+    const frame = new Uint8Array(16 * 1024);
+    let sent = 0;
+    for (let i = 0; i < 20_000 && overflows.length === 0; i++) {
+      t.send(rid, frame);
+      if (overflows.length === 0) sent++;
+      // Let the socket flush what the kernel takes, so the buffered count reflects a stalled reader.
+      if (i % 64 === 63) await new Promise((res) => setImmediate(res));
+    }
+    return { t, r, rid, overflows, sent };
+  }
+
+  it('an open connection whose peer stops reading overflows its send queue: disconnect policy closes it', async () => {
+    let lost: Lost | undefined;
+    const { overflows } = await stalledPeer({ maxSendQueueBytes: 256 * 1024 }, (t) =>
+      t.once('peer-disconnected', (...args: Lost) => {
+        lost = args;
+      }),
+    );
+    expect(overflows).toHaveLength(1);
+    await until(() => lost !== undefined, 10_000, 'peer-disconnected');
+    const [, cause, info] = lost!;
+    expect(cause).toBe('error');
+    expect(info).toMatchObject({ reason: 'send-queue-overflow', established: true });
+  });
+
+  it('with the drop policy the frame is refused and counted, the connection stays open, and every frame not refused arrives', async () => {
+    const { t, r, rid, overflows, sent } = await stalledPeer({
+      maxSendQueueBytes: 256 * 1024,
+      sendQueueOverflow: 'drop',
+    });
+    expect(overflows).toEqual([16 * 1024 + 17]);
+    expect(t.stats.sendQueueOverflows).toBe(1);
+    expect(t.isConnected(rid)).toBe(true);
+    // The reader resumes: exactly the frames that were not refused arrive, in order, none lost.
+    let got = 0;
+    const all = new Promise<void>((resolve) => {
+      r.ws.on('message', (data: Buffer) => {
+        const o = openFrame(r.session.recv, new Uint8Array(data), { maxPlaintextBytes: 1 << 20 });
+        if (o.ok && o.frame.type === 'gossip' && ++got === sent) resolve();
+      });
+    });
+    (r.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await all;
+    expect(got).toBe(sent);
   });
 
   it('keepalive: a silent peer is reported as a timeout within keepaliveTimeoutMs', async () => {

@@ -1,5 +1,6 @@
+import { hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
-import { createRng, GossipNode, type OutEvent, parseProtoConfig } from '../../src/proto/index.js';
+import { createRng, GossipNode, messageId, type OutEvent, parseProtoConfig } from '../../src/proto/index.js';
 
 const A = 'aa'.repeat(32);
 const B = 'bb'.repeat(32);
@@ -63,15 +64,26 @@ describe('GossipNode.handle', () => {
       { type: 'command', topic: T, command: { type: 'broadcast', content: new Uint8Array([1]) } },
       20,
     );
-    expect(kinds(sent)).toEqual(['timer cache-evict 1000', 'send bb gossip']);
+    expect(kinds(sent)).toEqual(['timer cache-evict 1000', 'emit sent', 'send bb gossip']);
     const gossip = sent.find((e) => e.type === 'send')!;
     if (gossip.type !== 'send') throw new Error('unreachable');
+    // The origin learns the id of its own broadcast: the one every receiver computes.
+    const ownId = messageId(hexToBytes(T), hexToBytes(A), 0n, 'swarm', new Uint8Array([1]));
+    expect(sent).toContainEqual({
+      type: 'emit',
+      topic: T,
+      event: { type: 'sent', id: ownId, content: new Uint8Array([1]), scope: 'swarm' },
+    });
+    expect(a.stats.payloadsSent).toBe(1);
     const first = b.handle({ type: 'recv', from: A, topic: T, message: gossip.message }, 25);
+    // b's only neighbour is the origin: nothing to forward.
+    expect(b.stats.payloadsSent).toBe(0);
     expect(first).toContainEqual({
       type: 'emit',
       topic: T,
       event: {
         type: 'received',
+        id: ownId,
         content: new Uint8Array([1]),
         origin: A,
         deliveredFrom: A,
@@ -87,6 +99,13 @@ describe('GossipNode.handle', () => {
       'send aa prune',
     ]);
     expect(b.stats.duplicates).toBe(3);
+    // A GRAFT for a cached id is answered with the payload: a second GOSSIP frame from a.
+    const id = messageId(hexToBytes(T), hexToBytes(A), 0n, 'swarm', new Uint8Array([1]));
+    expect(kinds(a.handle({ type: 'recv', from: B, topic: T, message: { type: 'graft', id } }, 29))).toEqual([
+      'send bb gossip',
+    ]);
+    expect(a.stats.payloadsSent).toBe(2);
+    expect(a.stats.messagesOut).toBeGreaterThan(a.stats.payloadsSent);
     expect(kinds(b.handle({ type: 'peer-disconnected', peer: A, cause: 'error' }, 30))).toEqual([
       'emit neighbor-down',
     ]);
@@ -174,7 +193,7 @@ describe('GossipNode.handle', () => {
       A,
       10,
     );
-    expect(emitted).toEqual(['bb 11 received']);
+    expect(emitted).toEqual(['aa 11 sent', 'bb 11 received']);
     // Leaving T keeps the link: U still uses it. Leaving U too releases it.
     deliver(b.handle({ type: 'command', topic: T, command: { type: 'leave' } }, 20), B, 20);
     expect(released).toEqual([]);

@@ -52,6 +52,7 @@ describe('exact sequences', () => {
         "t=140 n1 <- recv n2 neighbor-reply accepted",
         "t=140 n1 -> emit neighbor-up n2",
         "t=200 n0 <- command broadcast",
+        "t=200 n0 -> emit sent",
         "t=200 n0 -> send n1 gossip origin=n0 hops=1",
         "t=200 n0 -> send n2 gossip origin=n0 hops=1",
         "t=210 n1 <- recv n0 gossip origin=n0 hops=1",
