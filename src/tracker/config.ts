@@ -43,3 +43,149 @@ export function parseRecordStoreConfig(input: RecordStoreConfigInput | undefined
   }
   return parsed.data;
 }
+
+// --- The topic tracker: bootstrap loop, publisher, merges (issue 5) -------------------------------------
+//
+// Sources: "reference" = distributed-topic-tracker's defaults (../shared/reference, BootstrapConfig,
+// PublisherConfig, MergeConfig); "bench:join" = tuned with `npm run bench:join` on the 2-core CI machine.
+
+/** Publish our record as the bootstrap starts, before the first read (reference: on). */
+export const DEFAULT_PUBLISH_ON_START = true;
+/** On the first pass, read the two minutes before the current pair too (reference option, default off). */
+export const DEFAULT_CHECK_OLDER_FIRST = false;
+/** A pass that found no records waits this long (or for a neighbour) before reading again (reference: 1.5 s). */
+export const DEFAULT_NO_RECORDS_RETRY_MS = 1500;
+/**
+ * The first pass that found no records re-reads this long after our own start-up record has landed,
+ * instead of the full retry interval. Peers that start at the same instant all read an empty topic,
+ * then all publish within ~100–300 ms; re-reading just after that finds each other in one more pass
+ * (bench:join cold pair: ~0.5 s instead of ~1.7 s). Later retries use the full interval.
+ */
+export const DEFAULT_AFTER_PUBLISH_RETRY_MS = 150;
+/** A pass that tried every candidate and is still alone waits this long before reading again (reference: 2 s). */
+export const DEFAULT_POLL_MS = 2000;
+/** After asking one candidate to join, wait this long (or for the first neighbour) before the next (reference: 100 ms). */
+export const DEFAULT_SETTLE_MS = 100;
+/** After the last candidate, wait this long (or for a neighbour) before giving the pass up (reference: 500 ms). */
+export const DEFAULT_CONFIRM_MS = 500;
+/** Candidates asked per pass, one by one (reference: "join up to 4 peers"). */
+export const DEFAULT_BOOTSTRAP_MAX_JOIN_PEERS = 4;
+
+/** The publisher's first run after joining (reference: 10 s). */
+export const DEFAULT_PUBLISHER_INITIAL_DELAY_MS = 10_000;
+/** The publisher's base interval (reference: 10 s) … */
+export const DEFAULT_PUBLISHER_INTERVAL_MS = 10_000;
+/** … plus up to this much random jitter (reference: 0–50 s). */
+export const DEFAULT_PUBLISHER_JITTER_MS = 50_000;
+/**
+ * While our view is healthy and the minute already holds `maxRecordsPerMinute` records of others, the
+ * publisher's interval doubles after each run, up to this (guess, checked by bench:join). This is what
+ * keeps the topic's DHT load flat as it grows: each new minute's first few readers find free slots and
+ * publish (resetting their interval), everyone else backs off, so reads per minute approach a constant
+ * (~ cap × 60 s / interval) plus N / this.
+ */
+export const DEFAULT_PUBLISHER_MAX_INTERVAL_MS = 10 * 60_000;
+
+/** The merge worker's first run after joining (reference: 30 s). */
+export const DEFAULT_MERGE_INITIAL_DELAY_MS = 30_000;
+/** The merge worker's base interval (reference: 60 s) … */
+export const DEFAULT_MERGE_INTERVAL_MS = 60_000;
+/** … plus up to this much random jitter (reference: 0–120 s). */
+export const DEFAULT_MERGE_JITTER_MS = 120_000;
+/**
+ * A healthy member (≥ minNeighbors neighbours, no split seen) doubles its merge interval after each run,
+ * up to this (guess, checked by bench:join). A split is found by whichever member reads first: one
+ * join between two components merges them, so the topic's aggregate read rate, not each member's,
+ * decides how fast a split heals.
+ */
+export const DEFAULT_MERGE_MAX_INTERVAL_MS = 10 * 60_000;
+/** Fewer neighbours than this makes the bubble merge join more peers (reference: 4). */
+export const DEFAULT_MIN_NEIGHBORS = 4;
+/** Peers a merge joins per run (reference: 2). */
+export const DEFAULT_MERGE_MAX_JOIN_PEERS = 2;
+/**
+ * Recent message ids a member remembers for the message-overlap merge (guess). Records carry the
+ * publisher's 5 latest ids; a record up to two minutes old in a busy topic lists ids we saw long ago,
+ * so we compare against a much longer memory than 5 to avoid reading "disjoint" into a healthy mesh.
+ */
+export const DEFAULT_RECENT_MESSAGE_IDS = 1024;
+/** A read of the current minute is reused by the other worker for this long (guess). */
+export const DEFAULT_READ_REUSE_MS = 15_000;
+
+const Duration = z.int().min(0).max(2_147_483_647);
+
+export const BootstrapConfigSchema = z
+  .object({
+    publishOnStart: z.boolean().default(DEFAULT_PUBLISH_ON_START),
+    checkOlderFirst: z.boolean().default(DEFAULT_CHECK_OLDER_FIRST),
+    noRecordsRetryMs: Duration.default(DEFAULT_NO_RECORDS_RETRY_MS),
+    afterPublishRetryMs: Duration.default(DEFAULT_AFTER_PUBLISH_RETRY_MS),
+    pollMs: Duration.default(DEFAULT_POLL_MS),
+    settleMs: Duration.default(DEFAULT_SETTLE_MS),
+    confirmMs: Duration.default(DEFAULT_CONFIRM_MS),
+    maxJoinPeers: z.int().min(1).max(100).default(DEFAULT_BOOTSTRAP_MAX_JOIN_PEERS),
+  })
+  .strict();
+
+export const PublisherConfigSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    initialDelayMs: Duration.default(DEFAULT_PUBLISHER_INITIAL_DELAY_MS),
+    intervalMs: Duration.min(1).default(DEFAULT_PUBLISHER_INTERVAL_MS),
+    jitterMs: Duration.default(DEFAULT_PUBLISHER_JITTER_MS),
+    maxIntervalMs: Duration.min(1).default(DEFAULT_PUBLISHER_MAX_INTERVAL_MS),
+  })
+  .strict();
+
+export const MergeConfigSchema = z
+  .object({
+    /** Bubble merge: join peers from the records while we have fewer than `minNeighbors`. */
+    bubble: z.boolean().default(true),
+    /** Message-overlap merge: join publishers whose recent message ids are disjoint from ours. */
+    overlap: z.boolean().default(true),
+    initialDelayMs: Duration.default(DEFAULT_MERGE_INITIAL_DELAY_MS),
+    intervalMs: Duration.min(1).default(DEFAULT_MERGE_INTERVAL_MS),
+    jitterMs: Duration.default(DEFAULT_MERGE_JITTER_MS),
+    maxIntervalMs: Duration.min(1).default(DEFAULT_MERGE_MAX_INTERVAL_MS),
+    minNeighbors: z.int().min(1).max(255).default(DEFAULT_MIN_NEIGHBORS),
+    maxJoinPeers: z.int().min(1).max(100).default(DEFAULT_MERGE_MAX_JOIN_PEERS),
+    recentMessageIds: z.int().min(1).max(1_000_000).default(DEFAULT_RECENT_MESSAGE_IDS),
+  })
+  .strict();
+
+/** Options of a tracked topic (`joinTopic`, `discoverPeers`); every field defaults. */
+export const TrackerConfigSchema = z
+  .object({
+    bootstrap: BootstrapConfigSchema.default(BootstrapConfigSchema.parse({})),
+    publisher: PublisherConfigSchema.default(PublisherConfigSchema.parse({})),
+    merge: MergeConfigSchema.default(MergeConfigSchema.parse({})),
+    /** The record store's options (records cap per minute, replicas, closest window). */
+    store: RecordStoreConfigSchema.default(RecordStoreConfigSchema.parse({})),
+    readReuseMs: Duration.default(DEFAULT_READ_REUSE_MS),
+  })
+  .strict()
+  .refine((c) => c.publisher.maxIntervalMs >= c.publisher.intervalMs, {
+    message: 'publisher.maxIntervalMs must be at least publisher.intervalMs',
+    path: ['publisher', 'maxIntervalMs'],
+  })
+  .refine((c) => c.merge.maxIntervalMs >= c.merge.intervalMs, {
+    message: 'merge.maxIntervalMs must be at least merge.intervalMs',
+    path: ['merge', 'maxIntervalMs'],
+  });
+
+export type TrackerConfig = z.output<typeof TrackerConfigSchema>;
+/** Tracker options as callers give them: every field optional, groups merged with their defaults. */
+export type TrackerConfigInput = z.input<typeof TrackerConfigSchema>;
+
+/**
+ * Validates and fills in defaults.
+ * @throws GttError `INVALID_CONFIG` naming every offending field.
+ */
+export function parseTrackerConfig(input: TrackerConfigInput | undefined): TrackerConfig {
+  const parsed = TrackerConfigSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw GttError.invalidConfig(`invalid tracker config: ${fields}`, parsed.error);
+  }
+  return parsed.data;
+}

@@ -1,13 +1,43 @@
-/** The tracker layer: today the record store; the bootstrap actor and workers follow. */
+/** The tracker layer: the record store, the tracker (bootstrap loop, publisher, merges), joinTopic and discoverPeers. */
 export {
+  type Clock,
+  type ClockTimer,
+  type ManualClock,
+  manualClock,
+  scaledClock,
+  systemClock,
+} from './clock.js';
+export {
+  BootstrapConfigSchema,
   DEFAULT_CLOSEST_WINDOW,
   DEFAULT_MAX_RECORDS_PER_MINUTE,
   DEFAULT_REPLICAS,
+  MergeConfigSchema,
+  PublisherConfigSchema,
   parseRecordStoreConfig,
+  parseTrackerConfig,
   type RecordStoreConfig,
   type RecordStoreConfigInput,
   RecordStoreConfigSchema,
+  type TrackerConfig,
+  type TrackerConfigInput,
+  TrackerConfigSchema,
 } from './config.js';
+export {
+  type DiscoveredPeer,
+  type DiscoverPeersOptions,
+  type DiscoveryState,
+  discoverPeers,
+  PeerDiscovery,
+} from './discovery.js';
+export {
+  type JoinTopicOptions,
+  joinTopic,
+  TrackedTopic,
+  type TrackedTopicEvents,
+  type TrackedTopicStats,
+} from './join.js';
+export type { Mesh } from './mesh.js';
 export {
   type PublishResult,
   type ReadRejectReason,
@@ -19,3 +49,4 @@ export {
   type SlotView,
   type StoredRecord,
 } from './record-store.js';
+export { type PublishReason, Tracker, type TrackerEvent, type TrackerStats } from './tracker.js';

@@ -21,7 +21,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
-import type { Address, PeerInfo, RecordRejectReason, SignedRecord } from '../crypto/index.js';
+import type { Address, CryptoSuite, PeerInfo, RecordRejectReason, SignedRecord } from '../crypto/index.js';
 import {
   deriveMinuteKeys,
   hashSecret,
@@ -190,7 +190,7 @@ export class RecordStore {
   ): Promise<ReadResult> {
     throwIfAborted(opts.signal);
     const keys = this.keys(minute);
-    const opener = new Opener(keys);
+    const opener = new Opener(keys, this.#dht.crypto);
     const seen = new Set<string>();
     const lookups = keys.salts.map((salt, slot) =>
       this.#dht.getAll(
@@ -263,7 +263,8 @@ export class RecordStore {
 
   /**
    * Signs, seals and stores our record for `minute` (default: the clock's current minute).
-   * Skips when the minute already shows `maxRecordsPerMinute` records of others. Pass `read` when the
+   * Skips when the minute already shows `maxRecordsPerMinute` records of others and none of ours (a
+   * refresh of our own record is always allowed). Pass `read` when the
    * caller has just read the minute, to save the four lookups.
    * Failures to store are returned (`status: 'failed'`), not thrown.
    * @throws GttError `ABORTED` or `CLOSED`; TypeError/RangeError when `content` is not a valid record.
@@ -286,11 +287,13 @@ export class RecordStore {
         messageIds: content.messageIds,
       },
       this.#keyPair.secretKey,
+      this.#dht.crypto,
     );
     const sealed = sealRecord(record, keys, this.#randomBytes(SEAL_NONCE_BYTES));
 
     const view = opts.read?.minute === minute ? opts.read : await this.read(minute, { signal: opts.signal });
-    if (view.records.length >= this.config.maxRecordsPerMinute) {
+    // A refresh of our own record (one is already there) overwrites our copies and takes no new room.
+    if (view.own === undefined && view.records.length >= this.config.maxRecordsPerMinute) {
       this.stats.publishSkipped += 1;
       return { status: 'skipped', reason: 'minute-full', minute, others: view.records.length };
     }
@@ -301,7 +304,7 @@ export class RecordStore {
     for (const slot of this.#slotOrder(view, minute)) {
       const salt = keys.salts[slot]!;
       const target = targetOf(keys.slotPublicKey, salt);
-      const opener = new Opener(keys);
+      const opener = new Opener(keys, this.#dht.crypto);
       const result = await this.#dht.put(
         { publicKey: keys.slotPublicKey, secretKey: keys.slotSeed, salt },
         sealed,
@@ -387,16 +390,22 @@ type Opened =
   | { ok: true; record: { stored: StoredRecord; publisherHex: string } }
   | { ok: false; reason: RecordRejectReason };
 
-/** Opens each distinct DHT value once (ed25519 verification is the expensive part). */
+/**
+ * Opens each distinct DHT value once (ed25519 verification is the expensive part), with the Dht's
+ * crypto suite (OpenSSL by default).
+ */
 class Opener {
   readonly #cache = new Map<string, Opened>();
-  constructor(readonly keys: MinuteKeys) {}
+  constructor(
+    readonly keys: MinuteKeys,
+    readonly suite: CryptoSuite,
+  ) {}
 
   open(value: Pick<FoundValue, 'value' | 'seq' | 'signature'>, slot: number): Opened {
     const id = `${slot}:${bytesToHex(value.signature)}`;
     let opened = this.#cache.get(id);
     if (opened === undefined) {
-      const result = openRecord(value.value, this.keys);
+      const result = openRecord(value.value, this.keys, this.suite);
       opened = result.ok
         ? {
             ok: true,

@@ -1,0 +1,245 @@
+/**
+ * Discovery only (issue 5): the bootstrap loop, the publisher and the merges without our gossip mesh,
+ * for apps that bring their own gossip layer or transport. The app says who it is and where it listens,
+ * and reports its current neighbours (and, optionally, recent message ids) through a callback; we
+ * publish its records and hand it candidate peers `{ id, addresses }` to connect to, as they are found.
+ *
+ * ```ts
+ * const discovery = await discoverPeers('my-topic', { keyPair, addresses, state: () => ({ neighbors }) });
+ * for await (const peer of discovery) myTransport.connect(peer.id, peer.addresses);
+ * ```
+ */
+import { randomBytes } from 'node:crypto';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { EventEmitter } from 'eventemitter3';
+import { type Address, normalizeAddressAs } from '../crypto/address.js';
+import { type KeyPair, keyPairFromSeed, type SecretRotation, TopicId } from '../crypto/index.js';
+import { Dht, type DhtOptions } from '../dht/index.js';
+import { throwIfAborted } from '../errors.js';
+import type { Clock } from './clock.js';
+import { parseTrackerConfig, type TrackerConfigInput } from './config.js';
+import type { Mesh } from './mesh.js';
+import { RecordStore, type RecordStoreStats } from './record-store.js';
+import { Tracker, type TrackerEvent, type TrackerStats } from './tracker.js';
+
+/** A candidate peer: connect to it with your own transport. */
+export interface DiscoveredPeer {
+  /** Hex ed25519 public key (the id it publishes records under). */
+  id: string;
+  addresses: Address[];
+}
+
+/** What the app reports about its own mesh. */
+export interface DiscoveryState {
+  /** Current neighbours: hex or 32-byte ids, with the addresses you know for them (may be empty). */
+  neighbors: readonly { id: string | Uint8Array; addresses?: readonly Address[] }[];
+  /** Recent message ids (newest first; the first 16 bytes of each are used), for the overlap merge. */
+  messageIds?: readonly Uint8Array[];
+}
+
+/** Options of {@link discoverPeers}. */
+export interface DiscoverPeersOptions {
+  /** The identity our records are published under: your transport's peers must know you by it. */
+  keyPair?: KeyPair;
+  /** Where your transport can be reached: published in our records. */
+  addresses: readonly Address[] | (() => readonly Address[]);
+  /** Your mesh right now; called whenever the loop needs it. */
+  state: () => DiscoveryState;
+  secret?: string | Uint8Array;
+  rotation?: SecretRotation;
+  /** An existing DHT, or options to create one (default: the public mainline routers). */
+  dht?: Dht | DhtOptions;
+  signal?: AbortSignal;
+  config?: TrackerConfigInput;
+  clock?: Clock;
+  random?: () => number;
+  /** Candidates buffered for the async iterator before the oldest are dropped (default 1024). */
+  bufferPeers?: number;
+}
+
+interface DiscoveryEvents {
+  /** A candidate peer to connect to. */
+  peer: (peer: DiscoveredPeer) => void;
+  /** What the tracker does, as it happens. */
+  status: (event: TrackerEvent) => void;
+}
+
+/**
+ * Starts discovering the peers of `topic` for an app's own transport.
+ * @throws {GttError} `ABORTED`, `INVALID_CONFIG`, `DHT_BOOTSTRAP_FAILED`.
+ * @throws {TypeError|RangeError} for a bad topic, key pair, address or secret.
+ */
+export async function discoverPeers(
+  topic: string | TopicId,
+  options: DiscoverPeersOptions,
+): Promise<PeerDiscovery> {
+  return PeerDiscovery.create(topic, options);
+}
+
+/** A running discovery: an event emitter and an async iterable of candidate peers. */
+export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements AsyncIterable<DiscoveredPeer> {
+  readonly topicId: TopicId;
+  readonly dht: Dht;
+  readonly #tracker: Tracker;
+  readonly #store: RecordStore;
+  readonly #ownsDht: boolean;
+  readonly #buffer: DiscoveredPeer[] = [];
+  readonly #bufferMax: number;
+  readonly #pending: ((r: IteratorResult<DiscoveredPeer>) => void)[] = [];
+  readonly #notify: Set<() => void>;
+  #closing: Promise<void> | undefined;
+  #dropped = 0;
+
+  private constructor(init: {
+    topicId: TopicId;
+    dht: Dht;
+    ownsDht: boolean;
+    store: RecordStore;
+    tracker: Tracker;
+    bufferMax: number;
+    notify: Set<() => void>;
+  }) {
+    super();
+    this.topicId = init.topicId;
+    this.dht = init.dht;
+    this.#ownsDht = init.ownsDht;
+    this.#store = init.store;
+    this.#tracker = init.tracker;
+    this.#bufferMax = init.bufferMax;
+    this.#notify = init.notify;
+    this.#tracker.on('event', (e) => this.emit('status', e));
+  }
+
+  /** @internal Use {@link discoverPeers}. */
+  static async create(topic: string | TopicId, options: DiscoverPeersOptions): Promise<PeerDiscovery> {
+    const topicId = typeof topic === 'string' ? TopicId.fromName(topic) : topic;
+    if (!(topicId instanceof TopicId)) throw new TypeError('"topic" expected a string or a TopicId');
+    if (typeof options?.state !== 'function') throw new TypeError('"state" expected a function');
+    const config = parseTrackerConfig(options.config);
+    const keyPair = options.keyPair ?? keyPairFromSeed(randomBytes(32));
+    const addressesOf =
+      typeof options.addresses === 'function'
+        ? options.addresses
+        : () => options.addresses as readonly Address[];
+    for (const [i, a] of addressesOf().entries()) normalizeAddressAs(a, `addresses[${i}]`);
+    throwIfAborted(options.signal);
+    const ownsDht = !(options.dht instanceof Dht);
+    const dht =
+      options.dht instanceof Dht
+        ? options.dht
+        : await Dht.create(options.dht ?? {}, { signal: options.signal });
+    try {
+      throwIfAborted(options.signal);
+      const store = new RecordStore({
+        dht,
+        topic: topicId,
+        keyPair,
+        secret: options.secret,
+        rotation: options.rotation,
+        config: config.store,
+        now: options.clock ? () => options.clock!.now() : undefined,
+      });
+      let discovery: PeerDiscovery | undefined;
+      const notify = new Set<() => void>();
+      const mesh: Mesh = {
+        addresses: () => addressesOf().map((a, i) => normalizeAddressAs(a, `addresses[${i}]`)),
+        neighbors: () =>
+          options.state().neighbors.map((n) => ({
+            id: typeof n.id === 'string' ? hexToBytes(n.id) : n.id,
+            addresses: [...(n.addresses ?? [])],
+          })),
+        recentMessageIds: () => [...(options.state().messageIds ?? [])],
+        isJoined: () => options.state().neighbors.length > 0,
+        join: (peer) => discovery?._offer({ id: bytesToHex(peer.id), addresses: peer.addresses }),
+        onNeighborUp: (fire) => {
+          notify.add(fire);
+          return () => notify.delete(fire);
+        },
+      };
+      const tracker = new Tracker({
+        store,
+        mesh,
+        config,
+        selfHex: bytesToHex(keyPair.publicKey),
+        clock: options.clock,
+        random: options.random,
+      });
+      discovery = new PeerDiscovery({
+        topicId,
+        dht,
+        ownsDht,
+        store,
+        tracker,
+        bufferMax: options.bufferPeers ?? 1024,
+        notify,
+      });
+      const d = discovery;
+      options.signal?.addEventListener('abort', () => void d.close(), { once: true });
+      void tracker.start().catch(() => {});
+      return discovery;
+    } catch (e) {
+      if (ownsDht) await dht.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Tell the tracker your neighbours changed (a connection came up): a bootstrap wait ends early and the
+   * loop re-checks `state()`. Optional: without it the loop notices at its next step.
+   */
+  notify(): void {
+    for (const fire of [...this.#notify]) fire();
+  }
+
+  /** Counters of the tracker and the record store; `dropped` counts candidates the iterator buffer shed. */
+  get stats(): { tracker: Readonly<TrackerStats>; records: Readonly<RecordStoreStats>; dropped: number } {
+    return { tracker: this.#tracker.stats, records: this.#store.stats, dropped: this.#dropped };
+  }
+
+  /** @internal A candidate from the tracker. */
+  _offer(peer: DiscoveredPeer): void {
+    if (this.#closing !== undefined) return;
+    this.emit('peer', peer);
+    const waiter = this.#pending.shift();
+    if (waiter !== undefined) {
+      waiter({ value: peer, done: false });
+      return;
+    }
+    this.#buffer.push(peer);
+    if (this.#buffer.length > this.#bufferMax) {
+      this.#buffer.shift();
+      this.#dropped += 1;
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<DiscoveredPeer> {
+    return {
+      next: () => {
+        const value = this.#buffer.shift();
+        if (value !== undefined) return Promise.resolve({ value, done: false });
+        if (this.#closing !== undefined) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.#pending.push(resolve));
+      },
+      return: () => {
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  /** Stops publishing and discovering; ends the iterators; closes the DHT if we created it. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const w of this.#pending.splice(0)) w({ value: undefined, done: true });
+      this.#buffer.length = 0;
+      this.#notify.clear();
+      await this.#tracker.close();
+      if (this.#ownsDht) await this.dht.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+}

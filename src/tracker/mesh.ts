@@ -1,0 +1,112 @@
+/**
+ * What the tracker needs from a gossip mesh, and the candidate queue the bootstrap loop dials from.
+ *
+ * `joinTopic` backs a {@link Mesh} with our own gossip topic; `discoverPeers` backs it with the app's
+ * callbacks, so apps that bring their own gossip or transport get the same bootstrap loop, publisher and
+ * merges (issue 5, "discovery only").
+ */
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { Address, PeerInfo } from '../crypto/index.js';
+import type { StoredRecord } from './record-store.js';
+
+/** The mesh a tracker feeds. Every method is cheap and synchronous. */
+export interface Mesh {
+  /** Where others reach us: the addresses our records advertise. */
+  addresses(): Address[];
+  /** Current neighbours with the addresses we know for them (the first few go into our records). */
+  neighbors(): PeerInfo[];
+  /** Ids of recent swarm messages (sent and received), newest first. */
+  recentMessageIds(): Uint8Array[];
+  /** Whether we have at least one neighbour. */
+  isJoined(): boolean;
+  /** Ask the mesh to join through `peer` (for `discoverPeers`: hand the candidate to the app). */
+  join(peer: PeerInfo): void;
+  /** Calls `fire` whenever a neighbour comes up; returns the unsubscribe function. */
+  onNeighborUp(fire: () => void): () => void;
+}
+
+/** A peer worth dialing, with the record that named it. */
+export interface Candidate extends PeerInfo {
+  /** Hex id. */
+  idHex: string;
+  /** Hex id of the record's publisher (equal to `idHex` for the publisher itself). */
+  via: string;
+  minute: number;
+}
+
+/** The peers a record names: its publisher first, then the neighbours it lists. */
+export function candidatesOf(record: StoredRecord): Candidate[] {
+  const via = bytesToHex(record.publisher);
+  const out: Candidate[] = [
+    { id: record.publisher, addresses: record.addresses, idHex: via, via, minute: record.minute },
+  ];
+  for (const p of record.peers) {
+    out.push({ id: p.id, addresses: p.addresses, idHex: bytesToHex(p.id), via, minute: record.minute });
+  }
+  return out;
+}
+
+/**
+ * Candidates in arrival order, each id once, minus ourselves and current neighbours; `next()` waits for
+ * the next one until `end()` is called. Lets the bootstrap loop dial the first record's publisher while
+ * the DHT lookups that found it are still running (a lookup ends only when its slowest useful node
+ * answers or times out).
+ */
+export class CandidateQueue {
+  readonly #seen = new Set<string>();
+  readonly #queue: Candidate[] = [];
+  #waiter: ((c: Candidate | undefined) => void) | undefined;
+  #ended = false;
+  /** Distinct records added. */
+  records = 0;
+
+  constructor(
+    private readonly selfHex: string,
+    private readonly isNeighbor: (idHex: string) => boolean,
+  ) {}
+
+  /** Adds the peers of one record. */
+  addRecord(record: StoredRecord): void {
+    this.records += 1;
+    for (const c of candidatesOf(record)) this.add(c);
+  }
+
+  add(c: Candidate): void {
+    if (this.#ended || c.idHex === this.selfHex || this.#seen.has(c.idHex)) return;
+    if (c.addresses.length === 0) return;
+    this.#seen.add(c.idHex);
+    this.#queue.push(c);
+    this.#flush();
+  }
+
+  /** No more candidates will come; `next()` drains what is queued, then returns undefined. */
+  end(): void {
+    this.#ended = true;
+    this.#flush();
+  }
+
+  /** The next candidate that is not a neighbour by now; undefined once ended and drained. */
+  next(): Promise<Candidate | undefined> {
+    const c = this.#take();
+    if (c !== undefined || this.#ended) return Promise.resolve(c);
+    return new Promise((resolve) => {
+      this.#waiter = resolve;
+    });
+  }
+
+  #take(): Candidate | undefined {
+    for (;;) {
+      const c = this.#queue.shift();
+      if (c === undefined || !this.isNeighbor(c.idHex)) return c;
+    }
+  }
+
+  #flush(): void {
+    const w = this.#waiter;
+    if (w === undefined) return;
+    const c = this.#take();
+    if (c === undefined && !this.#ended) return;
+    this.#waiter = undefined;
+    w(c);
+  }
+}

@@ -1,0 +1,563 @@
+/**
+ * The topic tracker: the bootstrap loop, the publisher and the two merges, over a {@link Mesh} and a
+ * {@link RecordStore}. ARCHITECTURE.md "Tracker" has the picture; PROTOCOL.md §10 the rules.
+ *
+ * ## Bootstrap (follows distributed-topic-tracker's `bootstrap.rs`, ../shared/reference)
+ * 1. Optionally publish our record for the current minute at start-up (it reuses the first read of that
+ *    minute instead of reading again).
+ * 2. A *pass*: read the records of the previous and the current minute (4 slot lookups each, all in
+ *    parallel). Unlike the reference, which waits for every lookup to finish, candidates (each record's
+ *    publisher, then the neighbours it lists; minus ourselves and current neighbours) are dialed as soon
+ *    as the first record opens: one dead DHT node holds a lookup for its whole timeout.
+ * 3. Candidates are joined **one by one**: ask the mesh to join one, wait `settleMs` or the first
+ *    neighbour, stop as soon as we have one; at most `maxJoinPeers` per pass. Joining one at a time
+ *    disturbs as few existing neighbourhoods as possible (each JOIN makes the contact evict someone
+ *    once its view is full).
+ * 4. No records at all: publish ours for this minute (at most once per minute), wait `noRecordsRetryMs`
+ *    or a neighbour, loop. The very first empty pass instead waits for our start-up record to land
+ *    plus `afterPublishRetryMs`: peers that start together all publish at about the same time, and one
+ *    more read right after finds each other.
+ * 5. Records but still alone: wait `confirmMs` (or a neighbour); then publish for this minute if not yet
+ *    done, wait `pollMs` (or a neighbour) and loop.
+ * Every wait also ends on close/abort; the loop ends when joined.
+ *
+ * ## After joining: publisher and merges, with DHT load that does not grow with the topic
+ * In the reference every member reads the DHT every 10–60 s, so a topic's lookups grow linearly with its
+ * members. Here:
+ * - **Publisher**: each run reads the current minute (reused from the other worker when fresh) and
+ *   publishes our record if the minute has fewer than `maxRecordsPerMinute` records of others and we
+ *   have not published in it yet. A member whose view is healthy and finds the minute full *doubles* its
+ *   interval (up to `maxIntervalMs`); publishing or an unhealthy view resets it. Each minute's slots
+ *   start empty, so each minute's first few readers publish and stay at the base rate while everyone
+ *   else backs off: the topic's reads per minute tend to a constant plus N / maxInterval.
+ * - **Bubble merge**: with fewer than `minNeighbors` neighbours, join up to `maxJoinPeers` peers named by
+ *   the records that are not neighbours yet.
+ * - **Message-overlap merge**: a record whose recent message ids are all unknown to us, while we have
+ *   been joined since before its minute and have seen messages, comes from another component of a split
+ *   mesh: join its publisher (and the peers it lists), up to `maxJoinPeers`.
+ * - The merge worker backs off like the publisher while healthy and no split is seen: one join between
+ *   two components merges them, so the topic's aggregate read rate decides how fast a split heals.
+ */
+
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { EventEmitter } from 'eventemitter3';
+import {
+  type Address,
+  encodeAddress,
+  MAX_MESSAGE_IDS,
+  MAX_PEER_ADDRESSES,
+  MAX_PUBLISHER_ADDRESSES,
+  MAX_RECORD_PEERS,
+  MESSAGE_ID_BYTES,
+  type PeerInfo,
+} from '../crypto/index.js';
+import { GttError } from '../errors.js';
+import { anyWake, type Clock, promiseWake, sleep, systemClock } from './clock.js';
+import type { TrackerConfig } from './config.js';
+import { type Candidate, CandidateQueue, candidatesOf, type Mesh } from './mesh.js';
+import type { PublishResult, ReadResult, RecordContent, RecordStore, StoredRecord } from './record-store.js';
+
+/** Why a record was published. */
+export type PublishReason = 'startup' | 'no-records' | 'alone' | 'publisher';
+
+/** What the tracker is doing, as it happens (the `gtt` status line and tests listen to these). */
+export type TrackerEvent =
+  | { type: 'read'; minutes: number[] }
+  | { type: 'record'; minute: number; publisher: string; peers: number }
+  | { type: 'read-done'; minutes: number[]; records: number; lookups: number }
+  | { type: 'publish'; minute: number; reason: PublishReason }
+  | { type: 'published'; minute: number; reason: PublishReason; result: PublishResult }
+  | { type: 'dial'; peer: string; via: string; minute: number }
+  | { type: 'wait'; ms: number; why: 'no-records' | 'confirm' | 'poll' }
+  | { type: 'joined'; elapsedMs: number; neighbors: number }
+  | { type: 'merge'; kind: 'bubble' | 'overlap'; peers: string[] }
+  | { type: 'error'; during: 'read' | 'publish'; error: unknown };
+
+/** Counters of a tracker (read them, do not write them). */
+export interface TrackerStats {
+  /** Bootstrap passes (each reads two minutes). */
+  passes: number;
+  /** Record store reads (one minute each; 4 lookups each). */
+  reads: number;
+  /** Distinct records of others read. */
+  recordsRead: number;
+  /** Publish attempts by outcome. */
+  published: number;
+  publishSkipped: number;
+  publishFailed: number;
+  /** Peers handed to the mesh to join (bootstrap and merges). */
+  joinAttempts: number;
+  /** Runs of the publisher and of the merge worker. */
+  publisherRuns: number;
+  mergeRuns: number;
+  /** Merge runs that joined someone, by kind. */
+  bubbleMerges: number;
+  overlapMerges: number;
+  /** Milliseconds from start to the first neighbour; undefined until joined. */
+  joinedAfterMs: number | undefined;
+  /** Reads or publishes that threw (a closed DHT, …); counted and reported as `error` events. */
+  errors: number;
+}
+
+export interface TrackerOptions {
+  store: RecordStore;
+  mesh: Mesh;
+  config: TrackerConfig;
+  /** Our id, hex (the record publisher id). */
+  selfHex: string;
+  clock?: Clock;
+  /** Uniform [0, 1): jitter and merge picks. */
+  random?: () => number;
+  /**
+   * Peers were given to the mesh directly: wait this long (or for a neighbour) before the first DHT
+   * pass, so a topic joined through explicit peers does not also dial strangers from the records.
+   */
+  explicitWaitMs?: number;
+}
+
+interface EventsMap {
+  event: (event: TrackerEvent) => void;
+}
+
+/** Runs the bootstrap loop, then the workers, until closed. */
+export class Tracker extends EventEmitter<EventsMap> {
+  readonly stats: TrackerStats = {
+    passes: 0,
+    reads: 0,
+    recordsRead: 0,
+    published: 0,
+    publishSkipped: 0,
+    publishFailed: 0,
+    joinAttempts: 0,
+    publisherRuns: 0,
+    mergeRuns: 0,
+    bubbleMerges: 0,
+    overlapMerges: 0,
+    joinedAfterMs: undefined,
+    errors: 0,
+  };
+  readonly #store: RecordStore;
+  readonly #mesh: Mesh;
+  readonly #cfg: TrackerConfig;
+  readonly #self: string;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #abort = new AbortController();
+  readonly #explicitWaitMs: number;
+  /** What our last published record said (neighbour ids and message ids), to refresh only on change. */
+  #lastContentKey = '';
+  /** Background work (publishes, workers) that `close()` waits for. */
+  readonly #tasks = new Set<Promise<unknown>>();
+  #lastPublishedMinute = -1;
+  #joinedAtMs: number | undefined;
+  #current: { minute: number; at: number; view: Promise<ReadResult | undefined> } | undefined;
+  #bootstrap: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: TrackerOptions) {
+    super();
+    this.#store = opts.store;
+    this.#mesh = opts.mesh;
+    this.#cfg = opts.config;
+    this.#self = opts.selfHex;
+    this.#clock = opts.clock ?? systemClock;
+    this.#random = opts.random ?? Math.random;
+    this.#explicitWaitMs = opts.explicitWaitMs ?? 0;
+  }
+
+  /** Aborted when the tracker closes. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /**
+   * Starts the bootstrap loop (once); the workers start when it has joined. The promise resolves when
+   * joined and rejects with `GttError('CLOSED')` if the tracker closes first. Idempotent.
+   */
+  start(): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(GttError.closed('tracker'));
+    this.#bootstrap ??= this.#track(this.#runBootstrap());
+    return this.#bootstrap;
+  }
+
+  /** Stops the loop and the workers and waits for their DHT work to wind down. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#abort.abort(GttError.closed('tracker'));
+      while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    })();
+    return this.#closing;
+  }
+
+  #emit(event: TrackerEvent): void {
+    this.emit('event', event);
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#tasks.add(p);
+    const done = () => this.#tasks.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  get #closed(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
+  #minute(): number {
+    return Math.floor(this.#clock.now() / 60_000);
+  }
+
+  #wake = (fire: () => void): (() => void) => this.#mesh.onNeighborUp(fire);
+
+  // --- bootstrap ---------------------------------------------------------------------------------------
+
+  async #runBootstrap(): Promise<void> {
+    const started = this.#clock.now();
+    const cfg = this.#cfg.bootstrap;
+    const signal = this.#abort.signal;
+    let startupPublish: Promise<unknown> | undefined;
+    let firstEmptyPass = true;
+    if (this.#explicitWaitMs > 0 && !this.#mesh.isJoined()) {
+      await sleep(this.#clock, this.#explicitWaitMs, signal, this.#wake);
+    }
+    for (let pass = 0; ; pass++) {
+      if (this.#closed) throw GttError.closed('tracker');
+      if (this.#mesh.isJoined()) break;
+      const minute = this.#minute();
+      const offset = pass === 0 && cfg.checkOlderFirst ? 1 : 0;
+      const minutes = [minute - 1 - offset, minute - offset];
+      this.stats.passes += 1;
+
+      const queue = new CandidateQueue(this.#self, (id) => this.#isNeighbor(id));
+      const passAbort = new AbortController();
+      const onAbort = () => passAbort.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#emit({ type: 'read', minutes });
+      const reads = minutes.map((m) =>
+        this.#read(m, passAbort.signal, (r) => {
+          this.#emit({
+            type: 'record',
+            minute: m,
+            publisher: bytesToHex(r.publisher),
+            peers: r.peers.length,
+          });
+          queue.addRecord(r);
+        }),
+      );
+      const current = reads[1]!;
+      if (pass === 0 && cfg.publishOnStart && offset === 0) {
+        this.#lastPublishedMinute = minute;
+        startupPublish = this.#publishInBackground(minute, 'startup', current);
+      }
+      const all = Promise.all(reads).finally(() => queue.end());
+
+      let asked = 0;
+      try {
+        while (asked < cfg.maxJoinPeers && !this.#mesh.isJoined() && !this.#closed) {
+          const c = await queue.next();
+          if (c === undefined) break;
+          if (this.#mesh.isJoined()) break;
+          this.#dial(c);
+          asked += 1;
+          await sleep(this.#clock, cfg.settleMs, signal, this.#wake);
+        }
+        if (this.#mesh.isJoined() || this.#closed) continue;
+        const views = await all;
+        const found = queue.records;
+        if (found === 0) {
+          const view = views[1];
+          if (minute !== this.#lastPublishedMinute) {
+            this.#lastPublishedMinute = minute;
+            this.#publishInBackground(minute, 'no-records', Promise.resolve(view));
+          }
+          let ms = cfg.noRecordsRetryMs;
+          if (firstEmptyPass && startupPublish !== undefined) {
+            // Peers that started with us publish about now too: read again right after ours landed.
+            await sleep(this.#clock, ms, signal, anyWake(this.#wake, promiseWake(startupPublish)));
+            ms = cfg.afterPublishRetryMs;
+          }
+          firstEmptyPass = false;
+          if (this.#mesh.isJoined() || this.#closed) continue;
+          this.#emit({ type: 'wait', ms, why: 'no-records' });
+          await sleep(this.#clock, ms, signal, this.#wake);
+          continue;
+        }
+        this.#emit({ type: 'wait', ms: cfg.confirmMs, why: 'confirm' });
+        await sleep(this.#clock, cfg.confirmMs, signal, this.#wake);
+        if (this.#mesh.isJoined() || this.#closed) continue;
+        if (minute !== this.#lastPublishedMinute) {
+          this.#lastPublishedMinute = minute;
+          this.#publishInBackground(minute, 'alone', Promise.resolve(views[1]));
+        }
+        this.#emit({ type: 'wait', ms: cfg.pollMs, why: 'poll' });
+        await sleep(this.#clock, cfg.pollMs, signal, this.#wake);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        // Joined (or closing) with lookups still running: they have nothing left to tell us.
+        passAbort.abort();
+        queue.end();
+      }
+    }
+    this.#joinedAtMs = this.#clock.now();
+    this.stats.joinedAfterMs = this.#joinedAtMs - started;
+    this.#emit({
+      type: 'joined',
+      elapsedMs: this.stats.joinedAfterMs,
+      neighbors: this.#mesh.neighbors().length,
+    });
+    this.#startWorkers();
+  }
+
+  #isNeighbor(idHex: string): boolean {
+    return this.#mesh.neighbors().some((n) => bytesToHex(n.id) === idHex);
+  }
+
+  #dial(c: Candidate | (PeerInfo & { idHex?: string })): void {
+    const idHex = c.idHex ?? bytesToHex(c.id);
+    this.stats.joinAttempts += 1;
+    if ('via' in c) this.#emit({ type: 'dial', peer: idHex, via: c.via, minute: c.minute });
+    this.#mesh.join({ id: c.id, addresses: c.addresses });
+  }
+
+  /** One minute's records; undefined when the read failed (closed DHT …) or was cut short. */
+  async #read(
+    minute: number,
+    signal: AbortSignal,
+    onRecord?: (r: StoredRecord) => void,
+  ): Promise<ReadResult | undefined> {
+    this.stats.reads += 1;
+    try {
+      const view = await this.#store.read(minute, { signal, onRecord });
+      this.stats.recordsRead += view.records.length;
+      this.#emit({
+        type: 'read-done',
+        minutes: [minute],
+        records: view.records.length,
+        lookups: view.lookups,
+      });
+      if (minute === this.#minute())
+        this.#current = { minute, at: this.#clock.now(), view: Promise.resolve(view) };
+      return view;
+    } catch (error) {
+      if (!signal.aborted) {
+        this.stats.errors += 1;
+        this.#emit({ type: 'error', during: 'read', error });
+      }
+      return undefined;
+    }
+  }
+
+  /** The current minute's records, reused for `readReuseMs` (the publisher and the merges share it). */
+  #readCurrent(): Promise<ReadResult | undefined> {
+    const minute = this.#minute();
+    const c = this.#current;
+    if (c !== undefined && c.minute === minute && this.#clock.now() - c.at < this.#cfg.readReuseMs)
+      return c.view;
+    const view = this.#read(minute, this.#abort.signal);
+    this.#current = { minute, at: this.#clock.now(), view };
+    return view;
+  }
+
+  #content(): RecordContent {
+    const addresses = fitAddresses(this.#mesh.addresses(), MAX_PUBLISHER_ADDRESSES);
+    const peers: PeerInfo[] = [];
+    for (const n of this.#mesh.neighbors()) {
+      if (peers.length === MAX_RECORD_PEERS) break;
+      const a = fitAddresses(n.addresses, MAX_PEER_ADDRESSES);
+      if (a.length > 0) peers.push({ id: n.id, addresses: a });
+    }
+    const messageIds = this.#mesh
+      .recentMessageIds()
+      .slice(0, MAX_MESSAGE_IDS)
+      .map((id) => id.slice(0, MESSAGE_ID_BYTES));
+    return { addresses, peers, messageIds };
+  }
+
+  /** Neighbour ids and message ids of a record content: what makes a refresh worth a put. */
+  static #contentKey(c: RecordContent): string {
+    return [...c.peers.map((p) => bytesToHex(p.id)).sort(), '|', ...c.messageIds.map(bytesToHex)].join(',');
+  }
+
+  #publishInBackground(
+    minute: number,
+    reason: PublishReason,
+    read: Promise<ReadResult | undefined>,
+  ): Promise<PublishResult | undefined> {
+    return this.#track(this.#publish(minute, reason, read));
+  }
+
+  async #publish(
+    minute: number,
+    reason: PublishReason,
+    read: Promise<ReadResult | undefined>,
+  ): Promise<PublishResult | undefined> {
+    const view = await read;
+    if (this.#closed) return undefined;
+    const content = this.#content();
+    if (content.addresses.length === 0) return undefined; // nothing dialable to advertise
+    this.#emit({ type: 'publish', minute, reason });
+    try {
+      const result = await this.#store.publish(content, { minute, signal: this.#abort.signal, read: view });
+      if (result.status === 'published') {
+        this.stats.published += 1;
+        this.#lastContentKey = Tracker.#contentKey(content);
+      } else if (result.status === 'skipped') this.stats.publishSkipped += 1;
+      else this.stats.publishFailed += 1;
+      this.#emit({ type: 'published', minute, reason, result });
+      return result;
+    } catch (error) {
+      if (!this.#closed) {
+        this.stats.errors += 1;
+        this.#emit({ type: 'error', during: 'publish', error });
+      }
+      return undefined;
+    }
+  }
+
+  // --- workers -----------------------------------------------------------------------------------------
+
+  #startWorkers(): void {
+    const p = this.#cfg.publisher;
+    if (p.enabled) this.#track(this.#worker(p, () => this.#publisherRun()));
+    const m = this.#cfg.merge;
+    if (m.bubble || m.overlap) this.#track(this.#worker(m, () => this.#mergeRun()));
+  }
+
+  /**
+   * Runs `run` after `initialDelayMs`, then every interval + jitter; `run` says whether all was well,
+   * which doubles the interval (up to `maxIntervalMs`), or not, which resets it.
+   */
+  async #worker(
+    cfg: { initialDelayMs: number; intervalMs: number; jitterMs: number; maxIntervalMs: number },
+    run: () => Promise<boolean>,
+  ): Promise<void> {
+    const signal = this.#abort.signal;
+    let interval = cfg.intervalMs;
+    let wait = cfg.initialDelayMs;
+    for (;;) {
+      if ((await sleep(this.#clock, wait, signal)) === 'aborted') return;
+      const calm = await run();
+      if (this.#closed) return;
+      interval = calm ? Math.min(interval * 2, cfg.maxIntervalMs) : cfg.intervalMs;
+      wait = interval + Math.floor(this.#random() * cfg.jitterMs);
+    }
+  }
+
+  #healthy(): boolean {
+    return this.#mesh.neighbors().length >= this.#cfg.merge.minNeighbors;
+  }
+
+  /**
+   * Publishes when the minute has room for us and we have not published in it yet, or our record there
+   * is out of date (other neighbours, newer messages: a refresh overwrites our own copies and takes no
+   * extra room, so it is allowed in a full minute). Calm when the minute was full of others' records,
+   * ours was not among them, and our view is healthy.
+   */
+  async #publisherRun(): Promise<boolean> {
+    this.stats.publisherRuns += 1;
+    const minute = this.#minute();
+    const view = this.#readCurrent();
+    const v = await view;
+    if (v === undefined || this.#closed) return false;
+    const full = v.records.length >= this.#store.config.maxRecordsPerMinute;
+    const stale =
+      minute !== this.#lastPublishedMinute || Tracker.#contentKey(this.#content()) !== this.#lastContentKey;
+    // Our own record in the minute may always be refreshed: it takes no extra room.
+    if ((!full || v.own !== undefined) && stale) {
+      this.#lastPublishedMinute = minute;
+      await this.#publish(minute, 'publisher', view);
+      return false;
+    }
+    return full && this.#healthy();
+  }
+
+  /** Bubble and overlap merges; calm when neither found anything to do. */
+  async #mergeRun(): Promise<boolean> {
+    this.stats.mergeRuns += 1;
+    const cfg = this.#cfg.merge;
+    const needBubble = cfg.bubble && !this.#healthy();
+    let view = await this.#readCurrent();
+    if (this.#closed) return false;
+    let records = view?.records ?? [];
+    if (records.length === 0 && view !== undefined) {
+      // Early in a minute its slots are empty: fall back to the previous one.
+      view = await this.#read(view.minute - 1, this.#abort.signal);
+      records = view?.records ?? [];
+    }
+    if (this.#closed || records.length === 0) return !needBubble;
+
+    let merged = false;
+    if (needBubble) {
+      const pool = records
+        .flatMap(candidatesOf)
+        .filter((c) => c.idHex !== this.#self && !this.#isNeighbor(c.idHex));
+      const picks = pickDistinct(pool, cfg.maxJoinPeers, this.#random);
+      if (picks.length > 0) {
+        for (const c of picks) this.#dial(c);
+        this.stats.bubbleMerges += 1;
+        this.#emit({ type: 'merge', kind: 'bubble', peers: picks.map((c) => c.idHex) });
+        merged = true;
+      }
+    }
+
+    let split = false;
+    if (cfg.overlap) {
+      const ours = new Set(
+        this.#mesh.recentMessageIds().map((id) => bytesToHex(id.slice(0, MESSAGE_ID_BYTES))),
+      );
+      const joinedMinute = Math.floor((this.#joinedAtMs ?? Number.POSITIVE_INFINITY) / 60_000);
+      const strangers = records.filter(
+        (r) =>
+          ours.size > 0 &&
+          r.messageIds.length > 0 &&
+          // A record from a minute before we joined may list messages we never had a chance to see.
+          // One from our joining minute may too; the cost of such a false alarm is one JOIN, while
+          // skipping it would leave a split found in its first minute unhealed until the next.
+          r.minute >= joinedMinute &&
+          r.messageIds.every((id) => !ours.has(bytesToHex(id))),
+      );
+      if (strangers.length > 0) {
+        split = true;
+        const pool = strangers
+          .flatMap(candidatesOf)
+          .filter((c) => c.idHex !== this.#self && !this.#isNeighbor(c.idHex));
+        const picks = pickDistinct(pool, cfg.maxJoinPeers, this.#random);
+        if (picks.length > 0) {
+          for (const c of picks) this.#dial(c);
+          this.stats.overlapMerges += 1;
+          this.#emit({ type: 'merge', kind: 'overlap', peers: picks.map((c) => c.idHex) });
+          merged = true;
+        }
+      }
+    }
+    return !needBubble && !split && !merged;
+  }
+}
+
+/** Up to `n` distinct candidates (by id), picked at random. */
+function pickDistinct(pool: Candidate[], n: number, random: () => number): Candidate[] {
+  const byId = new Map<string, Candidate>();
+  for (const c of pool) if (!byId.has(c.idHex) && c.addresses.length > 0) byId.set(c.idHex, c);
+  const all = [...byId.values()];
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all.slice(0, n);
+}
+
+/** The first `max` addresses that the record codec can carry (a host of at most 36 bytes). */
+export function fitAddresses(addresses: readonly Address[], max: number): Address[] {
+  const out: Address[] = [];
+  for (const a of addresses) {
+    if (out.length === max) break;
+    try {
+      encodeAddress(a);
+      out.push({ host: a.host, port: a.port });
+    } catch {
+      // Not encodable (an over-long DNS name): leave it out of the record.
+    }
+  }
+  return out;
+}

@@ -1,0 +1,88 @@
+/** Helpers of the tracker tests: peers on a DHT testnet, mesh components, waits on tracker events. */
+import type { Dht, Testnet } from '../../src/dht/index.js';
+import { type JoinTopicOptions, joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
+import type { TrackerEvent } from '../../src/tracker/tracker.js';
+
+/** Everything a test started; closed in `afterEach`/`afterAll`. */
+export class Peers {
+  readonly all: TrackedTopic[] = [];
+  readonly dhts: Dht[] = [];
+  readonly #testnet: () => Testnet;
+
+  constructor(testnet: () => Testnet) {
+    this.#testnet = testnet;
+  }
+
+  /**
+   * A peer of `topic` with its own DHT node on the testnet and a gossip node on 127.0.0.1. The DHT node
+   * stays open until the testnet closes (a closed node would linger in routing tables and stall later
+   * lookups), so tests close peers with `closePeers`, and the testnet in `afterAll`.
+   */
+  async start(topic: string, opts: JoinTopicOptions = {}): Promise<TrackedTopic> {
+    const dht = opts.dht ?? (await this.#testnet().createNode());
+    if (opts.dht === undefined) this.dhts.push(dht as Dht);
+    const peer = await joinTopic(topic, {
+      wait: false,
+      gossip: { listen: { host: '127.0.0.1', port: 0 } },
+      ...opts,
+      dht,
+    });
+    this.all.push(peer);
+    return peer;
+  }
+
+  /** Closes every peer (not their DHT nodes). */
+  async closePeers(): Promise<void> {
+    await Promise.all(this.all.splice(0).map((p) => p.close()));
+  }
+}
+
+/** Sizes of the connected components of `peers` over their neighbour lists. */
+export function components(peers: readonly TrackedTopic[]): number[] {
+  const byId = new Map(peers.map((p) => [p.id, p]));
+  const seen = new Set<string>();
+  const sizes: number[] = [];
+  for (const p of peers) {
+    if (seen.has(p.id)) continue;
+    let size = 0;
+    const stack = [p.id];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      size++;
+      for (const n of byId.get(id)?.neighbors() ?? []) if (byId.has(n) && !seen.has(n)) stack.push(n);
+    }
+    sizes.push(size);
+  }
+  return sizes.sort((a, b) => b - a);
+}
+
+/** Resolves with the first tracker event of `peer` that passes `filter`; rejects after `ms`. */
+export function statusEvent<T extends TrackerEvent['type']>(
+  peer: TrackedTopic,
+  type: T,
+  filter: (e: Extract<TrackerEvent, { type: T }>) => boolean = () => true,
+  ms = 30_000,
+): Promise<Extract<TrackerEvent, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      peer.off('status', on);
+      reject(new Error(`no "${type}" status event within ${ms} ms`));
+    }, ms);
+    const on = (e: TrackerEvent) => {
+      if (e.type !== type || !filter(e as Extract<TrackerEvent, { type: T }>)) return;
+      clearTimeout(timer);
+      peer.off('status', on);
+      resolve(e as Extract<TrackerEvent, { type: T }>);
+    };
+    peer.on('status', on);
+  });
+}
+
+/** Every tracker event of `peer` from now on, with its `performance.now()` time. */
+export function recordStatus(peer: TrackedTopic): { at: number; event: TrackerEvent }[] {
+  const log: { at: number; event: TrackerEvent }[] = [];
+  peer.on('status', (event) => log.push({ at: performance.now(), event }));
+  return log;
+}
