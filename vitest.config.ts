@@ -5,16 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The 50-node WebSocket mesh (test/net/mesh.test.ts) runs with `npm run test:mesh` only, for now:
-    // it passes on an idle 2-core machine (~55 s) but not yet with both cores busy, where starved
-    // event loops miss keepalives and the mesh churns. CI must not be flaky, so it stays out of
-    // `npm test` until the transport copes with that (issue 4).
-    exclude: [
-      'test/bench/**',
-      'test/live/**',
-      'node_modules/**',
-      ...(process.env.GTT_MESH === '1' ? [] : ['test/net/mesh.test.ts']),
-    ],
+    exclude: ['test/bench/**', 'test/live/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

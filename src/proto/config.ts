@@ -93,10 +93,14 @@ export const DEFAULT_GRAFT_TIMEOUT_1_MS = 150;
 /** Wait between further GRAFTs to other announcers (iroh-gossip default 40 ms). */
 export const DEFAULT_GRAFT_TIMEOUT_2_MS = 40;
 /**
- * IHAVEs are batched per peer and flushed this long after the first one is queued (iroh-gossip
- * default 5 ms; PlumTree §3.3 allows any lazy-push policy).
+ * IHAVEs are batched per peer and flushed this long after the first one is queued (PlumTree §3.3 allows
+ * any lazy-push policy; iroh-gossip uses 5 ms). 50 ms, measured: in the simulator (N = 100, links
+ * 10–50 ms, seed 1) random-sender RMR falls from 0.39 to 0.23 and all-at-once from 0.60 to 0.45 with 0
+ * missed, because fewer IHAVEs outrun a slow tree path and trigger needless GRAFTs; over real sockets
+ * (50 nodes, one process) the IHAVE wave no longer competes with the payload wave for the CPU, and
+ * reach-all drops by about a quarter. The cost: a lost payload is repaired up to 45 ms later.
  */
-export const DEFAULT_IHAVE_DISPATCH_MS = 5;
+export const DEFAULT_IHAVE_DISPATCH_MS = 50;
 /**
  * The tree optimisation (PlumTree §3.8): a lazy link replaces the eager parent when its announced hop
  * count is more than this many hops shorter (iroh-gossip default 7). Checked with the simulator: a

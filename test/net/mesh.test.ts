@@ -33,8 +33,8 @@ beforeAll(async () => {
   for (let i = 0; i < N; i++) {
     const gossip = await Gossip.create({
       listen: { host: '127.0.0.1', port: 0 },
-      // 50 nodes share one event loop and every handshake costs ~30 ms of pure-JS crypto, so the
-      // loop stalls during join bursts: keepalive and handshake budgets leave room for that.
+      // 50 nodes share one event loop (and, in CI, two busy cores): keepalive and handshake budgets
+      // leave room for a starved loop during join bursts.
       transport: { keepaliveTimeoutMs: 3000, keepaliveIntervalMs: 500, handshakeTimeoutMs: 10_000 },
     });
     const contact = pick(rng, members);
@@ -52,8 +52,8 @@ beforeAll(async () => {
     // only measure the event loop.
     if (contact !== undefined) await topic.joined({ signal: AbortSignal.timeout(120_000) });
   }
-  // Budgets are generous: 50 nodes share one event loop and their pure-JS crypto, and a loaded 2-core
-  // machine runs this several times slower (measured: ~55 s idle, over 60 s with both cores busy).
+  // Budgets are generous: 50 nodes share one event loop, and a loaded 2-core machine runs this several
+  // times slower (measured with OpenSSL crypto: ~16 s idle and with load average 6.6).
 }, 300_000);
 
 afterAll(async () => {
