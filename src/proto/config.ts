@@ -150,6 +150,11 @@ export const PlumTreeConfigSchema = z
       .min(1024)
       .max(16 * 1024 * 1024)
       .default(DEFAULT_MAX_MESSAGE_BYTES),
+    /**
+     * Send a new neighbour IHAVEs for every cached payload, so that messages broadcast while the overlay
+     * was split or churning still reach everyone (a deviation from PlumTree; see plumtree.ts).
+     */
+    announceCacheToNewNeighbors: z.boolean().default(true),
     /** Sign own broadcasts and require valid origin signatures (on by default; off for throughput). */
     signatures: z.boolean().default(true),
   })

@@ -175,7 +175,8 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
       });
       const d = discovery;
       options.signal?.addEventListener('abort', () => void d.close(), { once: true });
-      void tracker.start().catch(() => {});
+      // Start on the next turn, so that the caller can subscribe to `status` and `peer` first.
+      setImmediate(() => void tracker.start().catch(() => {}));
       return discovery;
     } catch (e) {
       if (ownsDht) await dht.close();

@@ -153,21 +153,26 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
         const keyPair = options.keyPair ?? keyPairFromSeed(randomBytes(32));
         options = { ...options, keyPair };
       }
-      [dht, gossip] = await Promise.all([
+      // Assign each as soon as it exists, so that if the other fails the cleanup below closes it.
+      const startDht =
         options.dht instanceof Dht
-          ? options.dht
+          ? Promise.resolve(void (dht = options.dht))
           : Dht.create(options.dht ?? {}, { signal }).then((d) => {
               owned.dht = true;
-              return d;
-            }),
-        gossip ??
-          Gossip.create({ ...(options.gossip as GossipOptions | undefined), keyPair: options.keyPair }).then(
-            (g) => {
-              owned.gossip = true;
-              return g;
-            },
-          ),
-      ]);
+              dht = d;
+            });
+      const startGossip =
+        gossip !== undefined
+          ? Promise.resolve()
+          : Gossip.create({ ...(options.gossip as GossipOptions | undefined), keyPair: options.keyPair }).then(
+              (g) => {
+                owned.gossip = true;
+                gossip = g;
+              },
+            );
+      const started = await Promise.allSettled([startDht, startGossip]);
+      for (const r of started) if (r.status === 'rejected') throw r.reason;
+      if (dht === undefined || gossip === undefined) throw new Error('unreachable: both started');
       throwIfAborted(signal);
       const keyPair = options.keyPair!;
       const store = new RecordStore({
@@ -205,7 +210,8 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
         owned,
         signal,
       });
-      void tracker.start().catch(() => {});
+      // Start on the next turn, so that whoever awaits joinTopic can subscribe to `status` first.
+      setImmediate(() => void tracker.start().catch(() => {}));
       return tracked;
     } catch (e) {
       await Promise.allSettled([

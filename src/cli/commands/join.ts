@@ -1,0 +1,203 @@
+/**
+ * `gtt join <topic>`: joinTopic, then a terminal chat. stdin lines are broadcast as chat envelopes
+ * (../message.ts); what the tracker does shows on a live status line until joined; `--json` prints every
+ * event as a JSON line instead. Ctrl-C, SIGTERM or the end of stdin leave cleanly with exit code 0.
+ */
+import { createInterface } from 'node:readline';
+import {
+  Dht,
+  formatAddress,
+  joinTopic,
+  type TopicMessage,
+  type TrackedTopic,
+  type TrackerEvent,
+} from '../../index.js';
+import type { JoinArgs } from '../args.js';
+import { MAX_NAME_LENGTH } from '../defaults.js';
+import { decodeChat, encodeChat } from '../message.js';
+import {
+  describeStatus,
+  errorFields,
+  errorMessage,
+  type Io,
+  Out,
+  PlainScreen,
+  type Screen,
+  sanitize,
+  shortId,
+  statusFields,
+  TtyScreen,
+} from '../output.js';
+import { dhtOptions, dhtTarget, INTERRUPTED, startFailure } from './shared.js';
+
+/** Runs `gtt join`; resolves with the exit code. */
+export async function join(args: JoinArgs, io: Io): Promise<number> {
+  const out = new Out(io);
+  const tty = !args.json && io.stdout.isTTY === true && io.stdin.isTTY === true;
+  const rl = createInterface({
+    input: io.stdin,
+    output: tty ? io.stdout : undefined,
+    terminal: tty,
+    prompt: '',
+  });
+  const screen: Screen | undefined = args.json
+    ? undefined
+    : tty
+      ? new TtyScreen(io.stdout, rl)
+      : new PlainScreen(out);
+
+  // Leaving: the first request leaves cleanly, a second one (Ctrl-C again while closing) exits at once.
+  const abort = new AbortController();
+  let left: () => void = () => {};
+  const leaving = new Promise<void>((resolve) => {
+    left = resolve;
+  });
+  const leave = () => {
+    if (abort.signal.aborted) {
+      io.stderr.write('gtt join: forced exit\n');
+      io.exit(INTERRUPTED);
+    }
+    abort.abort();
+    left();
+  };
+  const offSignal = io.onSignal(leave);
+  rl.on('SIGINT', leave); // Ctrl-C on a terminal in raw mode
+  rl.on('close', () => {
+    if (!abort.signal.aborted) leave(); // end of stdin (Ctrl-D)
+  });
+
+  // A paused stdin pipe still holds the process open: destroy it once we stop reading.
+  const stopReading = () => {
+    rl.close();
+    io.stdin.destroy();
+  };
+
+  const queued: string[] = [];
+  let topic: TrackedTopic | undefined;
+  const send = (text: string) => {
+    try {
+      topic!.broadcast(encodeChat(text, args.name));
+    } catch (e) {
+      if (args.json) out.json('error', errorFields(e));
+      else screen!.line(`not sent: ${errorMessage(e)}`);
+    }
+  };
+  rl.on('line', (line) => {
+    if (abort.signal.aborted || line.trim() === '') {
+      if (tty) rl.prompt();
+      return;
+    }
+    if (topic?.isJoined()) send(line);
+    else {
+      queued.push(line);
+      if (screen) screen.line(`(no neighbour yet: queued, ${queued.length} waiting)`);
+    }
+    if (tty) rl.prompt();
+  });
+
+  if (screen) {
+    const secret =
+      args.secret === undefined
+        ? 'no secret: anyone who knows the name can read its records'
+        : 'with a secret';
+    screen.line(`joining ${JSON.stringify(args.topic)} (${secret})`);
+    screen.status(`starting a DHT node (bootstrap: ${dhtTarget(args.bootstrap)})`);
+  }
+
+  // Our own DHT node first, handed to joinTopic, so that the status line can say which step failed.
+  let dht: Dht | undefined;
+  try {
+    dht = await Dht.create(dhtOptions(args), { signal: abort.signal });
+    if (screen) screen.status('starting the gossip node');
+    topic = await joinTopic(args.topic, {
+      secret: args.secret,
+      wait: false,
+      signal: abort.signal,
+      dht,
+      gossip: args.listen === undefined ? {} : { listen: args.listen },
+    });
+  } catch (e) {
+    const leftFirst = abort.signal.aborted; // before rl.close(), whose 'close' would leave()
+    stopReading();
+    offSignal();
+    await dht?.close();
+    if (leftFirst) {
+      if (args.json) out.json('left');
+      else out.line('left before joining');
+      return 0;
+    }
+    return startFailure('join', e, io, args.json ? out : undefined);
+  }
+
+  const t = topic;
+  const addresses = t.addresses().map(formatAddress);
+  if (args.json) out.json('ready', { id: t.id, topic: args.topic, addresses });
+  else {
+    const name = args.name === undefined ? '' : ` (${args.name})`;
+    screen!.line(`you are ${shortId(t.id)}${name}, listening on ${addresses.join(', ') || '(nothing)'}`);
+  }
+
+  let bootstrapped = false;
+  const onStatus = (e: TrackerEvent) => {
+    if (args.json) {
+      out.json('status', statusFields(e));
+      return;
+    }
+    const text = describeStatus(e, shortId);
+    if (e.type === 'joined') {
+      bootstrapped = true;
+      screen!.endStatus();
+      screen!.line(text);
+      screen!.line('type a message and press Enter; Ctrl-C to leave');
+    } else if (!bootstrapped) screen!.status(text);
+    else if (e.type === 'merge' || e.type === 'error') screen!.line(text);
+  };
+  // joinTopic starts its tracker on the next turn: no status event has been missed.
+  t.on('status', onStatus);
+  t.on('joined', () => {
+    if (args.json) out.json('joined', { neighbors: t.neighbors().length });
+  });
+  t.on('neighbor-up', (peer) => {
+    if (args.json) out.json('neighbor-up', { peer });
+    else screen!.line(`neighbour up ${shortId(peer)}`);
+    // Lines typed while we had no neighbour ('joined' fires only for the first one).
+    for (const line of queued.splice(0)) send(line);
+  });
+  t.on('neighbor-down', (peer, cause) => {
+    if (args.json) out.json('neighbor-down', { peer, cause });
+    else screen!.line(`neighbour down ${shortId(peer)} (${cause})`);
+  });
+  t.on('message', (m: TopicMessage) => {
+    const chat = decodeChat(m.content);
+    if (args.json) {
+      const fields = {
+        id: m.id,
+        from: m.origin,
+        name: chat.name ?? null,
+        text: chat.text ?? null,
+        hops: m.hops,
+      };
+      out.json('message', chat.hex === undefined ? fields : { ...fields, hex: chat.hex });
+      return;
+    }
+    const name = chat.name === undefined ? '' : `${sanitize(chat.name).slice(0, MAX_NAME_LENGTH)} `;
+    const who = `${name}${shortId(m.origin)}`;
+    const body = chat.text === undefined ? `(binary) ${chat.hex}` : sanitize(chat.text);
+    screen!.line(`<${who}> ${body}  (${m.hops} ${m.hops === 1 ? 'hop' : 'hops'})`);
+  });
+  t.topic.on('sent', (m) => {
+    if (args.json) out.json('sent', { id: m.id, text: decodeChat(m.content).text ?? null });
+  });
+
+  await leaving;
+  offSignal();
+  stopReading();
+  await t.close();
+  await dht.close();
+  if (args.json) out.json('left');
+  else {
+    if (tty) io.stdout.write('\r\x1b[2K');
+    out.line(`left ${JSON.stringify(args.topic)}`);
+  }
+  return 0;
+}

@@ -1,0 +1,159 @@
+/**
+ * Runs the real `gtt` program (`node --import tsx src/cli/main.ts …`) as a child process, for the
+ * tests in test/cli. A {@link Gtt} collects stdout lines and lets a test wait for one (never sleep);
+ * every child still running when the test ends is killed by {@link killAll}.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const running = new Set<Gtt>();
+
+/** How a child ended. */
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** One running `gtt` child. stdin stays open (so `gtt join` stays) until {@link end}. */
+export class Gtt {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly lines: string[] = [];
+  stderr = '';
+  readonly exit: Promise<Exit>;
+  #partial = '';
+  #closed = false;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(args: readonly string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    running.add(this);
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => {
+      const parts = (this.#partial + chunk).split('\n');
+      this.#partial = parts.pop()!;
+      this.lines.push(...parts);
+      for (const wake of [...this.#waiters]) wake();
+    });
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    this.child.stdin.on('error', () => {}); // the child may exit before we write
+    this.exit = new Promise((resolve) => {
+      // 'close', not 'exit': by then stdout has been read to its end.
+      this.child.once('close', (code, signal) => {
+        this.#closed = true;
+        running.delete(this);
+        resolve({ code, signal });
+        for (const wake of [...this.#waiters]) wake();
+      });
+    });
+  }
+
+  /** Everything printed so far (complete lines). */
+  get stdout(): string {
+    return this.lines.join('\n');
+  }
+
+  /** stdout lines that are JSON objects, parsed. */
+  get events(): Record<string, unknown>[] {
+    return this.lines.flatMap((l) => {
+      try {
+        const v: unknown = JSON.parse(l);
+        return typeof v === 'object' && v !== null ? [v as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Resolves with the first stdout line (so far or to come) that passes `match`. */
+  line(match: (line: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
+    return this.#wait(() => this.lines.find(match), what, timeoutMs);
+  }
+
+  /** Resolves with the first JSON event (so far or to come) that passes `match`. */
+  event(match: (e: Record<string, unknown>) => boolean, what: string, timeoutMs = 30_000) {
+    return this.#wait(() => this.events.find(match), what, timeoutMs);
+  }
+
+  /** Writes `text` to the child's stdin. */
+  write(text: string): void {
+    this.child.stdin.write(text);
+  }
+
+  /** Ends the child's stdin. */
+  end(): void {
+    this.child.stdin.end();
+  }
+
+  /** Resolves with the exit, or rejects when it does not come within `timeoutMs`. */
+  exited(timeoutMs = 30_000): Promise<Exit> {
+    return withTimeout(
+      this.exit,
+      timeoutMs,
+      () => `gtt ${this.child.spawnargs.slice(3).join(' ')} to exit`,
+      this,
+    );
+  }
+
+  #wait<T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const check = () => {
+        const found = find();
+        if (found !== undefined) done(() => resolve(found));
+        else if (this.#closed) {
+          done(() => reject(new Error(`gtt exited before ${what}\n${this.transcript()}`)));
+        }
+      };
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`no ${what} within ${timeoutMs} ms\n${this.transcript()}`))),
+        timeoutMs,
+      );
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        settle();
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** What it printed so far, for failure messages. */
+  transcript(): string {
+    return `stdout:\n${this.stdout}\nstderr:\n${this.stderr}`;
+  }
+}
+
+/** Runs `gtt args` to its end (stdin open, then closed once it exits); rejects after `timeoutMs`. */
+export async function runGtt(
+  args: readonly string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Exit & { stdout: string; stderr: string; ms: number }> {
+  const started = performance.now();
+  const gtt = new Gtt(args, opts.env);
+  const exit = await gtt.exited(opts.timeoutMs ?? 30_000);
+  return { ...exit, stdout: gtt.stdout, stderr: gtt.stderr, ms: performance.now() - started };
+}
+
+/** Kills every child still running (afterEach / afterAll). */
+export function killAll(): void {
+  for (const gtt of running) gtt.child.kill('SIGKILL');
+  running.clear();
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: () => string, gtt: Gtt): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no ${what()} within ${ms} ms\n${gtt.transcript()}`)), ms);
+    }),
+  ]);
+}
