@@ -18,8 +18,9 @@ import { Dht, type DhtOptions } from '../dht/index.js';
 import { throwIfAborted } from '../errors.js';
 import type { Clock } from './clock.js';
 import { parseTrackerConfig, type TrackerConfigInput } from './config.js';
+import { trackerStore } from './join.js';
 import type { Mesh } from './mesh.js';
-import { RecordStore, type RecordStoreStats } from './record-store.js';
+import type { RecordStore, RecordStoreStats } from './record-store.js';
 import { Tracker, type TrackerEvent, type TrackerStats } from './tracker.js';
 
 /** A candidate peer: connect to it with your own transport. */
@@ -130,15 +131,7 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
         : await Dht.create(options.dht ?? {}, { signal: options.signal });
     try {
       throwIfAborted(options.signal);
-      const store = new RecordStore({
-        dht,
-        topic: topicId,
-        keyPair,
-        secret: options.secret,
-        rotation: options.rotation,
-        config: config.store,
-        now: options.clock ? () => options.clock!.now() : undefined,
-      });
+      const store = trackerStore(dht, topicId, keyPair, options, config);
       let discovery: PeerDiscovery | undefined;
       const notify = new Set<() => void>();
       const mesh: Mesh = {

@@ -15,7 +15,7 @@ import { Gossip, type GossipOptions, kKeyPair } from '../net/gossip.js';
 import type { Peer, Topic, TopicEvents, TopicMessage } from '../net/topic.js';
 import type { NeighborDownCause } from '../proto/types.js';
 import type { Clock } from './clock.js';
-import { parseTrackerConfig, type TrackerConfigInput } from './config.js';
+import { parseTrackerConfig, type TrackerConfig, type TrackerConfigInput } from './config.js';
 import type { Mesh } from './mesh.js';
 import { RecordStore, type RecordStoreStats } from './record-store.js';
 import { Tracker, type TrackerEvent, type TrackerStats } from './tracker.js';
@@ -154,36 +154,30 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
         options = { ...options, keyPair };
       }
       // Assign each as soon as it exists, so that if the other fails the cleanup below closes it.
+      if (options.dht instanceof Dht) dht = options.dht;
       const startDht =
-        options.dht instanceof Dht
-          ? Promise.resolve(void (dht = options.dht))
-          : Dht.create(options.dht ?? {}, { signal }).then((d) => {
+        dht !== undefined
+          ? Promise.resolve()
+          : Dht.create((options.dht as DhtOptions | undefined) ?? {}, { signal }).then((d) => {
               owned.dht = true;
               dht = d;
             });
       const startGossip =
         gossip !== undefined
           ? Promise.resolve()
-          : Gossip.create({ ...(options.gossip as GossipOptions | undefined), keyPair: options.keyPair }).then(
-              (g) => {
-                owned.gossip = true;
-                gossip = g;
-              },
-            );
+          : Gossip.create({
+              ...(options.gossip as GossipOptions | undefined),
+              keyPair: options.keyPair,
+            }).then((g) => {
+              owned.gossip = true;
+              gossip = g;
+            });
       const started = await Promise.allSettled([startDht, startGossip]);
       for (const r of started) if (r.status === 'rejected') throw r.reason;
       if (dht === undefined || gossip === undefined) throw new Error('unreachable: both started');
       throwIfAborted(signal);
       const keyPair = options.keyPair!;
-      const store = new RecordStore({
-        dht,
-        topic: topicId,
-        keyPair,
-        secret: options.secret,
-        rotation: options.rotation,
-        config: config.store,
-        now: options.clock ? () => options.clock!.now() : undefined,
-      });
+      const store = trackerStore(dht, topicId, keyPair, options, config);
       // A topic the gossip node holds already (joined through explicit peers, say) gets a tracker
       // attached; otherwise subscribe, joining any explicit peers at once.
       const existing = gossip.topic(topicId);
@@ -350,4 +344,24 @@ function gossipMesh(gossip: Gossip, topic: Topic, recent: number): Mesh {
       return () => topic.off('neighbor-up', fire);
     },
   };
+}
+
+/** The record store of a tracked topic: its minute comes from the tracker's clock. @internal */
+export function trackerStore(
+  dht: Dht,
+  topic: TopicId,
+  keyPair: KeyPair,
+  options: { secret?: string | Uint8Array; rotation?: SecretRotation; clock?: Clock },
+  config: TrackerConfig,
+): RecordStore {
+  const clock = options.clock;
+  return new RecordStore({
+    dht,
+    topic,
+    keyPair,
+    secret: options.secret,
+    rotation: options.rotation,
+    config: config.store,
+    now: clock ? () => clock.now() : undefined,
+  });
 }

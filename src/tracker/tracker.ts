@@ -472,6 +472,20 @@ export class Tracker extends EventEmitter<EventsMap> {
     return full && this.#healthy();
   }
 
+  /** Joins up to `maxJoinPeers` random non-neighbours named by `records`; whether anyone was asked. */
+  #mergeWith(records: StoredRecord[], kind: 'bubble' | 'overlap'): boolean {
+    const pool = records
+      .flatMap(candidatesOf)
+      .filter((c) => c.idHex !== this.#self && !this.#isNeighbor(c.idHex));
+    const picks = pickDistinct(pool, this.#cfg.merge.maxJoinPeers, this.#random);
+    if (picks.length === 0) return false;
+    for (const c of picks) this.#dial(c);
+    if (kind === 'bubble') this.stats.bubbleMerges += 1;
+    else this.stats.overlapMerges += 1;
+    this.#emit({ type: 'merge', kind, peers: picks.map((c) => c.idHex) });
+    return true;
+  }
+
   /** Bubble and overlap merges; calm when neither found anything to do. */
   async #mergeRun(): Promise<boolean> {
     this.stats.mergeRuns += 1;
@@ -488,18 +502,7 @@ export class Tracker extends EventEmitter<EventsMap> {
     if (this.#closed || records.length === 0) return !needBubble;
 
     let merged = false;
-    if (needBubble) {
-      const pool = records
-        .flatMap(candidatesOf)
-        .filter((c) => c.idHex !== this.#self && !this.#isNeighbor(c.idHex));
-      const picks = pickDistinct(pool, cfg.maxJoinPeers, this.#random);
-      if (picks.length > 0) {
-        for (const c of picks) this.#dial(c);
-        this.stats.bubbleMerges += 1;
-        this.#emit({ type: 'merge', kind: 'bubble', peers: picks.map((c) => c.idHex) });
-        merged = true;
-      }
-    }
+    if (needBubble) merged = this.#mergeWith(records, 'bubble');
 
     let split = false;
     if (cfg.overlap) {
@@ -519,16 +522,7 @@ export class Tracker extends EventEmitter<EventsMap> {
       );
       if (strangers.length > 0) {
         split = true;
-        const pool = strangers
-          .flatMap(candidatesOf)
-          .filter((c) => c.idHex !== this.#self && !this.#isNeighbor(c.idHex));
-        const picks = pickDistinct(pool, cfg.maxJoinPeers, this.#random);
-        if (picks.length > 0) {
-          for (const c of picks) this.#dial(c);
-          this.stats.overlapMerges += 1;
-          this.#emit({ type: 'merge', kind: 'overlap', peers: picks.map((c) => c.idHex) });
-          merged = true;
-        }
+        merged = this.#mergeWith(strangers, 'overlap') || merged;
       }
     }
     return !needBubble && !split && !merged;
