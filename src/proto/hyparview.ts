@@ -209,9 +209,16 @@ export class HyParView {
   private onNeighborReply(from: PeerId, accepted: boolean, data: PeerData | undefined): void {
     const ctx = this.ctx;
     if (!this.pending.delete(from)) {
-      // Late answer to a request that timed out: say no politely so the views stay symmetric.
+      // A late answer to a request that timed out (its timer also counts the dial and the handshake,
+      // which a loaded machine or a long path can stretch). The peer has already added us: with a
+      // free slot, take it (saying no would show its app a neighbour that comes and goes within
+      // milliseconds); without one, say no politely so the views stay symmetric.
       ctx.stats.unexpected++;
       if (accepted && !this.active.has(from)) {
+        if (this.active.size < this.cfg.activeViewCapacity) {
+          this.addActive(from, data);
+          return;
+        }
         ctx.send(from, { type: 'disconnect', alive: true });
         ctx.release(from);
       }

@@ -38,6 +38,25 @@ describe('config', () => {
 });
 
 describe('GossipNode.handle', () => {
+  it('a JOIN answered after its timeout still makes a neighbour when a slot is free, else a polite no', () => {
+    const late = (capacity: number): string[] => {
+      const b = new GossipNode({
+        me: B,
+        rng: createRng(1),
+        config: { plumtree: { signatures: false }, hyparview: { activeViewCapacity: capacity } },
+        seqStart: 0n,
+      });
+      b.handle({ type: 'command', topic: T, command: { type: 'join', peers: [{ id: C }] } }, 0);
+      b.handle({ type: 'recv', from: C, topic: T, message: { type: 'join' } }, 1); // C fills one slot
+      b.handle({ type: 'command', topic: T, command: { type: 'join', peers: [{ id: A }] } }, 2);
+      b.handle({ type: 'timer-expired', topic: T, timer: { type: 'neighbor-timeout', peer: A } }, 502);
+      const reply = { type: 'neighbor-reply', accepted: true } as const;
+      return kinds(b.handle({ type: 'recv', from: A, topic: T, message: reply }, 700));
+    };
+    expect(late(5)).toEqual(['emit neighbor-up']);
+    expect(late(1)).toEqual(['send aa disconnect', 'disconnect-peer aa']);
+  });
+
   it('join, accept, broadcast, duplicate, disconnect: exact out-events', () => {
     const a = node(A);
     const b = node(B);
