@@ -1,0 +1,751 @@
+/**
+ * `npm run bench:join [-- --json] [-- --quick] [-- --only warm,cold,fifty,load] [-- --warm-trials 20]
+ * [-- --cold-runs 10] [-- --fifty-runs 10] [-- --fifty 50] [-- --load-n 10,50] [-- --speed 60,20]
+ * [-- --skip-minutes 30] [-- --window-minutes 20] [-- --nodes 30]`
+ *
+ * `joinTopic` on a local DHT testnet (default 30 bittorrent-dht nodes on 127.0.0.1) with real
+ * WebSocket gossip nodes on 127.0.0.1, all in this one process. A pool of DHT nodes is created once and
+ * reused with a fresh topic name per trial: a closed DHT node would linger in the others' routing tables
+ * and stall later lookups. Gossip nodes are created per trial (before its clock starts) and closed
+ * after it.
+ *
+ * - **warm join** (`--warm-trials`, 20): a fresh topic of 3 joined members whose start-up records have
+ *   landed (`stats.tracker.published > 0` on one); a newcomer with a pooled DHT node and a pre-created
+ *   gossip node: time from calling `joinTopic` to joined. The call is `joinTopic(…, { wait: false })`
+ *   then `joined()`, which is what `wait: true` does, so that the newcomer's `status` events can be
+ *   listened to (only its first, synchronous `read` event is missed): the phases (first `record`, first
+ *   `dial`, `joined`) are reported too. Targets: median ≤ 50 ms, p95 ≤ 200 ms.
+ * - **two-peer cold start** (`--cold-runs`, 10): two peers (pooled DHT nodes, pre-created gossip nodes)
+ *   started at the same instant on an empty topic; time until both joined. Target: median ≤ 2 s.
+ * - **fifty at once** (`--fifty-runs`, 10; `--fifty` peers): all started at the same instant (pooled DHT
+ *   nodes, pre-created gossip nodes); time until all are joined and form one connected mesh
+ *   (components over neighbours == [N]), polled every 25 ms. A run that gets there has 0 isolated
+ *   peers; one that does not by 30 s counts the peers not joined or outside the largest component then.
+ *   Also per run: the DHT lookups and queries of the peers, when a peer's first read finished and it
+ *   first dialed (medians over peers), how long a bootstrap `dial` took to become a neighbour, and how
+ *   busy this process was. Targets: median ≤ 1.5 s, 0 isolated.
+ * - **steady-state DHT load** (`--load-n`, 10 and 50): a topic of N members, each with its own pooled
+ *   DHT node, with the default tracker config on one shared clock. The members bootstrap at real speed;
+ *   once all are joined the clock runs `--speed` times faster (join-clock.ts says why not from the
+ *   start). Skip `--skip-minutes` (30) tracker minutes, enough for the workers' exponential back-off (up
+ *   to 10 min) to settle, then count over `--window-minutes` (20): Σ over members of the deltas of
+ *   `Dht.stats.lookups` and `putsSent` and of `stats.tracker.published` and `reads`, per tracker minute
+ *   (measured on the clock). Target: lookups/min at N = 50 ≤ 2 × at N = 10.
+ *   The speed multiplies the real DHT work of this one process, and the figures depend on how long a
+ *   read takes in tracker time (reported as `lookupMedianTrackerS`): a minute's first records stay
+ *   unseen for that long, readers meanwhile find the minute not full and publish too (each publish or
+ *   not-full read resets that member's back-off), so the `maxRecordsPerMinute` cap leaks and N = 50
+ *   does more work. Measured N = 50, lookups per minute: 100–115 at speed 10–20 on a quiet machine
+ *   (lookups ~1.5 tracker s, ~6 publishes per minute); 150–165 at speed 20 on a busy one (event loop
+ *   delay p99 0.5 s, 12–17 publishes per minute); 60 at speed 60 with this process at 100 % of a core
+ *   (it then simply runs fewer operations per tracker minute).
+ *   So the default speed is per N, min(60, 1000 / N): 60 for N = 10 (~50 lookups per real second), 20
+ *   for N = 50; `--speed` takes one speed for all or one per N. A window is flagged `saturated` when
+ *   this process used ≥ 80 % of a core or its event loop delay p99 reached 100 ms (other processes
+ *   on the machine count too).
+ *
+ * Every wait is time-boxed: a stuck trial counts as a failure and enters the figures at its budget.
+ * `--quick` is a smoke run (fewer trials, double speed, 10 + 5 tracker minutes). `--json` prints one JSON
+ * object (`warmJoinMedianMs`, `warmJoinP95Ms`, `coldPairMedianMs`, `fiftyAllJoinedMedianMs`,
+ * `fiftyIsolated`, `lookupsPerMinute: { n10, n50 }`, `putsPerMinute`, `publishesPerMinute`, …; figures
+ * of a scenario not run are null); a table otherwise. Progress goes to stderr.
+ *
+ * One process hosts every DHT node and every gossip node, so a scenario that starts many peers at once
+ * measures this machine's CPU as much as the protocol: `busy` figures (CPU as % of one core, event loop
+ * delay) come with each scenario.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { createTestnet, type Dht } from '../../src/dht/index.js';
+import { Gossip } from '../../src/net/gossip.js';
+import type { Clock } from '../../src/tracker/clock.js';
+import { joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
+import type { TrackerEvent } from '../../src/tracker/tracker.js';
+import { warpClock } from './join-clock.js';
+import { median, p95, printTable, round } from './stats.js';
+
+const SCENARIOS = ['warm', 'cold', 'fifty', 'load'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', default: SCENARIOS.join(',') },
+    nodes: { type: 'string', default: '30' },
+    'warm-trials': { type: 'string' },
+    'cold-runs': { type: 'string' },
+    'fifty-runs': { type: 'string' },
+    fifty: { type: 'string', default: '50' },
+    'load-n': { type: 'string', default: '10,50' },
+    speed: { type: 'string' },
+    'skip-minutes': { type: 'string' },
+    'window-minutes': { type: 'string' },
+  },
+});
+
+const quick = args.quick;
+const num = (v: string | undefined, fallback: number, name: string, min = 0): number => {
+  const n = Number(v ?? fallback);
+  if (!Number.isFinite(n) || n < min) throw new RangeError(`--${name} expected a number ≥ ${min}, got ${v}`);
+  return n;
+};
+const only = new Set(args.only.split(',').map((s) => s.trim()));
+for (const s of only) {
+  if (!(SCENARIOS as readonly string[]).includes(s)) {
+    throw new RangeError(`--only expected some of ${SCENARIOS.join(',')}, got ${s}`);
+  }
+}
+const run = (s: Scenario) => only.has(s);
+const nodes = num(args.nodes, 30, 'nodes', 1);
+const warmTrials = num(args['warm-trials'], quick ? 5 : 20, 'warm-trials');
+const coldRuns = num(args['cold-runs'], quick ? 3 : 10, 'cold-runs');
+const fiftyRuns = num(args['fifty-runs'], quick ? 2 : 10, 'fifty-runs');
+const fiftyN = num(args.fifty, 50, 'fifty', 2);
+const loadNs = args['load-n'].split(',').map((s) => num(s, 0, 'load-n', 2));
+/** Tracker speed per load size (see the module comment). */
+const speeds: number[] = loadNs.map((n, i) => {
+  const given = args.speed?.split(',');
+  if (given !== undefined) return num(given[Math.min(i, given.length - 1)], 0, 'speed', 1);
+  return Math.min(60, Math.floor(1000 / n)) * (quick ? 2 : 1);
+});
+const skipMinutes = num(args['skip-minutes'], quick ? 10 : 30, 'skip-minutes');
+const windowMinutes = num(args['window-minutes'], quick ? 5 : 20, 'window-minutes', 1);
+
+/** Budgets of the waits (real ms). */
+const WARM_SETUP_BUDGET_MS = 30_000;
+const WARM_JOIN_BUDGET_MS = 10_000;
+const COLD_BUDGET_MS = 15_000;
+const FIFTY_BUDGET_MS = 30_000;
+const LOAD_JOIN_BUDGET_MS = 60_000;
+const POLL_MS = 25;
+
+const LISTEN = { host: '127.0.0.1', port: 0 };
+const progress = (msg: string) => process.stderr.write(`[bench:join] ${msg}\n`);
+const uniq = (label: string) => `bench-join-${label}-${Math.random().toString(36).slice(2)}`;
+
+/** Polls `cond` every {@link POLL_MS}: ms since `t0` once it holds, or undefined once `budgetMs` passed. */
+async function until(cond: () => boolean, t0: number, budgetMs: number): Promise<number | undefined> {
+  for (;;) {
+    if (cond()) return performance.now() - t0;
+    if (performance.now() - t0 >= budgetMs) return undefined;
+    await sleep(POLL_MS);
+  }
+}
+
+/** A rounded statistic of `values`; null for none. */
+const stat = (values: readonly number[], f: (v: readonly number[]) => number) =>
+  values.length === 0 ? null : round(f(values));
+const defined = (vs: (number | undefined)[]) => vs.filter((v) => v !== undefined);
+
+/** The connected components of `peers` over their neighbour lists (ids), largest first. */
+function componentSets(peers: readonly TrackedTopic[]): Set<string>[] {
+  const byId = new Map(peers.map((p) => [p.id, p]));
+  const seen = new Set<string>();
+  const out: Set<string>[] = [];
+  for (const p of peers) {
+    if (seen.has(p.id)) continue;
+    const component = new Set<string>();
+    const stack = [p.id];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      component.add(id);
+      for (const n of byId.get(id)?.neighbors() ?? []) if (byId.has(n) && !seen.has(n)) stack.push(n);
+    }
+    out.push(component);
+  }
+  return out.sort((a, b) => b.size - a.size);
+}
+
+const components = (peers: readonly TrackedTopic[]) => componentSets(peers).map((c) => c.size);
+
+/** Peers not joined or outside the largest component. */
+function isolated(peers: readonly TrackedTopic[]): number {
+  const main = componentSets(peers)[0] ?? new Set<string>();
+  return peers.filter((p) => !p.isJoined() || !main.has(p.id)).length;
+}
+
+/** `joinTopic` with `wait: true`, time-boxed by an abort (which closes what it created). */
+async function joinWithin(
+  topic: string,
+  opts: { dht: Dht; gossip: Gossip | { listen: typeof LISTEN }; clock?: Clock },
+  budgetMs: number,
+): Promise<TrackedTopic | undefined> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), budgetMs);
+  try {
+    return await joinTopic(topic, { ...opts, signal: ac.signal });
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function closeAll(topics: readonly (TrackedTopic | undefined)[], gossips: readonly Gossip[] = []) {
+  await Promise.allSettled(topics.map((t) => t?.close()));
+  await Promise.allSettled(gossips.map((g) => g.close()));
+}
+
+const gossips = (n: number) =>
+  Promise.all(Array.from({ length: n }, () => Gossip.create({ listen: LISTEN })));
+
+/** How busy this process was: CPU (user + system) as % of one core, and its event loop delay. */
+interface Busy {
+  cpuPct: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
+
+/** Starts measuring how busy the process is; the function returned stops and reports. */
+function busy(): () => Busy {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  return () => {
+    h.disable();
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      cpuPct: round((100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - t0)),
+      loopDelayP99Ms: round(h.percentile(99) / 1e6),
+      loopDelayMaxMs: round(h.max / 1e6),
+    };
+  };
+}
+
+/** Σ of one DHT counter over some DHT nodes. */
+const dhtSum = (dhts: readonly Dht[], key: 'lookups' | 'queriesSent' | 'putsSent') =>
+  dhts.reduce((s, d) => s + d.stats[key], 0);
+
+// --- setup ------------------------------------------------------------------------------------------------
+
+const started = performance.now();
+const poolSize = Math.max(
+  run('warm') ? 4 : 0,
+  run('cold') ? 2 : 0,
+  run('fifty') ? fiftyN : 0,
+  run('load') ? Math.max(0, ...loadNs) : 0,
+);
+progress(`testnet of ${nodes} nodes, pool of ${poolSize} DHT nodes`);
+const testnet = await createTestnet({ nodes });
+const pool = await Promise.all(Array.from({ length: poolSize }, () => testnet.createNode()));
+
+// --- warm join --------------------------------------------------------------------------------------------
+
+interface WarmTrial {
+  ok: boolean;
+  ms: number;
+  /** `joinTopic(…, { wait: false })` resolved. */
+  createMs?: number;
+  firstRecordMs?: number;
+  firstDialMs?: number;
+  joinedEventMs?: number;
+  dials: number;
+  passes: number;
+}
+
+async function warmTrial(t: number): Promise<WarmTrial | 'setup-failed'> {
+  const topic = uniq(`warm-${t}`);
+  const live = await Promise.all(
+    [0, 1, 2].map((i) =>
+      joinWithin(topic, { dht: pool[i]!, gossip: { listen: LISTEN } }, WARM_SETUP_BUDGET_MS),
+    ),
+  );
+  const members = live.filter((p) => p !== undefined);
+  const landed =
+    members.length === 3 &&
+    (await until(
+      () => members.some((p) => p.stats.tracker.published > 0),
+      performance.now(),
+      WARM_SETUP_BUDGET_MS,
+    )) !== undefined;
+  if (!landed) {
+    await closeAll(live);
+    return 'setup-failed';
+  }
+  const [gossip] = await gossips(1);
+  const events: { at: number; event: TrackerEvent }[] = [];
+  let newcomer: TrackedTopic | undefined;
+  const trial: WarmTrial = { ok: false, ms: WARM_JOIN_BUDGET_MS, dials: 0, passes: 0 };
+  const t0 = performance.now();
+  try {
+    // What joinTopic does with `wait: true`, with a chance to listen to the status events in between.
+    newcomer = await joinTopic(topic, { dht: pool[3]!, gossip: gossip!, wait: false });
+    trial.createMs = performance.now() - t0;
+    newcomer.on('status', (event) => events.push({ at: performance.now() - t0, event }));
+    await newcomer.joined({ signal: AbortSignal.timeout(WARM_JOIN_BUDGET_MS) });
+    trial.ms = performance.now() - t0;
+    trial.ok = true;
+  } catch {
+    // Timed out: a failure, counted at its budget.
+  }
+  const first = (type: TrackerEvent['type']) => events.find((e) => e.event.type === type)?.at;
+  trial.firstRecordMs = first('record');
+  trial.firstDialMs = first('dial');
+  trial.joinedEventMs = first('joined');
+  trial.dials = events.filter((e) => e.event.type === 'dial').length;
+  trial.passes = newcomer?.stats.tracker.passes ?? 0;
+  await closeAll([newcomer, ...live], [gossip!]);
+  return trial;
+}
+
+const warm: WarmTrial[] = [];
+let warmSetupFailures = 0;
+let warmBusy: Busy | undefined;
+if (run('warm')) {
+  progress(`warm join: ${warmTrials} trials`);
+  const stop = busy();
+  for (let t = 0; t < warmTrials; t++) {
+    const r = await warmTrial(t);
+    if (r === 'setup-failed') warmSetupFailures++;
+    else warm.push(r);
+  }
+  warmBusy = stop();
+}
+
+// --- two-peer cold start ----------------------------------------------------------------------------------
+
+const cold: { ok: boolean; ms: number; passes: number[] }[] = [];
+let coldBusy: Busy | undefined;
+if (run('cold')) {
+  progress(`two-peer cold start: ${coldRuns} runs`);
+  const stop = busy();
+  for (let r = 0; r < coldRuns; r++) {
+    const topic = uniq(`cold-${r}`);
+    const gs = await gossips(2);
+    const t0 = performance.now();
+    const pair = await Promise.all(
+      gs.map((gossip, i) => joinWithin(topic, { dht: pool[i]!, gossip }, COLD_BUDGET_MS)),
+    );
+    const ok = pair.every((p) => p !== undefined);
+    cold.push({
+      ok,
+      ms: ok ? performance.now() - t0 : COLD_BUDGET_MS,
+      passes: pair.map((p) => p?.stats.tracker.passes ?? 0),
+    });
+    await closeAll(pair, gs);
+  }
+  coldBusy = stop();
+}
+
+// --- fifty at once ----------------------------------------------------------------------------------------
+
+interface FiftyRun {
+  ok: boolean;
+  /** All joined and one component (the budget when not reached). */
+  ms: number;
+  /** All joined (the budget when not reached). */
+  allJoinedMs: number;
+  isolated: number;
+  components: number[];
+  joinAttempts: number;
+  maxPasses: number;
+  /** Σ over the peers' DHT nodes, from the start until one mesh (or the budget). */
+  dhtLookups: number;
+  dhtQueries: number;
+  /** Bootstrap dials that became a neighbour, and how long that took (median). */
+  dials: number;
+  dialsUp: number;
+  dialToUpMedianMs: number | null;
+  /** Medians over the peers of ms from the start to their first finished read and their first dial. */
+  firstReadDoneMs: number | null;
+  firstDialMs: number | null;
+  busy: Busy;
+}
+
+async function fiftyRun(r: number): Promise<FiftyRun> {
+  const topic = uniq(`fifty-${r}`);
+  const dhts = pool.slice(0, fiftyN);
+  const gs = await gossips(fiftyN);
+  const lookups0 = dhtSum(dhts, 'lookups');
+  const queries0 = dhtSum(dhts, 'queriesSent');
+  const dials: { peer: number; to: string; at: number; upMs?: number }[] = [];
+  const firstReadDone: (number | undefined)[] = [];
+  const firstDial: (number | undefined)[] = [];
+  const stop = busy();
+  const t0 = performance.now();
+  const peers = await Promise.all(
+    gs.map((gossip, i) => joinTopic(topic, { dht: dhts[i]!, gossip, wait: false })),
+  );
+  peers.forEach((p, i) => {
+    p.on('status', (e) => {
+      if (e.type === 'dial') {
+        dials.push({ peer: i, to: e.peer, at: performance.now() });
+        firstDial[i] ??= performance.now() - t0;
+      }
+      if (e.type === 'read-done') firstReadDone[i] ??= performance.now() - t0;
+    });
+    p.on('neighbor-up', (id) => {
+      for (const d of dials) if (d.peer === i && d.to === id) d.upMs ??= performance.now() - d.at;
+    });
+  });
+  let allJoinedMs: number | undefined;
+  const meshMs = await until(
+    () => {
+      if (!peers.every((p) => p.isJoined())) return false;
+      allJoinedMs ??= performance.now() - t0;
+      return components(peers)[0] === fiftyN;
+    },
+    t0,
+    FIFTY_BUDGET_MS,
+  );
+  const up = dials.flatMap((d) => (d.upMs === undefined ? [] : [d.upMs]));
+  const result: FiftyRun = {
+    ok: meshMs !== undefined,
+    ms: meshMs ?? FIFTY_BUDGET_MS,
+    allJoinedMs: allJoinedMs ?? FIFTY_BUDGET_MS,
+    isolated: meshMs !== undefined ? 0 : isolated(peers),
+    components: components(peers),
+    joinAttempts: peers.reduce((s, p) => s + p.stats.tracker.joinAttempts, 0),
+    maxPasses: Math.max(...peers.map((p) => p.stats.tracker.passes)),
+    dhtLookups: dhtSum(dhts, 'lookups') - lookups0,
+    dhtQueries: dhtSum(dhts, 'queriesSent') - queries0,
+    dials: dials.length,
+    dialsUp: up.length,
+    dialToUpMedianMs: up.length > 0 ? round(median(up)) : null,
+    firstReadDoneMs: stat(defined(firstReadDone), median),
+    firstDialMs: stat(defined(firstDial), median),
+    busy: stop(),
+  };
+  progress(
+    `  run ${r}: ${meshMs === undefined ? 'no mesh' : `${round(meshMs)} ms`}, components ` +
+      `${result.components.join(',')}, ${result.dhtLookups} lookups, CPU ${result.busy.cpuPct} %`,
+  );
+  await closeAll(peers, gs);
+  return result;
+}
+
+const fifty: FiftyRun[] = [];
+if (run('fifty')) {
+  progress(`${fiftyN} peers at once: ${fiftyRuns} runs`);
+  for (let r = 0; r < fiftyRuns; r++) fifty.push(await fiftyRun(r));
+}
+
+// --- steady-state DHT load --------------------------------------------------------------------------------
+
+interface Load {
+  n: number;
+  speed: number;
+  /** Real ms until all joined (at real speed); null when some never did within the budget. */
+  joinMs: number | null;
+  /** Members joined at the end of the window. */
+  joined: number;
+  /** Tracker minutes the window lasted (on the clock). */
+  minutes: number;
+  lookupsPerMinute: number;
+  putsPerMinute: number;
+  publishesPerMinute: number;
+  readsPerMinute: number;
+  /** Runs of the publisher and of the merge worker, Σ over members. */
+  publisherRunsPerMinute: number;
+  mergeRunsPerMinute: number;
+  /**
+   * Median duration of one slot lookup (`Dht.getAll`) in the window, in tracker seconds: how long a
+   * minute's records stay unseen by a reader. The publish cap leaks as it grows (see the module comment).
+   */
+  lookupMedianTrackerS: number | null;
+  /** Components over neighbours at the end of the window. */
+  components: number[];
+  minNeighbors: number;
+  errors: number;
+  busy: Busy;
+  /** The process was too busy for the figures to mean much (see the module comment). */
+  saturated: boolean;
+}
+
+/** Times every `getAll` of `dht` into `into` (real ms); returns the function that undoes it. */
+function timeGetAll(dht: Dht, into: number[]): () => void {
+  const original = dht.getAll;
+  dht.getAll = async function (this: Dht, ...a: Parameters<Dht['getAll']>) {
+    const t0 = performance.now();
+    try {
+      return await original.apply(this, a);
+    } finally {
+      into.push(performance.now() - t0);
+    }
+  };
+  return () => {
+    dht.getAll = original;
+  };
+}
+
+async function load(n: number, speed: number): Promise<Load> {
+  const topic = uniq(`load-${n}`);
+  const dhts = pool.slice(0, n);
+  const clock = warpClock();
+  const t0 = performance.now();
+  const members = await Promise.all(
+    dhts.map((dht) => joinTopic(topic, { dht, gossip: { listen: LISTEN }, clock, wait: false })),
+  );
+  const joinMs = await until(() => members.every((p) => p.isJoined()), t0, LOAD_JOIN_BUDGET_MS);
+  clock.setSpeed(speed);
+  await sleep((skipMinutes * 60_000) / speed);
+  const snap = () => ({
+    at: clock.now(),
+    lookups: dhtSum(dhts, 'lookups'),
+    puts: dhtSum(dhts, 'putsSent'),
+    published: members.reduce((s, p) => s + p.stats.tracker.published, 0),
+    reads: members.reduce((s, p) => s + p.stats.tracker.reads, 0),
+    publisherRuns: members.reduce((s, p) => s + p.stats.tracker.publisherRuns, 0),
+    mergeRuns: members.reduce((s, p) => s + p.stats.tracker.mergeRuns, 0),
+  });
+  const lookupMs: number[] = [];
+  const unwrap = dhts.map((dht) => timeGetAll(dht, lookupMs));
+  const stop = busy();
+  const a = snap();
+  await sleep((windowMinutes * 60_000) / speed);
+  const b = snap();
+  for (const restore of unwrap) restore();
+  const minutes = (b.at - a.at) / 60_000;
+  const perMinute = (key: keyof typeof a) => round((b[key] - a[key]) / minutes);
+  const busyFigures = stop();
+  const result: Load = {
+    n,
+    speed,
+    joinMs: joinMs === undefined ? null : round(joinMs),
+    joined: members.filter((p) => p.isJoined()).length,
+    minutes: round(minutes),
+    lookupsPerMinute: perMinute('lookups'),
+    putsPerMinute: perMinute('puts'),
+    publishesPerMinute: perMinute('published'),
+    readsPerMinute: perMinute('reads'),
+    publisherRunsPerMinute: perMinute('publisherRuns'),
+    mergeRunsPerMinute: perMinute('mergeRuns'),
+    lookupMedianTrackerS: stat(
+      lookupMs.map((ms) => (ms * speed) / 1000),
+      median,
+    ),
+    components: components(members),
+    minNeighbors: Math.min(...members.map((p) => p.neighbors().length)),
+    errors: members.reduce((s, p) => s + p.stats.tracker.errors, 0),
+    busy: busyFigures,
+    saturated: busyFigures.cpuPct >= 80 || busyFigures.loopDelayP99Ms >= 100,
+  };
+  await closeAll(members);
+  return result;
+}
+
+const loads: Load[] = [];
+if (run('load')) {
+  for (const [i, n] of loadNs.entries()) {
+    const speed = speeds[i]!;
+    progress(
+      `steady-state load, N = ${n}: speed ${speed}, skip ${skipMinutes} + window ${windowMinutes} tracker min ` +
+        `(~${Math.round(((skipMinutes + windowMinutes) * 60) / speed)} s)`,
+    );
+    loads.push(await load(n, speed));
+  }
+}
+
+await testnet.close();
+const elapsedS = (performance.now() - started) / 1000;
+
+// --- report -----------------------------------------------------------------------------------------------
+
+const ms = (rs: readonly { ms: number }[]) => rs.map((r) => r.ms);
+const perN = (f: (l: Load) => number) =>
+  run('load') ? Object.fromEntries(loads.map((l) => [`n${l.n}`, f(l)])) : null;
+
+const figures = {
+  nodes,
+  quick,
+  elapsedS: round(elapsedS),
+  warmJoinTrials: warm.length,
+  warmJoinMedianMs: stat(ms(warm), median),
+  warmJoinP95Ms: stat(ms(warm), p95),
+  warmJoinFailures: warm.filter((t) => !t.ok).length,
+  warmJoinSetupFailures: warmSetupFailures,
+  warmJoinPhasesMedianMs: run('warm')
+    ? {
+        create: stat(defined(warm.map((t) => t.createMs)), median),
+        firstRecord: stat(defined(warm.map((t) => t.firstRecordMs)), median),
+        firstDial: stat(defined(warm.map((t) => t.firstDialMs)), median),
+        joinedEvent: stat(defined(warm.map((t) => t.joinedEventMs)), median),
+        firstDialToJoined: stat(
+          defined(warm.map((t) => (t.firstDialMs === undefined || !t.ok ? undefined : t.ms - t.firstDialMs))),
+          median,
+        ),
+      }
+    : null,
+  warmJoinDialsMax: run('warm') ? Math.max(0, ...warm.map((t) => t.dials)) : null,
+  warmJoinPassesMax: run('warm') ? Math.max(0, ...warm.map((t) => t.passes)) : null,
+  warmBusy: warmBusy ?? null,
+  coldPairRuns: cold.length,
+  coldPairMedianMs: stat(ms(cold), median),
+  coldPairP95Ms: stat(ms(cold), p95),
+  coldPairFailures: cold.filter((r) => !r.ok).length,
+  coldPairPassesMax: run('cold') ? Math.max(0, ...cold.flatMap((r) => r.passes)) : null,
+  coldBusy: coldBusy ?? null,
+  fiftyPeers: fiftyN,
+  fiftyRuns: fifty.length,
+  fiftyAllJoinedMedianMs: stat(ms(fifty), median),
+  fiftyAllJoinedP95Ms: stat(ms(fifty), p95),
+  fiftyJoinedOnlyMedianMs: stat(
+    fifty.map((r) => r.allJoinedMs),
+    median,
+  ),
+  fiftyIsolated: run('fifty') ? fifty.reduce((s, r) => s + r.isolated, 0) : null,
+  fiftyFailures: fifty.filter((r) => !r.ok).length,
+  fiftyFirstReadDoneMedianMs: stat(defined(fifty.map((r) => r.firstReadDoneMs ?? undefined)), median),
+  fiftyFirstDialMedianMs: stat(defined(fifty.map((r) => r.firstDialMs ?? undefined)), median),
+  fiftyDialToUpMedianMs: stat(defined(fifty.map((r) => r.dialToUpMedianMs ?? undefined)), median),
+  fiftyDhtLookupsMedian: stat(
+    fifty.map((r) => r.dhtLookups),
+    median,
+  ),
+  fiftyCpuPctMedian: stat(
+    fifty.map((r) => r.busy.cpuPct),
+    median,
+  ),
+  fifty: run('fifty') ? fifty : null,
+  loadSpeed: perN((l) => l.speed),
+  loadSkipMinutes: skipMinutes,
+  loadWindowMinutes: windowMinutes,
+  lookupsPerMinute: perN((l) => l.lookupsPerMinute),
+  putsPerMinute: perN((l) => l.putsPerMinute),
+  publishesPerMinute: perN((l) => l.publishesPerMinute),
+  readsPerMinute: perN((l) => l.readsPerMinute),
+  load: run('load') ? loads : null,
+};
+
+const show = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v);
+const busyLine = (b: Busy) =>
+  `CPU ${b.cpuPct} % of a core, event loop delay p99 ${b.loopDelayP99Ms} ms (max ${b.loopDelayMaxMs})`;
+
+if (args.json) {
+  console.log(JSON.stringify(figures));
+} else {
+  console.log(`joinTopic on a ${nodes}-node loopback DHT testnet${quick ? ' (--quick)' : ''}`);
+  console.log(`node ${process.version}, ${new Date().toISOString()}, ${round(elapsedS)} s\n`);
+  const rows: (string | number)[][] = [];
+  if (run('warm')) {
+    rows.push([
+      `warm join (${warm.length} trials)`,
+      show(figures.warmJoinMedianMs),
+      show(figures.warmJoinP95Ms),
+      `${figures.warmJoinFailures} (+${warmSetupFailures} setup)`,
+      'median ≤ 50, p95 ≤ 200',
+    ]);
+  }
+  if (run('cold')) {
+    rows.push([
+      `two-peer cold start (${cold.length} runs)`,
+      show(figures.coldPairMedianMs),
+      show(figures.coldPairP95Ms),
+      figures.coldPairFailures,
+      'median ≤ 2000',
+    ]);
+  }
+  if (run('fifty')) {
+    rows.push([
+      `${fiftyN} at once: all joined, one mesh (${fifty.length} runs)`,
+      show(figures.fiftyAllJoinedMedianMs),
+      show(figures.fiftyAllJoinedP95Ms),
+      figures.fiftyFailures,
+      'median ≤ 1500',
+    ]);
+    rows.push([`${fiftyN} at once: all joined`, show(figures.fiftyJoinedOnlyMedianMs), '', '', '']);
+  }
+  if (rows.length > 0) printTable(['scenario', 'median ms', 'p95 ms', 'failures', 'target'], rows);
+  if (run('warm')) {
+    const ph = figures.warmJoinPhasesMedianMs!;
+    console.log(
+      `\nwarm join, median ms from the call: joinTopic returned ${show(ph.create)}, first record ` +
+        `${show(ph.firstRecord)}, first dial ${show(ph.firstDial)}, 'joined' event ${show(ph.joinedEvent)}; ` +
+        `first dial → joined ${show(ph.firstDialToJoined)}`,
+    );
+    console.log(
+      `  dials per join ≤ ${figures.warmJoinDialsMax}, passes ≤ ${figures.warmJoinPassesMax}; ` +
+        busyLine(warmBusy!),
+    );
+  }
+  if (run('cold')) {
+    console.log(
+      `two-peer cold start: passes per peer ≤ ${figures.coldPairPassesMax}; ${busyLine(coldBusy!)}`,
+    );
+  }
+  if (run('fifty')) {
+    console.log(
+      `${fiftyN} at once: isolated peers (Σ over runs) ${figures.fiftyIsolated} (target 0); ` +
+        `per run (median): ${show(figures.fiftyDhtLookupsMedian)} DHT lookups, dial → neighbour ` +
+        `${show(figures.fiftyDialToUpMedianMs)} ms, CPU ${show(figures.fiftyCpuPctMedian)} % of a core; ` +
+        `per peer (median): first read done ${show(figures.fiftyFirstReadDoneMedianMs)} ms, first dial ` +
+        `${show(figures.fiftyFirstDialMedianMs)} ms`,
+    );
+    printTable(
+      [
+        'run',
+        'mesh ms',
+        'joined ms',
+        'components',
+        'passes ≤',
+        'lookups',
+        'first read ms',
+        'first dial ms',
+        'dials (up)',
+        'dial→up ms',
+        'loop p99 ms',
+      ],
+      fifty.map((r, i) => [
+        i,
+        round(r.ms),
+        round(r.allJoinedMs),
+        r.components.join(','),
+        r.maxPasses,
+        r.dhtLookups,
+        show(r.firstReadDoneMs),
+        show(r.firstDialMs),
+        `${r.dials} (${r.dialsUp})`,
+        show(r.dialToUpMedianMs),
+        r.busy.loopDelayP99Ms,
+      ]),
+    );
+  }
+  if (run('load')) {
+    console.log(
+      `\nsteady-state DHT load: default config, joined at real speed, then faster ` +
+        `(skip ${skipMinutes} tracker min, count over ${windowMinutes}); per tracker minute`,
+    );
+    printTable(
+      [
+        'N',
+        'speed',
+        'join ms',
+        'lookups/min',
+        'puts/min',
+        'published/min',
+        'reads/min',
+        'runs/min (pub+merge)',
+        'lookup (tracker s)',
+        'components',
+        'CPU %',
+        'loop p99 ms',
+      ],
+      loads.map((l) => [
+        l.n,
+        l.speed,
+        show(l.joinMs),
+        l.lookupsPerMinute,
+        l.putsPerMinute,
+        l.publishesPerMinute,
+        l.readsPerMinute,
+        `${l.publisherRunsPerMinute}+${l.mergeRunsPerMinute}`,
+        show(l.lookupMedianTrackerS),
+        l.components.join(','),
+        `${l.busy.cpuPct}${l.saturated ? ' saturated' : ''}`,
+        l.busy.loopDelayP99Ms,
+      ]),
+    );
+    const l10 = loads.find((l) => l.n === 10);
+    const l50 = loads.find((l) => l.n === 50);
+    if (l10 && l50) {
+      console.log(
+        `lookups/min N=50 / N=10: ${round(l50.lookupsPerMinute / l10.lookupsPerMinute, 2)} (target ≤ 2)`,
+      );
+    }
+  }
+}
