@@ -50,7 +50,7 @@ const config = {
   merge: {
     bubble: true, // with fewer than minNeighbors neighbours, join more peers from the records
     overlap: true, // join publishers whose recent message ids we never saw: the mesh split in two
-    initialDelayMs: 30_000, // first run after joining …
+    initialDelayMs: 5_000, // first run after joining (early: heals a split formed while joining) …
     intervalMs: 60_000, // … then every intervalMs + random(0, jitterMs)
     jitterMs: 120_000,
     maxIntervalMs: 600_000, // the interval doubles up to this while healthy and no split is seen
