@@ -37,7 +37,7 @@ export {
   type TrackedTopicEvents,
   type TrackedTopicStats,
 } from './join.js';
-export type { Mesh } from './mesh.js';
+export { type Mesh, meshComponents } from './mesh.js';
 export {
   type PublishResult,
   type ReadRejectReason,

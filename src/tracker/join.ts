@@ -123,6 +123,7 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
     t.on('neighbor-down', (p: string, c: NeighborDownCause) => this.emit('neighbor-down', p, c));
     t.on('joined', () => this.emit('joined'));
     t.on('lagged', (n: number) => this.emit('lagged', n));
+    t.on('sent', (m) => this.emit('sent', m));
     this.#tracker.on('event', (e) => this.emit('status', e));
     const signal = init.signal;
     const onAbort = () => void this.close();

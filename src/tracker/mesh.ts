@@ -110,3 +110,40 @@ export class CandidateQueue {
     w(c);
   }
 }
+
+/**
+ * The connected components of `peers` over their neighbour lists, each link taken as undirected (either
+ * side reporting it counts; views are briefly asymmetric while a JOIN or DISCONNECT is in flight),
+ * largest first. Neighbours outside `peers` are ignored. For tests, benchmarks and the demo: "is this a
+ * single mesh?".
+ */
+export function meshComponents(
+  peers: readonly { id: string; neighbors(): readonly string[] }[],
+): Set<string>[] {
+  const adjacency = new Map<string, Set<string>>(peers.map((p) => [p.id, new Set<string>()]));
+  for (const p of peers) {
+    for (const n of p.neighbors()) {
+      if (n === p.id || !adjacency.has(n)) continue;
+      adjacency.get(p.id)!.add(n);
+      adjacency.get(n)!.add(p.id);
+    }
+  }
+  const seen = new Set<string>();
+  const out: Set<string>[] = [];
+  for (const start of adjacency.keys()) {
+    if (seen.has(start)) continue;
+    const component = new Set<string>([start]);
+    const stack = [start];
+    seen.add(start);
+    while (stack.length > 0) {
+      for (const n of adjacency.get(stack.pop()!)!) {
+        if (seen.has(n)) continue;
+        seen.add(n);
+        component.add(n);
+        stack.push(n);
+      }
+    }
+    out.push(component);
+  }
+  return out.sort((a, b) => b.size - a.size);
+}

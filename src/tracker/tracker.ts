@@ -460,8 +460,8 @@ export class Tracker extends EventEmitter<EventsMap> {
   /**
    * Publishes when the minute has room for us and we have not published in it yet, or our record there
    * is out of date (other neighbours, newer messages: a refresh overwrites our own copies and takes no
-   * extra room, so it is allowed in a full minute). Calm when the minute was full of others' records,
-   * ours was not among them, and our view is healthy.
+   * extra room, so it is allowed in a full minute). Calm when it had nothing to write, the minute held
+   * `maxRecordsPerMinute` records of others, and our view is healthy.
    */
   async #publisherRun(): Promise<boolean> {
     this.stats.publisherRuns += 1;

@@ -54,16 +54,16 @@
  * measures this machine's CPU as much as the protocol: `busy` figures (CPU as % of one core, event loop
  * delay) come with each scenario.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createTestnet, type Dht } from '../../src/dht/index.js';
 import { Gossip } from '../../src/net/gossip.js';
 import type { Clock } from '../../src/tracker/clock.js';
 import { joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
+import { meshComponents } from '../../src/tracker/mesh.js';
 import type { TrackerEvent } from '../../src/tracker/tracker.js';
 import { warpClock } from './join-clock.js';
-import { median, p95, printTable, round } from './stats.js';
+import { type Busy, busy, median, p95, printTable, round } from './stats.js';
 
 const SCENARIOS = ['warm', 'cold', 'fifty', 'load'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -139,32 +139,11 @@ const stat = (values: readonly number[], f: (v: readonly number[]) => number) =>
   values.length === 0 ? null : round(f(values));
 const defined = (vs: (number | undefined)[]) => vs.filter((v) => v !== undefined);
 
-/** The connected components of `peers` over their neighbour lists (ids), largest first. */
-function componentSets(peers: readonly TrackedTopic[]): Set<string>[] {
-  const byId = new Map(peers.map((p) => [p.id, p]));
-  const seen = new Set<string>();
-  const out: Set<string>[] = [];
-  for (const p of peers) {
-    if (seen.has(p.id)) continue;
-    const component = new Set<string>();
-    const stack = [p.id];
-    while (stack.length > 0) {
-      const id = stack.pop()!;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      component.add(id);
-      for (const n of byId.get(id)?.neighbors() ?? []) if (byId.has(n) && !seen.has(n)) stack.push(n);
-    }
-    out.push(component);
-  }
-  return out.sort((a, b) => b.size - a.size);
-}
-
-const components = (peers: readonly TrackedTopic[]) => componentSets(peers).map((c) => c.size);
+const components = (peers: readonly TrackedTopic[]) => meshComponents(peers).map((c) => c.size);
 
 /** Peers not joined or outside the largest component. */
 function isolated(peers: readonly TrackedTopic[]): number {
-  const main = componentSets(peers)[0] ?? new Set<string>();
+  const main = meshComponents(peers)[0] ?? new Set<string>();
   return peers.filter((p) => !p.isJoined() || !main.has(p.id)).length;
 }
 
@@ -192,30 +171,6 @@ async function closeAll(topics: readonly (TrackedTopic | undefined)[], gossips: 
 
 const gossips = (n: number) =>
   Promise.all(Array.from({ length: n }, () => Gossip.create({ listen: LISTEN })));
-
-/** How busy this process was: CPU (user + system) as % of one core, and its event loop delay. */
-interface Busy {
-  cpuPct: number;
-  loopDelayP99Ms: number;
-  loopDelayMaxMs: number;
-}
-
-/** Starts measuring how busy the process is; the function returned stops and reports. */
-function busy(): () => Busy {
-  const h = monitorEventLoopDelay({ resolution: 10 });
-  h.enable();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  return () => {
-    h.disable();
-    const cpu = process.cpuUsage(cpu0);
-    return {
-      cpuPct: round((100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - t0)),
-      loopDelayP99Ms: round(h.percentile(99) / 1e6),
-      loopDelayMaxMs: round(h.max / 1e6),
-    };
-  };
-}
 
 /** Σ of one DHT counter over some DHT nodes. */
 const dhtSum = (dhts: readonly Dht[], key: 'lookups' | 'queriesSent' | 'putsSent') =>

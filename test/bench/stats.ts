@@ -1,4 +1,5 @@
-/** Small helpers shared by the benchmarks: percentiles and a plain-text table. */
+/** Small helpers shared by the benchmarks: percentiles, a plain-text table, how busy the process was. */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /** The q-quantile (0..1) of `values` by nearest rank; NaN for an empty list. */
 export function quantile(values: readonly number[], q: number): number {
@@ -25,4 +26,28 @@ export function printTable(header: string[], rows: (string | number)[][]): void 
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of cells.slice(1)) console.log(line(r));
+}
+
+/** How busy this process was: CPU (user + system) as % of one core, and its event loop delay. */
+export interface Busy {
+  cpuPct: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
+
+/** Starts measuring how busy the process is; the function returned stops and reports. */
+export function busy(): () => Busy {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  return () => {
+    h.disable();
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      cpuPct: round((100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - t0)),
+      loopDelayP99Ms: round(h.percentile(99) / 1e6),
+      loopDelayMaxMs: round(h.max / 1e6),
+    };
+  };
 }

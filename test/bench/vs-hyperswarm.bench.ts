@@ -57,12 +57,11 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RELEASE_LINGER_MS } from '../../src/net/config.js';
-import { median, p95, printTable, round } from './stats.js';
+import { type Busy, busy, median, p95, printTable, round } from './stats.js';
 import {
   type BenchPeer,
   type BenchSystem,
@@ -228,28 +227,6 @@ interface AtOnceRun {
   /** Isolated peers at that moment (with `--full-wait`, compare with `isolated` at 30 s). */
   isolatedAtQuiescence: number | null;
   busy: Busy;
-}
-
-/** How busy this process was during a run: CPU as % of one core, event loop delay p99. */
-interface Busy {
-  cpuPct: number;
-  loopDelayP99Ms: number;
-}
-
-/** Starts measuring how busy the process is; the function returned stops and reports. */
-function busy(): () => Busy {
-  const h = monitorEventLoopDelay({ resolution: 10 });
-  h.enable();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  return () => {
-    h.disable();
-    const cpu = process.cpuUsage(cpu0);
-    return {
-      cpuPct: round((100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - t0)),
-      loopDelayP99Ms: round(h.percentile(99) / 1e6),
-    };
-  };
 }
 
 async function atOnceRun(

@@ -26,6 +26,7 @@ import Hyperswarm, { type PeerDiscovery, type SwarmConnection } from 'hyperswarm
 import { createTestnet, type Dht, type Testnet } from '../../src/dht/index.js';
 import { Gossip } from '../../src/net/gossip.js';
 import { joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
+import { meshComponents } from '../../src/tracker/mesh.js';
 
 export type SystemName = 'gtt' | 'hyperswarm';
 export const SYSTEMS: readonly SystemName[] = ['gtt', 'hyperswarm'];
@@ -493,39 +494,8 @@ export class Flood {
 
 // --- graphs -------------------------------------------------------------------------------------------------
 
-/**
- * Connected components of `peers` over their neighbour lists, taken as undirected edges (a link either
- * side reports counts), largest first. Neighbours outside `peers` are ignored.
- */
-export function componentSets(peers: readonly BenchPeer[]): Set<string>[] {
-  const adjacency = new Map<string, Set<string>>(peers.map((p) => [p.id, new Set<string>()]));
-  for (const p of peers) {
-    for (const n of p.neighbors()) {
-      if (!adjacency.has(n) || n === p.id) continue;
-      adjacency.get(p.id)!.add(n);
-      adjacency.get(n)!.add(p.id);
-    }
-  }
-  const seen = new Set<string>();
-  const out: Set<string>[] = [];
-  for (const start of adjacency.keys()) {
-    if (seen.has(start)) continue;
-    const component = new Set<string>();
-    const stack = [start];
-    seen.add(start);
-    while (stack.length > 0) {
-      const id = stack.pop()!;
-      component.add(id);
-      for (const n of adjacency.get(id)!) {
-        if (seen.has(n)) continue;
-        seen.add(n);
-        stack.push(n);
-      }
-    }
-    out.push(component);
-  }
-  return out.sort((a, b) => b.size - a.size);
-}
+/** Connected components of `peers` (undirected, largest first): the library's own helper. */
+export const componentSets = (peers: readonly BenchPeer[]): Set<string>[] => meshComponents(peers);
 
 /** Whether every peer has a neighbour and all form one component. */
 export function oneGraph(peers: readonly BenchPeer[]): boolean {

@@ -1,6 +1,7 @@
 /** Helpers of the tracker tests: peers on a DHT testnet, mesh components, waits on tracker events. */
 import type { Dht, Testnet } from '../../src/dht/index.js';
 import { type JoinTopicOptions, joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
+import { meshComponents } from '../../src/tracker/mesh.js';
 import type { TrackerEvent } from '../../src/tracker/tracker.js';
 
 /** Everything a test started; closed in `afterEach`/`afterAll`. */
@@ -37,26 +38,9 @@ export class Peers {
   }
 }
 
-/** Sizes of the connected components of `peers` over their neighbour lists. */
-export function components(peers: readonly TrackedTopic[]): number[] {
-  const byId = new Map(peers.map((p) => [p.id, p]));
-  const seen = new Set<string>();
-  const sizes: number[] = [];
-  for (const p of peers) {
-    if (seen.has(p.id)) continue;
-    let size = 0;
-    const stack = [p.id];
-    while (stack.length > 0) {
-      const id = stack.pop()!;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      size++;
-      for (const n of byId.get(id)?.neighbors() ?? []) if (byId.has(n) && !seen.has(n)) stack.push(n);
-    }
-    sizes.push(size);
-  }
-  return sizes.sort((a, b) => b - a);
-}
+/** Sizes of the connected components of `peers` over their neighbour lists, largest first. */
+export const components = (peers: readonly TrackedTopic[]): number[] =>
+  meshComponents(peers).map((c) => c.size);
 
 /** Resolves with the first tracker event of `peer` that passes `filter`; rejects after `ms`. */
 export function statusEvent<T extends TrackerEvent['type']>(

@@ -5,7 +5,14 @@
  * peer's message.
  */
 import { randomBytes } from 'node:crypto';
-import { createTestnet, joinTopic, type Testnet, type TrackedTopic, type TrackerEvent } from '../../index.js';
+import {
+  createTestnet,
+  joinTopic,
+  meshComponents,
+  type Testnet,
+  type TrackedTopic,
+  type TrackerEvent,
+} from '../../index.js';
 import type { DemoArgs } from '../args.js';
 import {
   DEMO_DELIVERY_TIMEOUT_MS,
@@ -267,26 +274,7 @@ function symmetric(topics: readonly TrackedTopic[]): boolean {
 }
 
 /** Sizes of the connected components of the peers' neighbour graph, largest first. */
-function components(topics: readonly TrackedTopic[]): number[] {
-  const byId = new Map(topics.map((t) => [t.id, t]));
-  const seen = new Set<string>();
-  const sizes: number[] = [];
-  for (const t of topics) {
-    if (seen.has(t.id)) continue;
-    let size = 0;
-    const stack = [t.id];
-    while (stack.length > 0) {
-      const id = stack.pop()!;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      size++;
-      for (const next of byId.get(id)?.neighbors() ?? [])
-        if (byId.has(next) && !seen.has(next)) stack.push(next);
-    }
-    sizes.push(size);
-  }
-  return sizes.sort((a, b) => b - a);
-}
+const components = (topics: readonly TrackedTopic[]): number[] => meshComponents(topics).map((c) => c.size);
 
 function stats(values: readonly number[]): { min: number; median: number; max: number } | undefined {
   if (values.length === 0) return undefined;
