@@ -29,12 +29,13 @@ import {
 const config = {
   /** The bootstrap loop: read the records of this minute and the last, ask their peers to let us in. */
   bootstrap: {
-    publishOnStart: true, // publish our record before the first read: peers starting together meet sooner
+    publishOnStart: true, // publish right after the first read when the topic looks empty: peers starting together meet sooner
     checkOlderFirst: false, // first pass also reads the two minutes before (members gone quiet)
     noRecordsRetryMs: 1500, // a pass that found no records waits this long (or for a neighbour)
     afterPublishRetryMs: 150, // … except the first one: re-read as soon as our start-up record landed
     pollMs: 2000, // a pass that found records but got no one to let us in waits this long
     settleMs: 100, // after asking one candidate, wait this long (or for a neighbour) before the next
+    dialWaitMs: 1000, // … or up to this long in all while its connection is still being set up
     confirmMs: 500, // after the last candidate, wait this long; also the time explicit `peers` get
     maxJoinPeers: 4, // candidates asked per pass, one at a time
   },

@@ -87,6 +87,14 @@ declare module 'bittorrent-dht' {
     concurrency: number;
     k: number;
     socket: KrpcSocket;
+    /** Sends a reply; `nodes` (contacts) go out as compact node info in `response.nodes`. */
+    response(
+      node: RemoteInfo | QueryTarget,
+      query: KrpcMessage,
+      response: Record<string, unknown>,
+      nodes?: DhtContact[] | null,
+      cb?: () => void,
+    ): void;
     /**
      * Sends one query, or queues it while `concurrency` queries are in flight on the socket. Copies
      * `node.token` into `message.a.token`. `cb` runs once with the reply or an error.
@@ -177,6 +185,10 @@ declare module 'bittorrent-dht' {
 
     /** @internal The KRPC layer. */
     readonly _rpc: Krpc;
+    /** @internal The token for `host`: hash(host ‖ secret), `secret` defaulting to the current one. */
+    _generateToken(host: string, secret?: Buffer): Buffer;
+    /** @internal [current, previous] token secrets, rotated every 5 minutes. */
+    _secrets: [Buffer, Buffer];
     /** @internal The value store (an LRU keyed by the hex target). */
     readonly _values: { get(key: string): StoredItem | undefined; set(key: string, value: StoredItem): void };
   }

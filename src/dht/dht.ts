@@ -61,6 +61,7 @@ import {
 import { type Contact, compareDistance, decodeNodes, Lookup } from './lookup.js';
 import { abortable, Operation, type Tracked } from './op.js';
 import { RttEstimator } from './rtt.js';
+import { tuneServing } from './serve.js';
 
 /** A DHT node: its id and UDP address. */
 export interface NodeRef {
@@ -141,6 +142,14 @@ export interface PutOptions {
    * closest.
    */
   readonly select?: (nodes: LookupNode[]) => LookupNode[];
+  /**
+   * The responders (with their tokens) of a recent `getAll` of the same slot: the first attempt stores
+   * on them without a walk of its own. Tokens stay valid for 5–10 minutes (bittorrent-dht rotates its
+   * secret every 5, libtorrent accepts the last two), so a read a few seconds old saves one walk. If
+   * that attempt falls short for any reason but a conflict, a normal attempt (walk, then put) follows
+   * at once, without counting as a retry.
+   */
+  readonly responders?: readonly LookupNode[];
 }
 
 /** A node that refused a put: `code` is the KRPC error code (e.g. 302) or a string such as 'EUNEXPECTEDNODE'. */
@@ -177,7 +186,7 @@ export interface PutResult extends PutAttempt {
   readonly ok: boolean;
   readonly target: Uint8Array;
   readonly seq: number;
-  /** Attempts made (1 + retries used). */
+  /** Attempts made (1 + retries used, + 1 when borrowed `responders` fell short). */
   readonly attempts: number;
   readonly history: PutAttempt[];
 }
@@ -280,6 +289,7 @@ export class Dht {
       verify: storeVerifier(config.crypto),
     });
     this.id = new Uint8Array(this.#dht.nodeId);
+    tuneServing(this.#dht, config.k);
     // An 'error' event without a listener would throw: count it instead.
     this.#dht.on('error', () => {
       this.#stats.socketErrors++;
@@ -433,11 +443,21 @@ export class Dht {
     const item: MutableItem = salt ? { ...signed, salt } : signed;
     const target = targetOf(item.publicKey, salt);
     const history: PutAttempt[] = [];
+    let responders = options.responders;
+    if (responders !== undefined && !Array.isArray(responders)) {
+      throw new TypeError(`"responders" expected array, got ${typeof responders}`);
+    }
     for (;;) {
-      const attempt = await this.#putAttempt(item, target, timeoutMs, select, options.signal);
+      const attempt = await this.#putAttempt(item, target, timeoutMs, select, options.signal, responders);
       history.push(attempt);
       const ok = attempt.accepted.length + attempt.alreadyStored.length >= minAccepted;
       const conflict = attempt.rejected.some((r) => CONFLICT_CODES.has(r.code));
+      if (responders !== undefined && !ok && !conflict) {
+        // The borrowed responders fell short (gone, new tokens): walk for fresh ones, now.
+        responders = undefined;
+        continue;
+      }
+      responders = undefined;
       // A custom `select` that picked no node among live responders chose not to store: a retry would
       // see the same nodes and choose the same way.
       const declined = select !== undefined && attempt.selected === 0 && attempt.responded > 0;
@@ -450,15 +470,29 @@ export class Dht {
 
   /**
    * Refreshes the routing table (BEP 5): one `find_node` walk toward our own id, which adds the nodes
-   * closest to us and makes them add us. Resolves when the walk converges or after `getTimeoutMs`.
-   * @throws {GttError} `ABORTED` when `signal` aborts, `CLOSED` when the Dht is or gets closed.
+   * closest to us and makes them add us, or toward `target` (BEP 5's bucket refresh walks toward a
+   * random id in a bucket's range; every node that answers lands in our table). Resolves when the walk
+   * converges or after `getTimeoutMs`.
+   * @throws {GttError} `ABORTED` when `signal` aborts, `CLOSED` when the Dht is or gets closed;
+   *   RangeError when `target` is not 20 bytes.
    */
-  async refresh({ signal }: { signal?: AbortSignal } = {}): Promise<RefreshResult> {
+  async refresh({
+    signal,
+    target,
+  }: {
+    signal?: AbortSignal;
+    target?: Uint8Array;
+  } = {}): Promise<RefreshResult> {
+    if (target !== undefined && (!(target instanceof Uint8Array) || target.length !== this.id.length)) {
+      throw new RangeError(
+        `"target" expected Uint8Array of length ${this.id.length}, got length=${target?.length}`,
+      );
+    }
     const op = this.#begin<RefreshResult>(signal);
     if (op.settled) return op.promise;
     let responded = 0;
     const counter = { add: () => void responded++ };
-    const walk = this.#walk(op, this.id, 'find_node', counter, () =>
+    const walk = this.#walk(op, target ?? this.id, 'find_node', counter, () =>
       op.resolve({ responded, timedOut: false }),
     );
     op.timer(this.#config.getTimeoutMs, () => {
@@ -681,9 +715,22 @@ export class Dht {
     timeoutMs: number,
     select: PutOptions['select'],
     signal: AbortSignal | undefined,
+    responders?: readonly LookupNode[],
   ): Promise<PutAttempt> {
     const op = this.#begin<PutAttempt>(signal);
     if (op.settled) return op.promise;
+    if (responders !== undefined) {
+      let chosen: LookupNode[];
+      try {
+        const nodes = [...responders].sort((a, b) => compareDistance(a.id, b.id, target));
+        chosen = select ? select(nodes) : nodes.slice(0, this.#config.k);
+      } catch (error) {
+        op.reject(error);
+        return op.promise;
+      }
+      this.#sendPuts(op, chosen, item, responders.length, false);
+      return op.promise;
+    }
     const slot = item.salt ? { publicKey: item.publicKey, salt: item.salt } : { publicKey: item.publicKey };
     const collector = new Collector(slot, target, this.#stats, this.#config.crypto);
     let lookupTimedOut = false;

@@ -24,6 +24,8 @@ import { Dht } from './dht.js';
 
 /** Refresh rounds before giving up on filling routing tables (guess; one round sufficed when measured). */
 export const TESTNET_MAX_REFRESH_ROUNDS = 5;
+/** Random-target refresh walks per short node and round after the first (guess). */
+const RANDOM_WALKS_PER_ROUND = 4;
 /** Nodes in a testnet by default (guess). */
 export const TESTNET_DEFAULT_NODES = 10;
 
@@ -132,7 +134,17 @@ export async function createTestnet(options: TestnetOptions = {}): Promise<Testn
 async function fillRoutingTables(nodes: readonly Dht[], wanted: number, signal: AbortSignal | undefined) {
   let walkers: readonly Dht[] = nodes;
   for (let round = 0; round < TESTNET_MAX_REFRESH_ROUNDS; round++) {
-    await Promise.all(walkers.map((n) => n.refresh({ signal })));
+    // First toward each node's own id; then, for nodes still short, bucket refreshes toward random ids
+    // (replies carry 8 nodes, so a walk toward self only meets the nodes near self).
+    await Promise.all(
+      walkers.flatMap((n) =>
+        round === 0
+          ? [n.refresh({ signal })]
+          : Array.from({ length: RANDOM_WALKS_PER_ROUND }, () =>
+              n.refresh({ signal, target: crypto.getRandomValues(new Uint8Array(n.id.length)) }),
+            ),
+      ),
+    );
     walkers = nodes.filter((n) => n.nodeCount() < wanted);
     if (walkers.length === 0) return;
   }

@@ -199,6 +199,12 @@ export class Transport extends EventEmitter<TransportEvents> {
     return this.#links.get(peer)?.conn !== undefined;
   }
 
+  /** Whether a dial to `peer` is under way (connecting or handshaking) with no open connection yet. */
+  isDialing(peer: PeerId): boolean {
+    const link = this.#links.get(peer);
+    return link !== undefined && link.conn === undefined && link.dial !== undefined;
+  }
+
   /** Who dialed the open connection to `peer` (this node's id or the peer's); undefined when none. */
   dialer(peer: PeerId): PeerId | undefined {
     const conn = this.#links.get(peer)?.conn;

@@ -66,6 +66,14 @@ export const DEFAULT_AFTER_PUBLISH_RETRY_MS = 150;
 export const DEFAULT_POLL_MS = 2000;
 /** After asking one candidate to join, wait this long (or for the first neighbour) before the next (reference: 100 ms). */
 export const DEFAULT_SETTLE_MS = 100;
+/**
+ * A candidate whose connection is still being set up when `settleMs` is over gets up to this long in
+ * all (or until a neighbour comes up) before the next candidate is asked (guess, checked by bench:join).
+ * Each JOIN makes its contact forward us to its whole active view, so JOINs sent only because a
+ * handshake was slow (a loaded machine: 50 peers starting at once in one process took ~1.5 s from
+ * dial to neighbour) end up as connections made and torn down again.
+ */
+export const DEFAULT_DIAL_WAIT_MS = 1000;
 /** After the last candidate, wait this long (or for a neighbour) before giving the pass up (reference: 500 ms). */
 export const DEFAULT_CONFIRM_MS = 500;
 /** Candidates asked per pass, one by one (reference: "join up to 4 peers"). */
@@ -128,6 +136,7 @@ export const BootstrapConfigSchema = z
     afterPublishRetryMs: Duration.default(DEFAULT_AFTER_PUBLISH_RETRY_MS),
     pollMs: Duration.default(DEFAULT_POLL_MS),
     settleMs: Duration.default(DEFAULT_SETTLE_MS),
+    dialWaitMs: Duration.default(DEFAULT_DIAL_WAIT_MS),
     confirmMs: Duration.default(DEFAULT_CONFIRM_MS),
     maxJoinPeers: z.int().min(1).max(100).default(DEFAULT_BOOTSTRAP_MAX_JOIN_PEERS),
   })

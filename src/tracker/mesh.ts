@@ -23,6 +23,11 @@ export interface Mesh {
   join(peer: PeerInfo): void;
   /** Calls `fire` whenever a neighbour comes up; returns the unsubscribe function. */
   onNeighborUp(fire: () => void): () => void;
+  /**
+   * Whether the connection to a peer we asked to join is still being set up (optional: without it, the
+   * bootstrap loop waits `settleMs` per candidate, as the reference does).
+   */
+  isDialing?(peer: Uint8Array): boolean;
 }
 
 /** A peer worth dialing, with the record that named it. */
@@ -47,16 +52,19 @@ export function candidatesOf(record: StoredRecord): Candidate[] {
 }
 
 /**
- * Candidates in arrival order, each id once, minus ourselves and current neighbours; `next()` waits for
- * the next one until `end()` is called. Lets the bootstrap loop dial the first record's publisher while
- * the DHT lookups that found it are still running (a lookup ends only when its slowest useful node
- * answers or times out).
+ * Candidates in arrival order, each id once, minus ourselves and current neighbours. Its *sources* are
+ * reads in flight (`source(p)`): `next()` waits for the next candidate while a source is running and
+ * returns undefined once the queue is drained with no source left. Lets the bootstrap loop dial the
+ * first record's publisher while the DHT lookups that found it are still running (a lookup ends only
+ * when its slowest useful node answers or times out), and add a source later (the previous minute,
+ * read only when the current one ran out of candidates).
  */
 export class CandidateQueue {
   readonly #seen = new Set<string>();
   readonly #queue: Candidate[] = [];
   #waiter: ((c: Candidate | undefined) => void) | undefined;
-  #ended = false;
+  #sources = 0;
+  #closed = false;
   /** Distinct records added. */
   records = 0;
 
@@ -67,31 +75,47 @@ export class CandidateQueue {
 
   /** Adds the peers of one record. */
   addRecord(record: StoredRecord): void {
+    if (this.#closed) return;
     this.records += 1;
     for (const c of candidatesOf(record)) this.add(c);
   }
 
   add(c: Candidate): void {
-    if (this.#ended || c.idHex === this.selfHex || this.#seen.has(c.idHex)) return;
+    if (this.#closed || c.idHex === this.selfHex || this.#seen.has(c.idHex)) return;
     if (c.addresses.length === 0) return;
     this.#seen.add(c.idHex);
     this.#queue.push(c);
     this.#flush();
   }
 
-  /** No more candidates will come; `next()` drains what is queued, then returns undefined. */
-  end(): void {
-    this.#ended = true;
+  /** Counts `p` as a source of candidates until it settles; returns `p`. */
+  source<T>(p: Promise<T>): Promise<T> {
+    this.#sources += 1;
+    const done = () => {
+      this.#sources -= 1;
+      this.#flush();
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** Nothing more will be added; `next()` drains what is queued, then returns undefined. */
+  close(): void {
+    this.#closed = true;
     this.#flush();
   }
 
-  /** The next candidate that is not a neighbour by now; undefined once ended and drained. */
+  /** The next candidate that is not a neighbour by now; undefined once drained with no source left. */
   next(): Promise<Candidate | undefined> {
     const c = this.#take();
-    if (c !== undefined || this.#ended) return Promise.resolve(c);
+    if (c !== undefined || this.#idle) return Promise.resolve(c);
     return new Promise((resolve) => {
       this.#waiter = resolve;
     });
+  }
+
+  get #idle(): boolean {
+    return this.#closed || this.#sources === 0;
   }
 
   #take(): Candidate | undefined {
@@ -105,7 +129,7 @@ export class CandidateQueue {
     const w = this.#waiter;
     if (w === undefined) return;
     const c = this.#take();
-    if (c === undefined && !this.#ended) return;
+    if (c === undefined && !this.#idle) return;
     this.#waiter = undefined;
     w(c);
   }

@@ -70,10 +70,14 @@ export interface SlotView {
   /** Distinct values that failed to open. */
   invalid: number;
   timedOut: boolean;
+  /** The responders with their tokens, closest first (a publish right after the read stores on them). */
+  nodes: LookupNode[];
 }
 
 export interface ReadResult {
   minute: number;
+  /** When the read finished, on the store's clock (unix ms). */
+  readAtMs: number;
   /** Records of others, one per publisher (the newest). */
   records: StoredRecord[];
   /** Our own newest record of that minute, if any node still holds it. */
@@ -87,7 +91,7 @@ export interface ReadResult {
 
 export type PublishResult =
   | { status: 'published'; minute: number; slot: number; seq: number; accepted: number; attempts: number }
-  | { status: 'skipped'; reason: 'minute-full'; minute: number; others: number }
+  | { status: 'skipped'; reason: 'minute-full' | 'others-found'; minute: number; others: number }
   | { status: 'failed'; reason: 'no-free-node' | 'not-accepted'; minute: number; attempts: number };
 
 export interface RecordStoreOptions {
@@ -118,6 +122,12 @@ export interface RecordStoreStats {
 }
 
 const KEY_CACHE_MINUTES = 4;
+/**
+ * A read at most this old lends its responders (and their tokens) to a publish, which then stores
+ * without a walk of its own (guess: tokens last 5–10 minutes; what the nodes hold can change within
+ * seconds while peers start together, and a conflict costs only a walk).
+ */
+const RESPONDERS_REUSE_MS = 10_000;
 
 export class RecordStore {
   readonly config: RecordStoreConfig;
@@ -248,6 +258,7 @@ export class RecordStore {
         records,
         invalid,
         timedOut: result.timedOut,
+        nodes: result.nodes,
       });
     });
 
@@ -258,7 +269,7 @@ export class RecordStore {
     for (const [reason, count] of Object.entries(rejected)) {
       bump(this.stats.rejected, reason as ReadRejectReason, count ?? 0);
     }
-    return { minute, records, own, rejected, lookups: results.length, slots };
+    return { minute, readAtMs: this.#now(), records, own, rejected, lookups: results.length, slots };
   }
 
   /**
@@ -267,11 +278,27 @@ export class RecordStore {
    * refresh of our own record is always allowed). Pass `read` when the
    * caller has just read the minute, to save the four lookups.
    * Failures to store are returned (`status: 'failed'`), not thrown.
+   * `onRecord` sees the records of others that the put's own walk came across (each publisher once):
+   * a put walks to the slot's closest nodes with `get` queries, so it reads the slot as a side effect,
+   * and a publisher racing others (peers started together) learns of them without another read.
    * @throws GttError `ABORTED` or `CLOSED`; TypeError/RangeError when `content` is not a valid record.
    */
   async publish(
     content: RecordContent,
-    opts: { minute?: number; signal?: AbortSignal; read?: ReadResult } = {},
+    opts: {
+      minute?: number;
+      signal?: AbortSignal;
+      read?: ReadResult;
+      onRecord?: (record: StoredRecord) => void;
+      /** Store on a fresh `read`'s responders without walking again (default true; see `onRecord`). */
+      reuseResponders?: boolean;
+      /**
+       * Store nothing once the put's walk came across a record of another publisher (returns
+       * `skipped`, `others-found`): for a record meant only to let peers that start together find
+       * each other, which is moot once one of them is found.
+       */
+      skipIfOthersFound?: boolean;
+    } = {},
   ): Promise<PublishResult> {
     throwIfAborted(opts.signal);
     const minute = opts.minute ?? this.currentMinute();
@@ -301,20 +328,46 @@ export class RecordStore {
     const seq = Math.max(this.#ownSeq.get(minute) ?? 0, view.own?.seq ?? 0) + 1;
     let attempts = 0;
     let lastReason: 'no-free-node' | 'not-accepted' = 'no-free-node';
+    const known = new Set<string>([this.#publisherHex, ...view.records.map((r) => bytesToHex(r.publisher))]);
+    let othersFound = 0;
+    const report = (nodes: LookupNode[], opener: Opener, slot: number) => {
+      if (opts.onRecord === undefined && !opts.skipIfOthersFound) return;
+      for (const node of nodes) {
+        if (node.item === undefined) continue;
+        const opened = opener.open(node.item, slot);
+        if (!opened.ok || known.has(opened.record.publisherHex)) continue;
+        known.add(opened.record.publisherHex);
+        othersFound += 1;
+        opts.onRecord?.(opened.record.stored);
+      }
+    };
+    const skip = () => {
+      this.stats.publishSkipped += 1;
+      return { status: 'skipped', reason: 'others-found', minute, others: othersFound } as const;
+    };
+    // A read this fresh found the slots' closest nodes already: store on them without walking again.
+    const fresh = (opts.reuseResponders ?? true) && this.#now() - view.readAtMs <= RESPONDERS_REUSE_MS;
     for (const slot of this.#slotOrder(view, minute)) {
       const salt = keys.salts[slot]!;
       const target = targetOf(keys.slotPublicKey, salt);
       const opener = new Opener(keys, this.#dht.crypto);
+      const responders = fresh ? view.slots.find((s) => s.index === slot)?.nodes : undefined;
       const result = await this.#dht.put(
         { publicKey: keys.slotPublicKey, secretKey: keys.slotSeed, salt },
         sealed,
         {
           seq,
           signal: opts.signal,
-          select: (nodes) => this.#selectNodes(nodes, target, seq, opener, slot),
+          responders: responders !== undefined && responders.length > 0 ? responders : undefined,
+          select: (nodes) => {
+            report(nodes, opener, slot);
+            if (opts.skipIfOthersFound && othersFound > 0) return [];
+            return this.#selectNodes(nodes, target, seq, opener, slot);
+          },
         },
       );
       attempts += result.attempts;
+      if (opts.skipIfOthersFound && othersFound > 0 && result.selected === 0) return skip();
       if (result.ok) {
         this.#ownSeq.set(minute, seq);
         this.#forgetOldSeqs(minute);

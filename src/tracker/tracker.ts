@@ -52,7 +52,7 @@ import {
   type PeerInfo,
 } from '../crypto/index.js';
 import { GttError } from '../errors.js';
-import { anyWake, type Clock, promiseWake, sleep, systemClock } from './clock.js';
+import { anyWake, type Clock, promiseWake, sleep, systemClock, type Wake } from './clock.js';
 import type { TrackerConfig } from './config.js';
 import { type Candidate, CandidateQueue, candidatesOf, type Mesh } from './mesh.js';
 import type { PublishResult, ReadResult, RecordContent, RecordStore, StoredRecord } from './record-store.js';
@@ -216,8 +216,20 @@ export class Tracker extends EventEmitter<EventsMap> {
     const started = this.#clock.now();
     const cfg = this.#cfg.bootstrap;
     const signal = this.#abort.signal;
-    let startupPublish: Promise<unknown> | undefined;
-    let firstEmptyPass = true;
+    // Records of others that our own puts came across (a put's walk reads its slot too): dialed in
+    // the pass under way, or first in the next one.
+    let live: CandidateQueue | undefined;
+    let seen: StoredRecord[] = [];
+    const seenWakers = new Set<() => void>();
+    const onSeen = (r: StoredRecord) => {
+      if (live !== undefined) live.addRecord(r);
+      else seen.push(r);
+      for (const fire of seenWakers) fire();
+    };
+    const seenWake: Wake = (fire) => {
+      seenWakers.add(fire);
+      return () => seenWakers.delete(fire);
+    };
     if (this.#explicitWaitMs > 0 && !this.#mesh.isJoined()) {
       await sleep(this.#clock, this.#explicitWaitMs, signal, this.#wake);
     }
@@ -225,62 +237,107 @@ export class Tracker extends EventEmitter<EventsMap> {
       if (this.#closed) throw GttError.closed('tracker');
       if (this.#mesh.isJoined()) break;
       const minute = this.#minute();
-      const offset = pass === 0 && cfg.checkOlderFirst ? 1 : 0;
-      const minutes = [minute - 1 - offset, minute - offset];
+      // The minute read first: the current one, or (first pass with checkOlderFirst) the one before.
+      const first = pass === 0 && cfg.checkOlderFirst ? minute - 1 : minute;
       this.stats.passes += 1;
 
       const queue = new CandidateQueue(this.#self, (id) => this.#isNeighbor(id));
+      live = queue;
+      for (const r of seen) queue.addRecord(r);
+      seen = [];
       const passAbort = new AbortController();
       const onAbort = () => passAbort.abort();
       signal.addEventListener('abort', onAbort, { once: true });
-      this.#emit({ type: 'read', minutes });
-      const reads = minutes.map((m) =>
-        this.#read(m, passAbort.signal, (r) => {
-          this.#emit({
-            type: 'record',
-            minute: m,
-            publisher: bytesToHex(r.publisher),
-            peers: r.peers.length,
-          });
-          queue.addRecord(r);
-        }),
-      );
-      const current = reads[1]!;
-      if (pass === 0 && cfg.publishOnStart && offset === 0) {
+      const feed = (m: number) => {
+        this.#emit({ type: 'read', minutes: [m] });
+        return queue.source(
+          this.#read(m, passAbort.signal, (r) => {
+            this.#emit({
+              type: 'record',
+              minute: m,
+              publisher: bytesToHex(r.publisher),
+              peers: r.peers.length,
+            });
+            queue.addRecord(r);
+          }),
+        );
+      };
+      const current = feed(first);
+      // The minute before is read only once the first one ran out of candidates (none, or all tried):
+      // on a live topic the current minute names enough peers, and half the lookups are saved.
+      let previous: Promise<ReadResult | undefined> | undefined;
+      if (pass === 0 && cfg.publishOnStart && first === minute) {
         this.#lastPublishedMinute = minute;
-        startupPublish = this.#publishInBackground(minute, 'startup', current);
+        const startup = this.#publishInBackground(minute, 'startup', current, {
+          onRecord: onSeen,
+          onlyIfEmpty: true,
+          // Walk again rather than store on the read's nodes: peers starting with us are publishing
+          // too, and the walk shows whoever landed first; then we dial them and store nothing.
+          reuseResponders: false,
+          skipIfOthersFound: true,
+        });
+        // Peers that start together all find the topic empty and publish at about the same time: read
+        // the current minute again right after our record landed (or at once when our put came across
+        // someone else's record), within this pass.
+        queue.source(
+          (async () => {
+            const view = await current;
+            if (view === undefined || view.records.length > 0 || passAbort.signal.aborted) return;
+            const woke = anyWake(this.#wake, seenWake);
+            await sleep(
+              this.#clock,
+              cfg.noRecordsRetryMs,
+              passAbort.signal,
+              anyWake(woke, promiseWake(startup)),
+            );
+            // Our put came across someone: dial them (already queued) instead of reading again.
+            if (queue.records > 0) return;
+            await sleep(this.#clock, cfg.afterPublishRetryMs, passAbort.signal, woke);
+            if (passAbort.signal.aborted || this.#mesh.isJoined() || queue.records > 0) return;
+            await feed(minute);
+          })(),
+        );
       }
-      const all = Promise.all(reads).finally(() => queue.end());
 
       let asked = 0;
       try {
         while (asked < cfg.maxJoinPeers && !this.#mesh.isJoined() && !this.#closed) {
           const c = await queue.next();
-          if (c === undefined) break;
-          if (this.#mesh.isJoined()) break;
+          if (this.#mesh.isJoined() || this.#closed) break;
+          if (c === undefined) {
+            if (previous !== undefined) break;
+            previous = feed(first - 1);
+            continue;
+          }
           this.#dial(c);
           asked += 1;
           await sleep(this.#clock, cfg.settleMs, signal, this.#wake);
+          // Still setting up that connection: let it finish rather than JOIN someone else too.
+          for (let waited = cfg.settleMs; waited < cfg.dialWaitMs; waited += DIAL_POLL_MS) {
+            if (this.#mesh.isJoined() || this.#closed || this.#mesh.isDialing?.(c.id) !== true) break;
+            await sleep(this.#clock, DIAL_POLL_MS, signal, this.#wake);
+          }
         }
         if (this.#mesh.isJoined() || this.#closed) continue;
-        const views = await all;
+        const view = await current;
+        await previous;
         const found = queue.records;
         if (found === 0) {
-          const view = views[1];
           if (minute !== this.#lastPublishedMinute) {
             this.#lastPublishedMinute = minute;
-            this.#publishInBackground(minute, 'no-records', Promise.resolve(view));
+            this.#publishInBackground(
+              minute,
+              'no-records',
+              Promise.resolve(first === minute ? view : undefined),
+              {
+                onRecord: onSeen,
+              },
+            );
           }
-          let ms = cfg.noRecordsRetryMs;
-          if (firstEmptyPass && startupPublish !== undefined) {
-            // Peers that started with us publish about now too: read again right after ours landed.
-            await sleep(this.#clock, ms, signal, anyWake(this.#wake, promiseWake(startupPublish)));
-            ms = cfg.afterPublishRetryMs;
-          }
-          firstEmptyPass = false;
+          const ms = cfg.noRecordsRetryMs;
           if (this.#mesh.isJoined() || this.#closed) continue;
           this.#emit({ type: 'wait', ms, why: 'no-records' });
-          await sleep(this.#clock, ms, signal, this.#wake);
+          await sleep(this.#clock, ms, signal, anyWake(this.#wake, seenWake));
           continue;
         }
         this.#emit({ type: 'wait', ms: cfg.confirmMs, why: 'confirm' });
@@ -288,15 +345,18 @@ export class Tracker extends EventEmitter<EventsMap> {
         if (this.#mesh.isJoined() || this.#closed) continue;
         if (minute !== this.#lastPublishedMinute) {
           this.#lastPublishedMinute = minute;
-          this.#publishInBackground(minute, 'alone', Promise.resolve(views[1]));
+          this.#publishInBackground(minute, 'alone', Promise.resolve(first === minute ? view : undefined), {
+            onRecord: onSeen,
+          });
         }
         this.#emit({ type: 'wait', ms: cfg.pollMs, why: 'poll' });
-        await sleep(this.#clock, cfg.pollMs, signal, this.#wake);
+        await sleep(this.#clock, cfg.pollMs, signal, anyWake(this.#wake, seenWake));
       } finally {
         signal.removeEventListener('abort', onAbort);
         // Joined (or closing) with lookups still running: they have nothing left to tell us.
         passAbort.abort();
-        queue.end();
+        queue.close();
+        live = undefined;
       }
     }
     this.#joinedAtMs = this.#clock.now();
@@ -383,22 +443,37 @@ export class Tracker extends EventEmitter<EventsMap> {
     minute: number,
     reason: PublishReason,
     read: Promise<ReadResult | undefined>,
+    opts?: PublishOptions,
   ): Promise<PublishResult | undefined> {
-    return this.#track(this.#publish(minute, reason, read));
+    return this.#track(this.#publish(minute, reason, read, opts));
   }
 
   async #publish(
     minute: number,
     reason: PublishReason,
     read: Promise<ReadResult | undefined>,
+    opts: PublishOptions = {},
   ): Promise<PublishResult | undefined> {
     const view = await read;
     if (this.#closed) return undefined;
+    if (opts.onlyIfEmpty && (view === undefined || view.records.length > 0)) {
+      // The start-up record is for peers starting together on an empty topic. On a live one (or when
+      // the read failed) it would take a slot for nothing: the publisher runs once we have joined.
+      if (this.#lastPublishedMinute === minute) this.#lastPublishedMinute = -1;
+      return undefined;
+    }
     const content = this.#content();
     if (content.addresses.length === 0) return undefined; // nothing dialable to advertise
     this.#emit({ type: 'publish', minute, reason });
     try {
-      const result = await this.#store.publish(content, { minute, signal: this.#abort.signal, read: view });
+      const result = await this.#store.publish(content, {
+        minute,
+        signal: this.#abort.signal,
+        read: view,
+        onRecord: opts.onRecord,
+        reuseResponders: opts.reuseResponders,
+        skipIfOthersFound: opts.skipIfOthersFound,
+      });
       if (result.status === 'published') {
         this.stats.published += 1;
         this.#lastContentKey = Tracker.#contentKey(content);
@@ -543,6 +618,19 @@ export class Tracker extends EventEmitter<EventsMap> {
     return !needBubble && !split && !merged;
   }
 }
+
+interface PublishOptions {
+  /** Records of others the put's walk came across. */
+  onRecord?: (record: StoredRecord) => void;
+  /** Publish only when the read found no records of others (the start-up record). */
+  onlyIfEmpty?: boolean;
+  /** See `RecordStore.publish`. */
+  reuseResponders?: boolean;
+  skipIfOthersFound?: boolean;
+}
+
+/** How often the bootstrap loop looks whether a slow dial is done (guess; a neighbour wakes it at once). */
+const DIAL_POLL_MS = 25;
 
 /** Quick merge retries after joining while short of neighbours (guess; see `#worker`). */
 const URGENT_RETRIES = 3;

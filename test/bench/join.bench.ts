@@ -306,6 +306,18 @@ interface FiftyRun {
   dials: number;
   dialsUp: number;
   dialToUpMedianMs: number | null;
+  /** Σ over the peers' gossip nodes: dials started and failed, inbound connections, handshake failures. */
+  dialsStarted: number;
+  dialsFailed: number;
+  inbound: number;
+  handshakeFailures: number;
+  /** Σ over the peers: record reads (4 lookups each), records published, publishes that failed. */
+  reads: number;
+  publishes: number;
+  publishFailures: number;
+  /** Peers' own bootstrap time (`stats.tracker.joinedAfterMs`): median and max over the peers. */
+  peerJoinedMedianMs: number | null;
+  peerJoinedMaxMs: number | null;
   /** Medians over the peers of ms from the start to their first finished read and their first dial. */
   firstReadDoneMs: number | null;
   firstDialMs: number | null;
@@ -316,6 +328,18 @@ async function fiftyRun(r: number): Promise<FiftyRun> {
   const topic = uniq(`fifty-${r}`);
   const dhts = pool.slice(0, fiftyN);
   const gs = await gossips(fiftyN);
+  const transport = () =>
+    gs.reduce(
+      (acc, g) => {
+        const t = g.stats.transport;
+        acc.dialsStarted += t.dialsStarted;
+        acc.dialsFailed += t.dialsFailed;
+        acc.inbound += t.inboundAccepted;
+        acc.handshakeFailures += Object.values(t.handshakeFailures).reduce((a, b) => a + b, 0);
+        return acc;
+      },
+      { dialsStarted: 0, dialsFailed: 0, inbound: 0, handshakeFailures: 0 },
+    );
   const lookups0 = dhtSum(dhts, 'lookups');
   const queries0 = dhtSum(dhts, 'queriesSent');
   const dials: { peer: number; to: string; at: number; upMs?: number }[] = [];
@@ -359,9 +383,15 @@ async function fiftyRun(r: number): Promise<FiftyRun> {
     maxPasses: Math.max(...peers.map((p) => p.stats.tracker.passes)),
     dhtLookups: dhtSum(dhts, 'lookups') - lookups0,
     dhtQueries: dhtSum(dhts, 'queriesSent') - queries0,
+    ...transport(),
     dials: dials.length,
     dialsUp: up.length,
     dialToUpMedianMs: up.length > 0 ? round(median(up)) : null,
+    reads: peers.reduce((a, p) => a + p.stats.tracker.reads, 0),
+    publishes: peers.reduce((a, p) => a + p.stats.tracker.published, 0),
+    publishFailures: peers.reduce((a, p) => a + p.stats.tracker.publishFailed, 0),
+    peerJoinedMedianMs: stat(defined(peers.map((p) => p.stats.tracker.joinedAfterMs)), median),
+    peerJoinedMaxMs: stat(defined(peers.map((p) => p.stats.tracker.joinedAfterMs)), (v) => Math.max(...v)),
     firstReadDoneMs: stat(defined(firstReadDone), median),
     firstDialMs: stat(defined(firstDial), median),
     busy: stop(),

@@ -139,6 +139,40 @@ describe('put and getAll', () => {
   });
 });
 
+describe('put on borrowed responders', () => {
+  it("stores on a recent getAll's responders without a walk of its own", async () => {
+    const keys = randomKeys();
+    const read = await writer.getAll({ publicKey: keys.publicKey });
+    const before = writer.stats.lookups;
+    const put = await writer.put(keys, utf8('lent'), { seq: 1, responders: read.nodes });
+    expect(writer.stats.lookups - before).toBe(0);
+    expect(put).toMatchObject({ ok: true, attempts: 1 });
+    expect(idSet(put.accepted)).toEqual(idSet(read.nodes.slice(0, 20)));
+    const got = await reader.getAll({ publicKey: keys.publicKey });
+    expect(got.values.map((v) => v.value)).toEqual([utf8('lent')]);
+  });
+
+  it('walks at once, without counting a retry, when the borrowed tokens are refused', async () => {
+    const keys = randomKeys();
+    const read = await writer.getAll({ publicKey: keys.publicKey });
+    const forged = read.nodes.map((n) => ({ ...n, token: new Uint8Array(4).fill(9) }));
+    const before = writer.stats.lookups;
+    const put = await writer.put(keys, utf8('fresh'), { seq: 1, retries: 0, responders: forged });
+    expect(writer.stats.lookups - before).toBe(1);
+    expect(put.ok).toBe(true);
+    expect(put.attempts).toBe(2);
+    expect(put.history[0]!.accepted).toEqual([]);
+    expect(put.history[0]!.rejected.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a responders option that is not an array', async () => {
+    const keys = randomKeys();
+    await expect(
+      writer.put(keys, utf8('x'), { seq: 1, responders: 'nodes' as unknown as [] }),
+    ).rejects.toThrow(TypeError);
+  });
+});
+
 describe('put outcomes', () => {
   it('reports 302 from every node holding the item, for an equal or lower seq, and does not retry', async () => {
     const keys = randomKeys();

@@ -65,13 +65,52 @@ describe('publish', () => {
     expect(records[0]!.messageIds.map(hex)).toEqual([hex(new Uint8Array(16).fill(7))]);
   });
 
-  it('reuses a fresh read of the same minute instead of reading again', async () => {
+  it('reuses a fresh read of the same minute: no read again, and the put stores on its responders', async () => {
     const topic = topicName('reuse');
     const publisher = makeStore(nodes[2]!, topic, { secret: 's' });
     const view = await publisher.store.read(TEST_MINUTE);
+    expect(view.slots.every((s) => s.nodes.length === s.responders && s.responders > 0)).toBe(true);
     const before = nodes[2]!.stats.lookups;
     expect((await publisher.store.publish(contentFor(0), { read: view })).status).toBe('published');
-    expect(nodes[2]!.stats.lookups - before).toBe(1); // the put's own lookup only
+    expect(nodes[2]!.stats.lookups - before).toBe(0);
+    const reader = makeStore(nodes[3]!, topic, { secret: 's' });
+    expect((await reader.store.read(TEST_MINUTE)).records).toHaveLength(1);
+  });
+
+  it('a read older than 10 s lends no responders: the put walks for fresh ones', async () => {
+    const topic = topicName('stale');
+    const publisher = makeStore(nodes[2]!, topic, { secret: 's' });
+    const view = await publisher.store.read(TEST_MINUTE);
+    const before = nodes[2]!.stats.lookups;
+    const stale = { ...view, readAtMs: view.readAtMs - 10_001 };
+    expect((await publisher.store.publish(contentFor(0), { read: stale })).status).toBe('published');
+    expect(nodes[2]!.stats.lookups - before).toBe(1);
+  });
+
+  it("reports the records of others that the put's own walk came across", async () => {
+    const topic = topicName('seen');
+    const late = makeStore(nodes[4]!, topic, { secret: 's' });
+    // The late publisher's read predates the others' records (as when peers start together) …
+    const emptyView = await late.store.read(TEST_MINUTE);
+    // … which then fill all four slots (each publish reads first and picks the emptiest slot).
+    const early = nodes.slice(0, 4).map((dht) => makeStore(dht, topic, { secret: 's' }));
+    const slots = new Set<number>();
+    for (const [i, p] of early.entries()) {
+      const r = await p.store.publish(contentFor(i));
+      if (r.status === 'published') slots.add(r.slot);
+    }
+    expect(slots.size).toBe(4);
+    const seen: string[] = [];
+    const stale = { ...emptyView, readAtMs: emptyView.readAtMs - 60_000 };
+    const result = await late.store.publish(contentFor(4), {
+      read: stale,
+      onRecord: (r) => seen.push(hex(r.publisher)),
+    });
+    expect(result.status).toBe('published');
+    const earlyIds = new Set(early.map((p) => hex(p.keyPair.publicKey)));
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.every((id) => earlyIds.has(id))).toBe(true);
   });
 
   it('rejects with ABORTED when its signal is aborted, before any network work', async () => {
