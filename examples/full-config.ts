@@ -45,7 +45,7 @@ const config = {
     initialDelayMs: 10_000, // first run after joining …
     intervalMs: 10_000, // … then every intervalMs + random(0, jitterMs), so members do not run in step
     jitterMs: 50_000,
-    maxIntervalMs: 600_000, // the interval doubles up to this while the minute is full and we are healthy
+    maxIntervalMs: 600_000, // while healthy: doubles up to this after a run with nothing to write, halves after a publish
   },
   /** Once joined: repair the mesh from the records (see without-mergers.ts for turning these off). */
   merge: {

@@ -227,6 +227,9 @@ export interface DhtStats {
   warnings: number;
 }
 
+/** Verified items remembered per node (guess: a topic's two minutes hold a few dozen; ≤ 256 kB). */
+const VERIFIED_CACHE_ITEMS = 256;
+
 /** Codes meaning the network already holds a newer or conflicting item: retrying the same seq cannot win. */
 const CONFLICT_CODES: ReadonlySet<number | string> = new Set([301, 302]);
 
@@ -266,6 +269,12 @@ export class Dht {
     socketErrors: 0,
     warnings: 0,
   };
+  /**
+   * Items whose BEP 44 signature checked out, by target | seq | signature, with their value; oldest
+   * first. A record is held by several nodes and read again by later walks (the publisher's and the
+   * merges' reads, a put's own walk): one Ed25519 verification per distinct item, not one per walk.
+   */
+  readonly #verified = new Map<string, Uint8Array>();
   /** Stall delays of walks; undefined when stalls are off (`queryStallMs` ≥ `queryTimeoutMs`). */
   readonly #rtt: RttEstimator | undefined;
   #address: { host: string; port: number } | undefined;
@@ -376,7 +385,7 @@ export class Dht {
       salt ? { publicKey: slot.publicKey, salt } : { publicKey: slot.publicKey },
       target,
       this.#stats,
-      this.#config.crypto,
+      this.#verifyItem,
       onValue &&
         ((value) => {
           try {
@@ -467,6 +476,17 @@ export class Dht {
       await this.#sleep(retryDelayMs + Math.floor(c.random() * retryJitterMs), options.signal);
     }
   }
+
+  #verifyItem = (item: MutableItem, target: string): boolean => {
+    const key = `${target}|${item.seq}|${bytesToHex(item.signature)}`;
+    const known = this.#verified.get(key);
+    if (known !== undefined && equalBytes(known, item.value)) return true;
+    if (!verifyMutable(item, this.#config.crypto)) return false;
+    if (this.#verified.size >= VERIFIED_CACHE_ITEMS)
+      this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(key, new Uint8Array(item.value));
+    return true;
+  };
 
   /**
    * Refreshes the routing table (BEP 5): one `find_node` walk toward our own id, which adds the nodes
@@ -732,7 +752,7 @@ export class Dht {
       return op.promise;
     }
     const slot = item.salt ? { publicKey: item.publicKey, salt: item.salt } : { publicKey: item.publicKey };
-    const collector = new Collector(slot, target, this.#stats, this.#config.crypto);
+    const collector = new Collector(slot, target, this.#stats, this.#verifyItem);
     let lookupTimedOut = false;
     let storing = false;
     const store = (): void => {
@@ -848,20 +868,23 @@ class Collector {
   readonly #slot: Slot;
   readonly #target: Uint8Array;
   readonly #stats: DhtStats;
-  readonly #suite: CryptoSuite;
+  /** Checks an item's signature (`target`: hex, for the node's cache of verified items). */
+  readonly #verify: (item: MutableItem, target: string) => boolean;
+  readonly #targetHex: string;
   readonly #onValue: ((value: FoundValue) => void) | undefined;
 
   constructor(
     slot: Slot,
     target: Uint8Array,
     stats: DhtStats,
-    suite: CryptoSuite,
+    verify: (item: MutableItem, target: string) => boolean,
     onValue?: (value: FoundValue) => void,
   ) {
     this.#slot = slot;
     this.#target = target;
+    this.#targetHex = bytesToHex(target);
     this.#stats = stats;
-    this.#suite = suite;
+    this.#verify = verify;
     this.#onValue = onValue;
   }
 
@@ -886,7 +909,7 @@ class Collector {
       const key = itemKey(read.item);
       let verdict = this.#verdicts.get(key);
       if (verdict === undefined) {
-        verdict = verifyMutable(read.item, this.#suite) ? copyItem(read.item) : 'bad-signature';
+        verdict = this.#verify(read.item, this.#targetHex) ? copyItem(read.item) : 'bad-signature';
         this.#verdicts.set(key, verdict);
         isNew = typeof verdict !== 'string';
         if (isNew) this.#values.push(verdict as FoundValue);

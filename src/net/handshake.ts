@@ -130,7 +130,7 @@ export class Handshake {
       ...(opts.prologue === undefined ? {} : { prologue: opts.prologue }),
     });
     this.role = opts.role;
-    this.#payload = createIdentityPayload(
+    this.#payload = identityPayload(
       opts.identitySecretKey,
       this.#noise.localStatic,
       opts.extension,
@@ -248,4 +248,41 @@ export class Handshake {
       handshakeHash: r.handshakeHash,
     };
   }
+}
+
+/** Our last identity payload per identity key: a node signs the same static key on every connection. */
+const payloads = new WeakMap<
+  Uint8Array,
+  { secret: Uint8Array; static: Uint8Array; extension: Uint8Array; suite: CryptoSuite; payload: Uint8Array }
+>();
+
+/** `createIdentityPayload`, reusing the last one made for the same key, static key and extension. */
+function identityPayload(
+  identitySecretKey: Uint8Array,
+  staticPublicKey: Uint8Array,
+  extension: Uint8Array | undefined,
+  suite: CryptoSuite,
+): Uint8Array {
+  const ext = extension ?? new Uint8Array(0);
+  const hit = payloads.get(identitySecretKey);
+  if (
+    hit !== undefined &&
+    hit.suite === suite &&
+    equalBytes(hit.secret, identitySecretKey) &&
+    equalBytes(hit.static, staticPublicKey) &&
+    equalBytes(hit.extension, ext)
+  ) {
+    return hit.payload;
+  }
+  const payload = createIdentityPayload(identitySecretKey, staticPublicKey, ext, suite);
+  if (identitySecretKey instanceof Uint8Array) {
+    payloads.set(identitySecretKey, {
+      secret: new Uint8Array(identitySecretKey),
+      static: new Uint8Array(staticPublicKey),
+      extension: new Uint8Array(ext),
+      suite,
+      payload,
+    });
+  }
+  return payload;
 }

@@ -49,17 +49,21 @@ export function parseRecordStoreConfig(input: RecordStoreConfigInput | undefined
 // Sources: "reference" = distributed-topic-tracker's defaults (../shared/reference, BootstrapConfig,
 // PublisherConfig, MergeConfig); "bench:join" = tuned with `npm run bench:join` on the 2-core CI machine.
 
-/** Publish our record as the bootstrap starts, before the first read (reference: on). */
+/**
+ * Publish a start-up record (reference: on, before the first read). Here it comes right after the first
+ * read and only when that read found the topic empty: on a live topic it would take a slot for nothing
+ * (we join through the records and the publisher runs once joined). See PROTOCOL.md §10.2.
+ */
 export const DEFAULT_PUBLISH_ON_START = true;
 /** On the first pass, read the two minutes before the current pair too (reference option, default off). */
 export const DEFAULT_CHECK_OLDER_FIRST = false;
 /** A pass that found no records waits this long (or for a neighbour) before reading again (reference: 1.5 s). */
 export const DEFAULT_NO_RECORDS_RETRY_MS = 1500;
 /**
- * The first pass that found no records re-reads this long after our own start-up record has landed,
- * instead of the full retry interval. Peers that start at the same instant all read an empty topic,
- * then all publish within ~100–300 ms; re-reading just after that finds each other in one more pass
- * (bench:join cold pair: ~0.5 s instead of ~1.7 s). Later retries use the full interval.
+ * Slot 0 of the current minute is read again this long after our start-up record has landed, instead
+ * of after the full retry interval. Peers that start at the same instant all read an empty topic, then
+ * all publish within ~100–300 ms; re-reading just after that finds each other (bench:join cold pair:
+ * ~0.2–0.5 s instead of ~1.7 s). Later retries use the full interval.
  */
 export const DEFAULT_AFTER_PUBLISH_RETRY_MS = 150;
 /** A pass that tried every candidate and is still alone waits this long before reading again (reference: 2 s). */
@@ -86,11 +90,10 @@ export const DEFAULT_PUBLISHER_INTERVAL_MS = 10_000;
 /** … plus up to this much random jitter (reference: 0–50 s). */
 export const DEFAULT_PUBLISHER_JITTER_MS = 50_000;
 /**
- * While our view is healthy and the minute already holds `maxRecordsPerMinute` records of others, the
- * publisher's interval doubles after each run, up to this (guess, checked by bench:join). This is what
- * keeps the topic's DHT load flat as it grows: each new minute's first few readers find free slots and
- * publish (resetting their interval), everyone else backs off, so reads per minute approach a constant
- * (~ cap × 60 s / interval) plus N / this.
+ * While our view is healthy, a publisher run with nothing to write doubles the interval, up to this,
+ * and one that published halves it (guess, checked by bench:join). This is what keeps the topic's DHT
+ * load flat as it grows: each new minute's first few readers find free slots and publish, the others
+ * back off, so runs per minute approach a constant (~ 2 × cap) plus N / this.
  */
 export const DEFAULT_PUBLISHER_MAX_INTERVAL_MS = 10 * 60_000;
 

@@ -68,9 +68,16 @@ export class CandidateQueue {
   /** Distinct records added. */
   records = 0;
 
+  /**
+   * @param random when given, `next()` picks at random among the queued publishers (then among the
+   *   other queued peers) instead of first come: peers that start together all see the same few
+   *   records, and spreading their JOINs over those publishers spares each of them an eviction per
+   *   extra JOIN (each eviction sets off repairs elsewhere).
+   */
   constructor(
     private readonly selfHex: string,
     private readonly isNeighbor: (idHex: string) => boolean,
+    private readonly random?: () => number,
   ) {}
 
   /** Adds the peers of one record. */
@@ -120,9 +127,18 @@ export class CandidateQueue {
 
   #take(): Candidate | undefined {
     for (;;) {
-      const c = this.#queue.shift();
+      const c = this.#pick();
       if (c === undefined || !this.isNeighbor(c.idHex)) return c;
     }
+  }
+
+  #pick(): Candidate | undefined {
+    const q = this.#queue;
+    if (this.random === undefined || q.length <= 1) return q.shift();
+    const publishers = q.flatMap((c, i) => (c.via === c.idHex ? [i] : []));
+    const from = publishers.length > 0 ? publishers : q.map((_, i) => i);
+    const i = from[Math.min(from.length - 1, Math.floor(this.random() * from.length))]!;
+    return q.splice(i, 1)[0];
   }
 
   #flush(): void {

@@ -86,7 +86,10 @@ export interface ReadResult {
   rejected: Partial<Record<ReadRejectReason, number>>;
   /** DHT lookups this read made (one per slot). */
   lookups: number;
+  /** The slots read, in the order asked. */
   slots: SlotView[];
+  /** Whether every slot of the minute was read (`records` then holds the whole minute). */
+  complete: boolean;
 }
 
 export type PublishResult =
@@ -150,6 +153,8 @@ export class RecordStore {
   readonly #now: () => number;
   readonly #randomBytes: (length: number) => Uint8Array;
   readonly #keys = new Map<number, MinuteKeys>();
+  /** Openers of the minutes in `#keys`. */
+  readonly #openers = new Map<number, Opener>();
   /** Highest seq we wrote per minute, so a refresh overwrites our own copies. */
   readonly #ownSeq = new Map<number, number>();
 
@@ -171,6 +176,20 @@ export class RecordStore {
     return unixMinute(this.#now());
   }
 
+  /**
+   * The minute's record opener, which remembers every value it opened: reads of the same minute (the
+   * bootstrap's, the publisher's, a put's own walk) verify each record's signature once.
+   */
+  #opener(minute: number): Opener {
+    let opener = this.#openers.get(minute);
+    if (opener === undefined) {
+      opener = new Opener(this.keys(minute), this.#dht.crypto);
+      this.#openers.set(minute, opener);
+      for (const m of this.#openers.keys()) if (!this.#keys.has(m)) this.#openers.delete(m);
+    }
+    return opener;
+  }
+
   /** The derived keys of a minute (cached for the last few minutes). */
   keys(minute: number): MinuteKeys {
     let keys = this.#keys.get(minute);
@@ -189,22 +208,35 @@ export class RecordStore {
   }
 
   /**
-   * Reads every slot of `minute` (one DHT lookup per slot, in parallel) and returns the verified
-   * records of others, one per publisher. `onRecord` fires as soon as a new publisher's record opens,
-   * before the lookups finish. Values that fail are counted by reason, never thrown.
-   * @throws GttError `ABORTED` or `CLOSED`.
+   * Reads the slots of `minute` (default all; one DHT lookup per slot, in parallel) and returns the
+   * verified records of others, one per publisher. `onRecord` fires as soon as a new publisher's
+   * record opens, before the lookups finish. Values that fail are counted by reason, never thrown.
+   * Publishers fill slot 0 first (see `publish`), so a read of slot 0 alone tells an empty minute
+   * from a live one.
+   * @throws GttError `ABORTED` or `CLOSED`; RangeError for a slot index out of range.
    */
   async read(
     minute: number,
-    opts: { signal?: AbortSignal; timeoutMs?: number; onRecord?: (record: StoredRecord) => void } = {},
+    opts: {
+      signal?: AbortSignal;
+      timeoutMs?: number;
+      onRecord?: (record: StoredRecord) => void;
+      slots?: readonly number[];
+    } = {},
   ): Promise<ReadResult> {
     throwIfAborted(opts.signal);
     const keys = this.keys(minute);
-    const opener = new Opener(keys, this.#dht.crypto);
+    const which = opts.slots ?? keys.salts.map((_, i) => i);
+    for (const i of which) {
+      if (!Number.isInteger(i) || i < 0 || i >= keys.salts.length) {
+        throw new RangeError(`"slots" expected indices in 0..${keys.salts.length - 1}, got ${i}`);
+      }
+    }
+    const opener = this.#opener(minute);
     const seen = new Set<string>();
-    const lookups = keys.salts.map((salt, slot) =>
+    const lookups = which.map((slot) =>
       this.#dht.getAll(
-        { publicKey: keys.slotPublicKey, salt },
+        { publicKey: keys.slotPublicKey, salt: keys.salts[slot]! },
         {
           signal: opts.signal,
           timeoutMs: opts.timeoutMs,
@@ -227,7 +259,8 @@ export class RecordStore {
     const newest = new Map<string, StoredRecord>();
     const rejected: Partial<Record<ReadRejectReason, number>> = {};
     const slots: SlotView[] = [];
-    results.forEach((result, slot) => {
+    results.forEach((result, i) => {
+      const slot = which[i]!;
       let records = 0;
       let invalid = 0;
       for (const value of result.values) {
@@ -269,7 +302,17 @@ export class RecordStore {
     for (const [reason, count] of Object.entries(rejected)) {
       bump(this.stats.rejected, reason as ReadRejectReason, count ?? 0);
     }
-    return { minute, readAtMs: this.#now(), records, own, rejected, lookups: results.length, slots };
+    const complete = keys.salts.every((_, i) => which.includes(i));
+    return {
+      minute,
+      readAtMs: this.#now(),
+      records,
+      own,
+      rejected,
+      lookups: results.length,
+      slots,
+      complete,
+    };
   }
 
   /**
@@ -293,9 +336,9 @@ export class RecordStore {
       /** Store on a fresh `read`'s responders without walking again (default true; see `onRecord`). */
       reuseResponders?: boolean;
       /**
-       * Store nothing once the put's walk came across a record of another publisher (returns
-       * `skipped`, `others-found`): for a record meant only to let peers that start together find
-       * each other, which is moot once one of them is found.
+       * Store nothing once the put's walk came across a record of another publisher, or a node
+       * refused ours for holding one (302; returns `skipped`, `others-found`): for a record meant only
+       * to let peers that start together find each other, which is moot once one of them is found.
        */
       skipIfOthersFound?: boolean;
     } = {},
@@ -347,10 +390,10 @@ export class RecordStore {
     };
     // A read this fresh found the slots' closest nodes already: store on them without walking again.
     const fresh = (opts.reuseResponders ?? true) && this.#now() - view.readAtMs <= RESPONDERS_REUSE_MS;
-    for (const slot of this.#slotOrder(view, minute)) {
+    for (const slot of this.#slotOrder(view)) {
       const salt = keys.salts[slot]!;
       const target = targetOf(keys.slotPublicKey, salt);
-      const opener = new Opener(keys, this.#dht.crypto);
+      const opener = this.#opener(minute);
       const responders = fresh ? view.slots.find((s) => s.index === slot)?.nodes : undefined;
       const result = await this.#dht.put(
         { publicKey: keys.slotPublicKey, secretKey: keys.slotSeed, salt },
@@ -368,6 +411,8 @@ export class RecordStore {
       );
       attempts += result.attempts;
       if (opts.skipIfOthersFound && othersFound > 0 && result.selected === 0) return skip();
+      // A 302 means a faster publisher took the node: someone else's record is there.
+      if (opts.skipIfOthersFound && !result.ok && result.rejected.some((r) => r.code === 302)) return skip();
       if (result.ok) {
         this.#ownSeq.set(minute, seq);
         this.#forgetOldSeqs(minute);
@@ -384,25 +429,22 @@ export class RecordStore {
 
   /**
    * Slots ordered by how full their closest nodes are (fewest occupied first; junk counts too, since a
-   * node holding junk at a high seq is as unusable as one holding a record), ties broken by our
-   * rendezvous rank SHA-256(publisher ‖ u32be(minute) ‖ u8(slot)). A refresh goes back to our own slot.
+   * node holding junk at a high seq is as unusable as one holding a record), ties by index, slots the
+   * read did not cover last (by index). A refresh goes back to our own slot. Ties go to the lowest
+   * index so that a minute's first record is always in slot 0: a reader that finds slot 0 clean knows
+   * the minute is empty after one lookup instead of four.
    */
-  #slotOrder(view: ReadResult, minute: number): number[] {
+  #slotOrder(view: ReadResult): number[] {
     const ownSlot = view.own?.slot;
-    const rank = (slot: number) => {
-      const buf = new Uint8Array(this.#keyPair.publicKey.length + 5);
-      buf.set(this.#keyPair.publicKey);
-      new DataView(buf.buffer).setUint32(buf.length - 5, minute);
-      buf[buf.length - 1] = slot;
-      return bytesToHex(sha256(buf));
-    };
-    const slots = view.slots.map((s) => ({ i: s.index, occupied: s.occupied, rank: rank(s.index) }));
+    const read = new Map(view.slots.map((s) => [s.index, s.occupied]));
+    const unread = (i: number) => (read.has(i) ? 0 : 1);
+    const slots = this.keys(view.minute).salts.map((_, i) => i);
     slots.sort((a, b) => {
-      if (a.i === ownSlot) return -1;
-      if (b.i === ownSlot) return 1;
-      return a.occupied - b.occupied || (a.rank < b.rank ? -1 : 1);
+      if (a === ownSlot) return -1;
+      if (b === ownSlot) return 1;
+      return unread(a) - unread(b) || (read.get(a) ?? 0) - (read.get(b) ?? 0) || a - b;
     });
-    return slots.map((s) => s.i);
+    return slots;
   }
 
   /**
@@ -445,8 +487,12 @@ type Opened =
 
 /**
  * Opens each distinct DHT value once (ed25519 verification is the expensive part), with the Dht's
- * crypto suite (OpenSSL by default).
+ * crypto suite (OpenSSL by default). Values are told apart by slot and BEP 44 signature: the Dht
+ * checked that signature over (salt, seq, value), strictly (RFC 8032), so it names one value.
  */
+/** Opened values an opener remembers (guess: a minute holds a few dozen distinct values). */
+const OPENER_CACHE_MAX = 512;
+
 class Opener {
   readonly #cache = new Map<string, Opened>();
   constructor(
@@ -468,6 +514,8 @@ class Opener {
             },
           }
         : { ok: false, reason: result.reason };
+      // Bounded: a hostile writer can fill a minute with ever new junk.
+      if (this.#cache.size >= OPENER_CACHE_MAX) this.#cache.clear();
       this.#cache.set(id, opened);
     }
     return opened;

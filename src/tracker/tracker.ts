@@ -3,22 +3,26 @@
  * {@link RecordStore}. ARCHITECTURE.md "Tracker" has the picture; PROTOCOL.md §10 the rules.
  *
  * ## Bootstrap (follows distributed-topic-tracker's `bootstrap.rs`, ../shared/reference)
- * 1. Optionally publish our record for the current minute at start-up (it reuses the first read of that
- *    minute instead of reading again).
- * 2. A *pass*: read the records of the previous and the current minute (4 slot lookups each, all in
- *    parallel). Unlike the reference, which waits for every lookup to finish, candidates (each record's
- *    publisher, then the neighbours it lists; minus ourselves and current neighbours) are dialed as soon
- *    as the first record opens: one dead DHT node holds a lookup for its whole timeout.
+ * 1. A *pass* reads in stages, each only once the candidates of the ones before ran out: slot 0 of the
+ *    current minute; its slots 1–3 unless slot 0 was clean; slot 0 of the previous minute; its slots
+ *    1–3 unless that was clean. Publishers fill slot 0 first (record-store.ts), so a warm join costs one
+ *    lookup and an empty topic two, where the reference reads both minutes' four slots every pass.
+ *    Unlike the reference, which waits for every lookup to finish, candidates (each record's publisher,
+ *    then the neighbours it lists; minus ourselves and current neighbours) are dialed as soon as the
+ *    first record opens: one dead DHT node holds a lookup for its whole timeout.
+ * 2. Optionally publish a start-up record, only when slot 0 of the current minute showed no record of
+ *    others. Its put walks again (instead of storing on the read's nodes): peers that start with us are
+ *    publishing too, and a record the walk meets is dialed instead of storing ours. If ours landed, slot
+ *    0 is read again `afterPublishRetryMs` later, within the same pass.
  * 3. Candidates are joined **one by one**: ask the mesh to join one, wait `settleMs` or the first
- *    neighbour, stop as soon as we have one; at most `maxJoinPeers` per pass. Joining one at a time
- *    disturbs as few existing neighbourhoods as possible (each JOIN makes the contact evict someone
- *    once its view is full).
+ *    neighbour (longer, up to `dialWaitMs`, while its connection is still being set up), stop as soon
+ *    as we have one; at most `maxJoinPeers` per pass. Joining one at a time disturbs as few existing
+ *    neighbourhoods as possible (each JOIN makes the contact evict someone once its view is full).
  * 4. No records at all: publish ours for this minute (at most once per minute), wait `noRecordsRetryMs`
- *    or a neighbour, loop. The very first empty pass instead waits for our start-up record to land
- *    plus `afterPublishRetryMs`: peers that start together all publish at about the same time, and one
- *    more read right after finds each other.
+ *    or a neighbour, loop.
  * 5. Records but still alone: wait `confirmMs` (or a neighbour); then publish for this minute if not yet
  *    done, wait `pollMs` (or a neighbour) and loop.
+ * 6. Joined without having asked anyone: link to the minute's lowest-id publisher (`#linkUp`).
  * Every wait also ends on close/abort; the loop ends when joined.
  *
  * ## After joining: publisher and merges, with DHT load that does not grow with the topic
@@ -26,10 +30,10 @@
  * members. Here:
  * - **Publisher**: each run reads the current minute (reused from the other worker when fresh) and
  *   publishes our record if the minute has fewer than `maxRecordsPerMinute` records of others and we
- *   have not published in it yet. A member whose view is healthy and finds the minute full *doubles* its
- *   interval (up to `maxIntervalMs`); publishing or an unhealthy view resets it. Each minute's slots
- *   start empty, so each minute's first few readers publish and stay at the base rate while everyone
- *   else backs off: the topic's reads per minute tend to a constant plus N / maxInterval.
+ *   have not published in it yet. While our view is healthy, a run with nothing to write *doubles* the
+ *   interval (up to `maxIntervalMs`) and one that published *halves* it (not below `intervalMs`); an
+ *   unhealthy view resets it. Each minute's first few readers publish; since about as many runs
+ *   publish as back off, the topic's runs per minute settle near 2 × `maxRecordsPerMinute` whatever N.
  * - **Bubble merge**: with fewer than `minNeighbors` neighbours, join up to `maxJoinPeers` peers named by
  *   the records that are not neighbours yet.
  * - **Message-overlap merge**: a record whose recent message ids are all unknown to us, while we have
@@ -55,7 +59,14 @@ import { GttError } from '../errors.js';
 import { anyWake, type Clock, promiseWake, sleep, systemClock, type Wake } from './clock.js';
 import type { TrackerConfig } from './config.js';
 import { type Candidate, CandidateQueue, candidatesOf, type Mesh } from './mesh.js';
-import type { PublishResult, ReadResult, RecordContent, RecordStore, StoredRecord } from './record-store.js';
+import type {
+  PublishResult,
+  ReadResult,
+  RecordContent,
+  RecordStore,
+  SlotView,
+  StoredRecord,
+} from './record-store.js';
 
 /** Why a record was published. */
 export type PublishReason = 'startup' | 'no-records' | 'alone' | 'publisher';
@@ -70,7 +81,7 @@ export type TrackerEvent =
   | { type: 'dial'; peer: string; via: string; minute: number }
   | { type: 'wait'; ms: number; why: 'no-records' | 'confirm' | 'poll' }
   | { type: 'joined'; elapsedMs: number; neighbors: number }
-  | { type: 'merge'; kind: 'bubble' | 'overlap'; peers: string[] }
+  | { type: 'merge'; kind: 'bubble' | 'overlap' | 'link'; peers: string[] }
   | { type: 'error'; during: 'read' | 'publish'; error: unknown };
 
 /** Counters of a tracker (read them, do not write them). */
@@ -93,6 +104,8 @@ export interface TrackerStats {
   /** Merge runs that joined someone, by kind. */
   bubbleMerges: number;
   overlapMerges: number;
+  /** Joined without asking anyone, then asked the minute's leading publisher (see `#linkUp`). */
+  links: number;
   /** Milliseconds from start to the first neighbour; undefined until joined. */
   joinedAfterMs: number | undefined;
   /** Reads or publishes that threw (a closed DHT, …); counted and reported as `error` events. */
@@ -133,6 +146,7 @@ export class Tracker extends EventEmitter<EventsMap> {
     mergeRuns: 0,
     bubbleMerges: 0,
     overlapMerges: 0,
+    links: 0,
     joinedAfterMs: undefined,
     errors: 0,
   };
@@ -230,6 +244,8 @@ export class Tracker extends EventEmitter<EventsMap> {
       seenWakers.add(fire);
       return () => seenWakers.delete(fire);
     };
+    let startup: Promise<PublishResult | undefined> | undefined;
+    let dialed = 0;
     if (this.#explicitWaitMs > 0 && !this.#mesh.isJoined()) {
       await sleep(this.#clock, this.#explicitWaitMs, signal, this.#wake);
     }
@@ -241,17 +257,26 @@ export class Tracker extends EventEmitter<EventsMap> {
       const first = pass === 0 && cfg.checkOlderFirst ? minute - 1 : minute;
       this.stats.passes += 1;
 
-      const queue = new CandidateQueue(this.#self, (id) => this.#isNeighbor(id));
+      const queue = new CandidateQueue(this.#self, (id) => this.#isNeighbor(id), this.#random);
       live = queue;
       for (const r of seen) queue.addRecord(r);
       seen = [];
       const passAbort = new AbortController();
       const onAbort = () => passAbort.abort();
       signal.addEventListener('abort', onAbort, { once: true });
-      const feed = (m: number) => {
+      /** Finished reads of this pass, by the promise `feed` returned. */
+      const done = new Map<Promise<ReadResult | undefined>, ReadResult | undefined>();
+      const allClean = (reads: Promise<ReadResult | undefined>[]) =>
+        reads.every((p) => {
+          const v = done.get(p);
+          return v?.slots.every(isClean) === true;
+        });
+      const feed = (m: number, slots?: number[]) => {
         this.#emit({ type: 'read', minutes: [m] });
-        return queue.source(
-          this.#read(m, passAbort.signal, (r) => {
+        const p: Promise<ReadResult | undefined> = this.#read(
+          m,
+          passAbort.signal,
+          (r) => {
             this.#emit({
               type: 'record',
               minute: m,
@@ -259,16 +284,34 @@ export class Tracker extends EventEmitter<EventsMap> {
               peers: r.peers.length,
             });
             queue.addRecord(r);
-          }),
-        );
+          },
+          slots,
+        ).then((v) => {
+          done.set(p, v);
+          return v;
+        });
+        return queue.source(p);
       };
-      const current = feed(first);
-      // The minute before is read only once the first one ran out of candidates (none, or all tried):
-      // on a live topic the current minute names enough peers, and half the lookups are saved.
+      // Reads come in stages, each only once the ones before ran out of candidates (none, or all
+      // tried): slot 0 of the first minute (publishers fill it first, so one lookup tells an empty
+      // minute from a live one), then its other slots unless slot 0 was clean, then the same for the
+      // minute before. On a live topic the first stage names enough peers; an empty topic costs two
+      // lookups instead of eight.
+      const current = feed(first, [0]);
       let previous: Promise<ReadResult | undefined> | undefined;
+      const slot0Reads: Promise<ReadResult | undefined>[] = [current];
+      const stages: (() => Promise<ReadResult | undefined> | undefined)[] = [
+        () => (allClean(slot0Reads) ? undefined : feed(first, [1, 2, 3])),
+        () => {
+          const p = feed(first - 1, [0]);
+          previous = p;
+          return p;
+        },
+        () => (previous === undefined || allClean([previous]) ? undefined : feed(first - 1, [1, 2, 3])),
+      ];
       if (pass === 0 && cfg.publishOnStart && first === minute) {
         this.#lastPublishedMinute = minute;
-        const startup = this.#publishInBackground(minute, 'startup', current, {
+        startup = this.#publishInBackground(minute, 'startup', current, {
           onRecord: onSeen,
           onlyIfEmpty: true,
           // Walk again rather than store on the read's nodes: peers starting with us are publishing
@@ -288,13 +331,15 @@ export class Tracker extends EventEmitter<EventsMap> {
               this.#clock,
               cfg.noRecordsRetryMs,
               passAbort.signal,
-              anyWake(woke, promiseWake(startup)),
+              anyWake(woke, promiseWake(startup!)),
             );
             // Our put came across someone: dial them (already queued) instead of reading again.
             if (queue.records > 0) return;
             await sleep(this.#clock, cfg.afterPublishRetryMs, passAbort.signal, woke);
             if (passAbort.signal.aborted || this.#mesh.isJoined() || queue.records > 0) return;
-            await feed(minute);
+            const again = feed(minute, [0]);
+            slot0Reads.push(again);
+            await again;
           })(),
         );
       }
@@ -305,17 +350,21 @@ export class Tracker extends EventEmitter<EventsMap> {
           const c = await queue.next();
           if (this.#mesh.isJoined() || this.#closed) break;
           if (c === undefined) {
-            if (previous !== undefined) break;
-            previous = feed(first - 1);
+            let next: Promise<unknown> | undefined;
+            while (next === undefined && stages.length > 0) next = stages.shift()!();
+            if (next === undefined) break;
             continue;
           }
           this.#dial(c);
           asked += 1;
+          dialed += 1;
           await sleep(this.#clock, cfg.settleMs, signal, this.#wake);
           // Still setting up that connection: let it finish rather than JOIN someone else too.
-          for (let waited = cfg.settleMs; waited < cfg.dialWaitMs; waited += DIAL_POLL_MS) {
-            if (this.#mesh.isJoined() || this.#closed || this.#mesh.isDialing?.(c.id) !== true) break;
-            await sleep(this.#clock, DIAL_POLL_MS, signal, this.#wake);
+          const until = this.#clock.now() + cfg.dialWaitMs - cfg.settleMs;
+          while (!this.#mesh.isJoined() && !this.#closed && this.#mesh.isDialing?.(c.id) === true) {
+            const left = until - this.#clock.now();
+            if (left <= 0) break;
+            await sleep(this.#clock, Math.min(DIAL_POLL_MS, left), signal, this.#wake);
           }
         }
         if (this.#mesh.isJoined() || this.#closed) continue;
@@ -366,7 +415,35 @@ export class Tracker extends EventEmitter<EventsMap> {
       elapsedMs: this.stats.joinedAfterMs,
       neighbors: this.#mesh.neighbors().length,
     });
+    if (dialed === 0) this.#track(this.#linkUp(startup));
     this.#startWorkers();
+  }
+
+  /**
+   * We were joined without asking anyone (someone dialed us, typically a peer that found our start-up
+   * record). Peers that start together on an empty topic publish several start-up records at once, and
+   * each of their publishers is dialed by a group of the others; a publisher joined that way never
+   * reads again, so its group would stay apart until a merge runs. So it reads slot 0 of the minute
+   * once more and joins the minute's *leading* publisher, the one with the lowest id, unless that is
+   * us or a neighbour already. Everyone in that situation picks the same leader, so the groups meet in
+   * one place (a random pick could pair groups off into separate components).
+   */
+  async #linkUp(startup: Promise<unknown> | undefined): Promise<void> {
+    const signal = this.#abort.signal;
+    // Our start-up record and those of the peers that started with us land at about the same time.
+    if (startup !== undefined) await startup;
+    if ((await sleep(this.#clock, this.#cfg.bootstrap.afterPublishRetryMs, signal)) === 'aborted') return;
+    const view = await this.#read(this.#minute(), signal, undefined, [0]);
+    if (view === undefined || this.#closed) return;
+    const leader = view.records
+      .map((r) => ({ r, id: bytesToHex(r.publisher) }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1))[0];
+    if (leader === undefined || leader.id > this.#self || this.#isNeighbor(leader.id)) return;
+    const [c] = candidatesOf(leader.r);
+    if (c === undefined || c.addresses.length === 0) return;
+    this.stats.links += 1;
+    this.#emit({ type: 'merge', kind: 'link', peers: [c.idHex] });
+    this.#dial(c);
   }
 
   #isNeighbor(idHex: string): boolean {
@@ -385,10 +462,11 @@ export class Tracker extends EventEmitter<EventsMap> {
     minute: number,
     signal: AbortSignal,
     onRecord?: (r: StoredRecord) => void,
+    slots?: number[],
   ): Promise<ReadResult | undefined> {
     this.stats.reads += 1;
     try {
-      const view = await this.#store.read(minute, { signal, onRecord });
+      const view = await this.#store.read(minute, { signal, onRecord, slots });
       this.stats.recordsRead += view.records.length;
       this.#emit({
         type: 'read-done',
@@ -396,7 +474,7 @@ export class Tracker extends EventEmitter<EventsMap> {
         records: view.records.length,
         lookups: view.lookups,
       });
-      if (minute === this.#minute())
+      if (minute === this.#minute() && view.complete)
         this.#current = { minute, at: this.#clock.now(), view: Promise.resolve(view) };
       return view;
     } catch (error) {
@@ -500,12 +578,13 @@ export class Tracker extends EventEmitter<EventsMap> {
   }
 
   /**
-   * Runs `run` after `initialDelayMs`, then every interval + jitter; `run` says whether all was well,
-   * which doubles the interval (up to `maxIntervalMs`), or not, which resets it.
+   * Runs `run` after `initialDelayMs`, then every interval + jitter. `run` says how it went: `calm`
+   * (nothing to do) doubles the interval, up to `maxIntervalMs`; `busy` (did its job, all is well)
+   * halves it, not below `intervalMs`; `reset` (something is wrong) sets it back to `intervalMs`.
    */
   async #worker(
     cfg: { initialDelayMs: number; intervalMs: number; jitterMs: number; maxIntervalMs: number },
-    run: () => Promise<boolean | 'urgent'>,
+    run: () => Promise<RunOutcome>,
   ): Promise<void> {
     const signal = this.#abort.signal;
     let interval = cfg.intervalMs;
@@ -523,7 +602,9 @@ export class Tracker extends EventEmitter<EventsMap> {
         wait = cfg.initialDelayMs + Math.floor(this.#random() * cfg.initialDelayMs);
         continue;
       }
-      interval = outcome === true ? Math.min(interval * 2, cfg.maxIntervalMs) : cfg.intervalMs;
+      if (outcome === 'calm') interval = Math.min(interval * 2, cfg.maxIntervalMs);
+      else if (outcome === 'busy') interval = Math.max(Math.floor(interval / 2), cfg.intervalMs);
+      else interval = cfg.intervalMs;
       wait = interval + Math.floor(this.#random() * cfg.jitterMs);
     }
   }
@@ -538,12 +619,12 @@ export class Tracker extends EventEmitter<EventsMap> {
    * extra room, so it is allowed in a full minute). Calm when it had nothing to write, the minute held
    * `maxRecordsPerMinute` records of others, and our view is healthy.
    */
-  async #publisherRun(): Promise<boolean> {
+  async #publisherRun(): Promise<RunOutcome> {
     this.stats.publisherRuns += 1;
     const minute = this.#minute();
     const view = this.#readCurrent();
     const v = await view;
-    if (v === undefined || this.#closed) return false;
+    if (v === undefined || this.#closed) return 'reset';
     const full = v.records.length >= this.#store.config.maxRecordsPerMinute;
     const stale =
       minute !== this.#lastPublishedMinute || Tracker.#contentKey(this.#content()) !== this.#lastContentKey;
@@ -551,9 +632,11 @@ export class Tracker extends EventEmitter<EventsMap> {
     if ((!full || v.own !== undefined) && stale) {
       this.#lastPublishedMinute = minute;
       await this.#publish(minute, 'publisher', view);
-      return false;
+      // Halving (not resetting) keeps each member's share small: every minute's first few readers
+      // publish, and with a reset those members would all go back to the base rate.
+      return this.#healthy() ? 'busy' : 'reset';
     }
-    return full && this.#healthy();
+    return this.#healthy() ? 'calm' : 'reset';
   }
 
   /** Joins up to `maxJoinPeers` random non-neighbours named by `records`; whether anyone was asked. */
@@ -575,20 +658,20 @@ export class Tracker extends EventEmitter<EventsMap> {
    * neighbours (a join burst can leave a small group split off: measured, 1 run in 10 of 10 peers
    * started at once ended 6 + 2 + 2 with only one merge run in the first 30 s).
    */
-  async #mergeRun(): Promise<boolean | 'urgent'> {
+  async #mergeRun(): Promise<RunOutcome> {
     this.stats.mergeRuns += 1;
     const cfg = this.#cfg.merge;
     const needBubble = cfg.bubble && !this.#healthy();
     let view = await this.#readCurrent();
-    if (this.#closed) return false;
+    if (this.#closed) return 'reset';
     let records = view?.records ?? [];
     if (records.length === 0 && view !== undefined) {
       // Early in a minute its slots are empty: fall back to the previous one.
       view = await this.#read(view.minute - 1, this.#abort.signal);
       records = view?.records ?? [];
     }
-    if (this.#closed) return false;
-    if (records.length === 0) return needBubble ? 'urgent' : true;
+    if (this.#closed) return 'reset';
+    if (records.length === 0) return needBubble ? 'urgent' : 'calm';
 
     let merged = false;
     if (needBubble) merged = this.#mergeWith(records, 'bubble');
@@ -615,9 +698,20 @@ export class Tracker extends EventEmitter<EventsMap> {
       }
     }
     if (needBubble && !this.#healthy()) return 'urgent';
-    return !needBubble && !split && !merged;
+    return !needBubble && !split && !merged ? 'calm' : 'reset';
   }
 }
+
+/**
+ * A slot with no value at all, valid or not, on its closest nodes (junk there could push publishers
+ * on to the next slots, so a slot 0 holding only junk does not mean an empty minute).
+ */
+function isClean(s: SlotView): boolean {
+  return s.records === 0 && s.invalid === 0 && s.occupied === 0;
+}
+
+/** How a worker run went (see `#worker`); `urgent`: still short of neighbours right after joining. */
+type RunOutcome = 'calm' | 'busy' | 'reset' | 'urgent';
 
 interface PublishOptions {
   /** Records of others the put's walk came across. */

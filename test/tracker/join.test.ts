@@ -72,6 +72,7 @@ describe('joinTopic', () => {
     // The live peers' start-up records must have landed before the newcomer reads.
     await until(() => live.some((p) => p.stats.tracker.published > 0), 30_000, 'a live record');
 
+    const lookupsBefore = pool[3]!.stats.lookups;
     const newcomer = await peers.start(topic, {
       dht: pool[3],
       config: { bootstrap: { settleMs, publishOnStart: false } },
@@ -91,6 +92,10 @@ describe('joinTopic', () => {
       expect(dials[i]!.at - dials[i - 1]!.at).toBeGreaterThanOrEqual(settleMs - 5);
     }
     expect(newcomer.neighbors().some((n) => liveIds.has(n))).toBe(true);
+    // Reads in stages: slot 0 of the current minute names the live peers (one lookup), where the
+    // reference reads two minutes' four slots (eight).
+    expect(newcomer.stats.tracker.reads).toBeLessThanOrEqual(2);
+    expect(pool[3]!.stats.lookups - lookupsBefore).toBeLessThan(8);
   }, 60_000);
 
   it('minute rollover: a peer that published in minute m is found by a peer joining in minute m+1', async () => {

@@ -113,6 +113,51 @@ describe('publish', () => {
     expect(seen.every((id) => earlyIds.has(id))).toBe(true);
   });
 
+  it("an empty minute's first record goes to slot 0, so a read of slot 0 alone tells the minute is live", async () => {
+    const topic = topicName('slot0');
+    const publisher = makeStore(nodes[0]!, topic, { secret: 's' });
+    const result = await publisher.store.publish(contentFor(0));
+    expect(result).toMatchObject({ status: 'published', slot: 0 });
+    const reader = makeStore(nodes[1]!, topic, { secret: 's' });
+    const before = nodes[1]!.stats.lookups;
+    const view = await reader.store.read(TEST_MINUTE, { slots: [0] });
+    expect(nodes[1]!.stats.lookups - before).toBe(1);
+    expect(view).toMatchObject({ complete: false, lookups: 1 });
+    expect(view.slots.map((s) => s.index)).toEqual([0]);
+    expect(view.records.map((r) => hex(r.publisher))).toEqual([hex(publisher.keyPair.publicKey)]);
+    // The next publisher, reading the whole minute, takes the emptiest slot: not 0.
+    const second = await makeStore(nodes[2]!, topic, { secret: 's' }).store.publish(contentFor(1));
+    expect(second).toMatchObject({ status: 'published', slot: 1 });
+    expect((await reader.store.read(TEST_MINUTE)).complete).toBe(true);
+  });
+
+  it('refuses slot indices out of range', async () => {
+    const reader = makeStore(nodes[0]!, topicName('range'), { secret: 's' });
+    for (const bad of [[4], [-1], [0.5]]) {
+      await expect(reader.store.read(TEST_MINUTE, { slots: bad })).rejects.toThrow(RangeError);
+    }
+  });
+
+  it('skipIfOthersFound stores nothing once its walk meets a record of another publisher', async () => {
+    const topic = topicName('skip');
+    const late = makeStore(nodes[3]!, topic, { secret: 's' });
+    const emptyView = await late.store.read(TEST_MINUTE, { slots: [0] });
+    const early = makeStore(nodes[0]!, topic, { secret: 's' });
+    expect(await early.store.publish(contentFor(0))).toMatchObject({ status: 'published', slot: 0 });
+    const seen: string[] = [];
+    const putsBefore = nodes[3]!.stats.putsSent;
+    const result = await late.store.publish(contentFor(1), {
+      read: emptyView,
+      reuseResponders: false,
+      skipIfOthersFound: true,
+      onRecord: (r) => seen.push(hex(r.publisher)),
+    });
+    expect(result).toEqual({ status: 'skipped', reason: 'others-found', minute: TEST_MINUTE, others: 1 });
+    expect(seen).toEqual([hex(early.keyPair.publicKey)]);
+    expect(nodes[3]!.stats.putsSent).toBe(putsBefore);
+    expect(late.store.stats.publishSkipped).toBe(1);
+  });
+
   it('rejects with ABORTED when its signal is aborted, before any network work', async () => {
     const publisher = makeStore(nodes[3]!, topicName('abort'), { secret: 's' });
     const before = nodes[3]!.stats.lookups;
