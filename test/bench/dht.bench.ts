@@ -3,7 +3,8 @@
  *
  * On a local testnet (default 50 bittorrent-dht nodes on 127.0.0.1), per trial: 5 publishers publish
  * a record for a fresh topic, then a fresh reader reads the minute. Reports put latency (one
- * `Dht.put`: lookup + stores), publish latency (read + put), read latency (4 parallel slot lookups)
+ * `Dht.put`: stores on the publish's read's responders, plus a lookup of its own only when those fall
+ * short), publish latency (read + put), read latency (4 parallel slot lookups)
  * and how many of the 5 records the reader recovered. Targets on loopback: read median ≤ 100 ms,
  * put median ≤ 250 ms.
  */
