@@ -415,7 +415,9 @@ export class Tracker extends EventEmitter<EventsMap> {
       elapsedMs: this.stats.joinedAfterMs,
       neighbors: this.#mesh.neighbors().length,
     });
-    if (dialed === 0) this.#track(this.#linkUp(startup));
+    // Joined without asking anyone, after a start-up record (not through explicit peers, whose topic
+    // is not meant to dial strangers from the records).
+    if (dialed === 0 && startup !== undefined) this.#track(this.#linkUp(startup));
     this.#startWorkers();
   }
 

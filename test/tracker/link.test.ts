@@ -1,17 +1,20 @@
 /**
- * The tracker's link step (`Tracker#linkUp`), on a real 20-node DHT testnet: a member that was joined
- * without asking anyone (someone dialed it) joins the minute's leading publisher, the one with the
- * lowest id in slot 0, unless it is that leader or already its neighbour. The mesh is a stand-in that
- * records what the tracker asks of it: this tests the tracker's decisions, not the gossip layer.
+ * The tracker's link step (`Tracker#linkUp`), on a real 20-node DHT testnet: a member that published a
+ * start-up record and was then joined without asking anyone (someone dialed it) joins the minute's
+ * leading publisher, the one with the lowest id in slot 0, unless it is that leader or already its
+ * neighbour. The mesh is a stand-in that records what the tracker asks of it: this tests the tracker's
+ * decisions, not the gossip layer. No wall-clock waits: the tracker's two `afterPublishRetryMs` waits
+ * are held by its clock until the test releases them.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerInfo } from '../../src/crypto/index.js';
 import { createTestnet, type Dht, type Testnet } from '../../src/dht/index.js';
-import { manualClock } from '../../src/tracker/clock.js';
+import { type Clock, systemClock } from '../../src/tracker/clock.js';
 import { parseTrackerConfig } from '../../src/tracker/config.js';
 import type { Mesh } from '../../src/tracker/mesh.js';
 import { Tracker, type TrackerEvent } from '../../src/tracker/tracker.js';
+import { until } from '../helpers/net.js';
 import { contentFor, freshNodes, makeStore, randomKeyPair, TEST_MINUTE } from '../helpers/records.js';
 
 let testnet: Testnet;
@@ -36,82 +39,133 @@ function lastKeyPair() {
   }
 }
 
-/** Three publishers' records in slot 0 of TEST_MINUTE (they publish as peers starting together do). */
-async function threeRecords(topic: string): Promise<string[]> {
-  const stores = nodes.slice(0, 3).map((dht) => makeStore(dht, topic, { secret: 's' }));
-  const empty = await stores[0]!.store.read(TEST_MINUTE, { slots: [0] });
-  const results = await Promise.all(
-    stores.map((p, i) => p.store.publish(contentFor(i), { read: empty, reuseResponders: false })),
-  );
-  expect(results.every((r) => r.status === 'published')).toBe(true);
-  const view = await makeStore(nodes[3]!, topic, { secret: 's' }).store.read(TEST_MINUTE, { slots: [0] });
-  expect(view.records.length).toBeGreaterThan(0);
-  return view.records.map((r) => hex(r.publisher)).sort();
+/** The delay the link step and the start-up re-read wait (`afterPublishRetryMs`): held by the clock. */
+const GATE_MS = 123;
+
+/**
+ * The tracker's clock: TEST_MINUTE, real timers, except that waits of exactly {@link GATE_MS} are held
+ * until `release()`; so the test decides when the start-up re-read and the link step may go on.
+ */
+function gatedClock() {
+  const held: { fn: () => void; live: boolean }[] = [];
+  const clock: Clock = {
+    now: () => TEST_MINUTE * 60_000 + 1_000,
+    setTimeout(fn, ms) {
+      if (ms !== GATE_MS) return systemClock.setTimeout(fn, ms);
+      const h = { fn, live: true };
+      held.push(h);
+      return { cancel: () => void (h.live = false) };
+    },
+  };
+  const release = () => {
+    for (const h of held.splice(0)) if (h.live) h.fn();
+  };
+  return { clock, release, held: () => held.filter((h) => h.live).length };
 }
 
-/** A mesh that someone already joined (one neighbour, `neighbor`), recording `join` calls. */
-function joinedMesh(neighbor: PeerInfo): Mesh & { asked: string[] } {
+/** A mesh nobody joined yet; `dialedBy(peer)` makes it joined, as when someone dials us. */
+function mesh(): Mesh & { asked: string[]; dialedBy(peer: PeerInfo): void } {
   const asked: string[] = [];
+  const neighbors: PeerInfo[] = [];
+  const fire = new Set<() => void>();
   return {
     asked,
     addresses: () => [{ host: '127.0.0.1', port: 1 }],
-    neighbors: () => [neighbor],
+    neighbors: () => [...neighbors],
     recentMessageIds: () => [],
-    isJoined: () => true,
+    isJoined: () => neighbors.length > 0,
     join: (peer) => void asked.push(hex(peer.id)),
-    onNeighborUp: () => () => {},
+    onNeighborUp: (f) => {
+      fire.add(f);
+      return () => fire.delete(f);
+    },
+    dialedBy(peer) {
+      neighbors.push(peer);
+      for (const f of fire) f();
+    },
   };
 }
 
-async function runTracker(topic: string, mesh: Mesh): Promise<{ tracker: Tracker; events: TrackerEvent[] }> {
+function next(tracker: Tracker, type: TrackerEvent['type']): Promise<TrackerEvent> {
+  return new Promise((resolve) => {
+    const on = (e: TrackerEvent) => {
+      if (e.type !== type) return;
+      tracker.off('event', on);
+      resolve(e);
+    };
+    tracker.on('event', on);
+  });
+}
+
+/**
+ * A tracker (id sorting last) publishes its start-up record on an empty topic; three peers that
+ * started with it publish theirs in slot 0 too (their reads also saw it empty); then one of
+ * `dialers` (or a stranger) dials the tracker, which never asked anyone.
+ */
+async function scenario(topic: string, dialer: (others: string[]) => PeerInfo) {
+  const { clock, release, held } = gatedClock();
+  const m = mesh();
   const keyPair = lastKeyPair();
   const tracker = new Tracker({
     store: makeStore(nodes[4]!, topic, { secret: 's', keyPair }).store,
-    mesh,
+    mesh: m,
     config: parseTrackerConfig({
+      bootstrap: { afterPublishRetryMs: GATE_MS },
       publisher: { enabled: false },
       merge: { bubble: false, overlap: false },
     }),
     selfHex: hex(keyPair.publicKey),
-    clock: manualClock(TEST_MINUTE * 60_000 + 1_000),
+    clock,
   });
   const events: TrackerEvent[] = [];
   tracker.on('event', (e) => events.push(e));
-  await tracker.start();
-  return { tracker, events };
-}
-
-/** Waits for the link step's read of slot 0 to finish (the tracker's only read here). */
-async function linkDone(tracker: Tracker, events: TrackerEvent[]): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const check = () => {
-      if (events.some((e) => e.type === 'read-done')) resolve();
-      else tracker.once('event', check);
-    };
-    check();
-  });
+  const others = nodes.slice(0, 3).map((dht) => makeStore(dht, topic, { secret: 's' }));
+  const empty = await others[0]!.store.read(TEST_MINUTE, { slots: [0] });
+  const published = next(tracker, 'published');
+  const joined = tracker.start();
+  expect(await published).toMatchObject({ reason: 'startup', result: { status: 'published', slot: 0 } });
+  for (const [i, p] of others.entries()) {
+    expect(await p.store.publish(contentFor(i), { read: empty, reuseResponders: false })).toMatchObject({
+      status: 'published',
+      slot: 0,
+    });
+  }
+  const ids = others.map((p) => hex(p.keyPair.publicKey)).sort();
+  m.dialedBy(dialer(ids));
+  await joined;
+  // The re-read was held and then given up (joined); the link step now waits at the gate too.
+  await until(() => held() > 0, 10_000, 'the link step at the gate');
+  const read = next(tracker, 'read-done');
+  release();
+  await read;
+  return { tracker, mesh: m, events, ids };
 }
 
 describe('link step', () => {
   it('a member joined without asking anyone joins the lowest-id publisher of slot 0', async () => {
-    const topic = `link-${Math.random()}`;
-    const ids = await threeRecords(topic);
-    const mesh = joinedMesh({ id: randomKeyPair().publicKey, addresses: [] });
-    const { tracker, events } = await runTracker(topic, mesh);
-    await linkDone(tracker, events);
-    expect(mesh.asked).toEqual([ids[0]]);
+    const {
+      tracker,
+      mesh: m,
+      events,
+      ids,
+    } = await scenario(`link-${Math.random()}`, () => ({
+      id: randomKeyPair().publicKey,
+      addresses: [],
+    }));
+    expect(m.asked).toEqual([ids[0]]);
     expect(tracker.stats.links).toBe(1);
     expect(events).toContainEqual({ type: 'merge', kind: 'link', peers: [ids[0]] });
+    // One dial only, the link's.
+    expect(events.filter((e) => e.type === 'dial')).toMatchObject([{ type: 'dial', peer: ids[0] }]);
     await tracker.close();
   });
 
   it('does nothing when the leader is a neighbour already', async () => {
-    const topic = `link-neighbor-${Math.random()}`;
-    const ids = await threeRecords(topic);
-    const mesh = joinedMesh({ id: Uint8Array.from(Buffer.from(ids[0]!, 'hex')), addresses: [] });
-    const { tracker, events } = await runTracker(topic, mesh);
-    await linkDone(tracker, events);
-    expect(mesh.asked).toEqual([]);
+    const { tracker, mesh: m } = await scenario(`link-neighbor-${Math.random()}`, (ids) => ({
+      id: Uint8Array.from(Buffer.from(ids[0]!, 'hex')),
+      addresses: [],
+    }));
+    expect(m.asked).toEqual([]);
     expect(tracker.stats.links).toBe(0);
     await tracker.close();
   });

@@ -87,6 +87,9 @@ describe('merges', () => {
       );
       expect(merges).toBeGreaterThan(0);
       expect(median).toBeLessThanOrEqual(3);
+      // Group B's trackers found their topics joined through explicit peers: no link step (that is
+      // for members dialed after a start-up record), so the merges did the healing.
+      expect(groupB.map((p) => p.stats.tracker.links)).toEqual(Array(10).fill(0));
 
       // A broadcast from one group reaches every member of the other.
       const got = groupB.map(
