@@ -54,7 +54,11 @@ function gatedClock() {
       if (ms !== GATE_MS) return systemClock.setTimeout(fn, ms);
       const h = { fn, live: true };
       held.push(h);
-      return { cancel: () => void (h.live = false) };
+      return {
+        cancel: () => {
+          h.live = false;
+        },
+      };
     },
   };
   const release = () => {
