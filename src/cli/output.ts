@@ -156,7 +156,9 @@ export function describeStatus(e: TrackerEvent, who: (id: string) => string): st
         case 'published':
           return `published record for minute ${e.minute} (slot ${e.result.slot}, ${plural(e.result.accepted, 'node')})`;
         case 'skipped':
-          return `minute ${e.minute} already holds ${plural(e.result.others, 'record')}: not publishing`;
+          return e.result.reason === 'minute-full'
+            ? `minute ${e.minute} already holds ${plural(e.result.others, 'record')}: not publishing`
+            : `others published for minute ${e.minute} first: not publishing`;
         case 'failed':
           return `could not publish for minute ${e.minute} (${e.result.reason})`;
       }
