@@ -35,7 +35,7 @@ const config = {
     afterPublishRetryMs: 150, // … except the first one: re-read as soon as our start-up record landed
     pollMs: 2000, // a pass that found records but got no one to let us in waits this long
     settleMs: 100, // after asking one candidate, wait this long (or for a neighbour) before the next
-    dialWaitMs: 1000, // … or up to this long in all while its connection is still being set up
+    dialWaitMs: 1000, // … or up to this long in all while connecting to it or awaiting its answer
     confirmMs: 500, // after the last candidate, wait this long; also the time explicit `peers` get
     maxJoinPeers: 4, // candidates asked per pass, one at a time
   },

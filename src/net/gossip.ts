@@ -236,9 +236,12 @@ export class Gossip {
     return this.#transport.addressesOf(peer);
   }
 
-  /** Whether a connection to `peer` is being set up (dialing or in its handshake), none open yet. */
-  isDialing(peer: PeerId): boolean {
-    return this.#transport.isDialing(peer);
+  /**
+   * Whether joining `peer` in `topic` is under way: its connection is being set up (dialing or in its
+   * handshake), or our JOIN or NEIGHBOR request to it awaits its answer.
+   */
+  isJoining(topic: TopicKey, peer: PeerId): boolean {
+    return this.#transport.isDialing(peer) || this.#node.isRequesting(topic, peer);
   }
 
   /** @internal */

@@ -193,6 +193,11 @@ export class GossipNode {
     return { eager: [...(t?.plum.eager ?? [])], lazy: [...(t?.plum.lazy ?? [])] };
   }
 
+  /** Whether our JOIN or NEIGHBOR request to `peer` in `topic` still awaits its answer. */
+  isRequesting(topic: TopicKey, peer: PeerId): boolean {
+    return this.topicStates.get(topic)?.hpv.pending.has(peer) ?? false;
+  }
+
   /** Whether any topic uses a link to `peer` (active, or a request in flight). */
   isConnected(peer: PeerId): boolean {
     for (const t of this.topicStates.values()) if (t.hpv.uses(peer)) return true;

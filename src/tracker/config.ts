@@ -71,11 +71,12 @@ export const DEFAULT_POLL_MS = 2000;
 /** After asking one candidate to join, wait this long (or for the first neighbour) before the next (reference: 100 ms). */
 export const DEFAULT_SETTLE_MS = 100;
 /**
- * A candidate whose connection is still being set up when `settleMs` is over gets up to this long in
- * all (or until a neighbour comes up) before the next candidate is asked (guess, checked by bench:join).
- * Each JOIN makes its contact forward us to its whole active view, so JOINs sent only because a
- * handshake was slow (a loaded machine: 50 peers starting at once in one process took ~1.5 s from
- * dial to neighbour) end up as connections made and torn down again.
+ * A candidate whose connection is still being set up, or whose JOIN is still unanswered, when
+ * `settleMs` is over gets up to this long in all (or until a neighbour comes up) before the next
+ * candidate is asked (guess, checked by bench:join). Each JOIN makes its contact forward us to its
+ * whole active view, so JOINs sent only because a handshake was slow (a loaded machine: 50 peers
+ * starting at once in one process took ~1.5 s from dial to neighbour) end up as connections made and
+ * torn down again: waiting for the answer too cut that run's dials from ~330 to ~240.
  */
 export const DEFAULT_DIAL_WAIT_MS = 1000;
 /** After the last candidate, wait this long (or for a neighbour) before giving the pass up (reference: 500 ms). */

@@ -344,7 +344,7 @@ function gossipMesh(gossip: Gossip, topic: Topic, recent: number): Mesh {
       topic.on('neighbor-up', fire);
       return () => topic.off('neighbor-up', fire);
     },
-    isDialing: (peer) => gossip.isDialing(bytesToHex(peer)),
+    isJoining: (peer) => gossip.isJoining(topic.key, bytesToHex(peer)),
   };
 }
 

@@ -24,10 +24,11 @@ export interface Mesh {
   /** Calls `fire` whenever a neighbour comes up; returns the unsubscribe function. */
   onNeighborUp(fire: () => void): () => void;
   /**
-   * Whether the connection to a peer we asked to join is still being set up (optional: without it, the
-   * bootstrap loop waits `settleMs` per candidate, as the reference does).
+   * Whether joining a peer we asked to join is still under way: its connection being set up, or our
+   * request awaiting its answer (optional: without it, the bootstrap loop waits `settleMs` per
+   * candidate, as the reference does).
    */
-  isDialing?(peer: Uint8Array): boolean;
+  isJoining?(peer: Uint8Array): boolean;
 }
 
 /** A peer worth dialing, with the record that named it. */

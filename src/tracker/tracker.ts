@@ -359,9 +359,9 @@ export class Tracker extends EventEmitter<EventsMap> {
           asked += 1;
           dialed += 1;
           await sleep(this.#clock, cfg.settleMs, signal, this.#wake);
-          // Still setting up that connection: let it finish rather than JOIN someone else too.
+          // Still connecting, or our JOIN still unanswered: let it finish rather than JOIN someone else.
           const until = this.#clock.now() + cfg.dialWaitMs - cfg.settleMs;
-          while (!this.#mesh.isJoined() && !this.#closed && this.#mesh.isDialing?.(c.id) === true) {
+          while (!this.#mesh.isJoined() && !this.#closed && this.#mesh.isJoining?.(c.id) === true) {
             const left = until - this.#clock.now();
             if (left <= 0) break;
             await sleep(this.#clock, Math.min(DIAL_POLL_MS, left), signal, this.#wake);

@@ -57,6 +57,20 @@ describe('GossipNode.handle', () => {
     expect(late(1)).toEqual(['send aa disconnect', 'disconnect-peer aa']);
   });
 
+  it('isRequesting: true from our JOIN until its answer or its timeout', () => {
+    const b = node(B);
+    expect(b.isRequesting(T, A)).toBe(false);
+    b.handle({ type: 'command', topic: T, command: { type: 'join', peers: [{ id: A }, { id: C }] } }, 0);
+    expect([b.isRequesting(T, A), b.isRequesting(T, C), b.isRequesting('22'.repeat(32), A)]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    b.handle({ type: 'recv', from: A, topic: T, message: { type: 'neighbor-reply', accepted: true } }, 10);
+    b.handle({ type: 'timer-expired', topic: T, timer: { type: 'neighbor-timeout', peer: C } }, 500);
+    expect([b.isRequesting(T, A), b.isRequesting(T, C)]).toEqual([false, false]);
+  });
+
   it('join, accept, broadcast, duplicate, disconnect: exact out-events', () => {
     const a = node(A);
     const b = node(B);
