@@ -26,6 +26,12 @@ import {
   type Timer,
 } from './types.js';
 
+/**
+ * Making room in a full active view never evicts one of this many newest neighbours (guess, checked by
+ * the simulator and bench:join; see `addActive`). The paper (§4.1) drops a random one.
+ */
+const EVICTION_SHIELD = 2;
+
 /** What HyParView tells the broadcast layer. */
 export interface MembershipHooks {
   neighborUp(peer: PeerId): void;
@@ -297,8 +303,12 @@ export class HyParView {
     this.passive.delete(peer);
     this.pending.delete(peer);
     if (this.active.size >= this.cfg.activeViewCapacity) {
-      // §4.1: make room by dropping a random neighbour, which stays a passive candidate.
-      const victim = pick(ctx.rng, [...this.active.keys()])!;
+      // §4.1: make room by dropping a random neighbour, which stays a passive candidate; but never
+      // one of the newest (the map keeps insertion order). A contact that many peers JOIN at once
+      // (peers starting together, all finding the same few records) otherwise evicts the peer it
+      // accepted a moment ago, whose join then fails before its forward walks brought it others.
+      const all = [...this.active.keys()];
+      const victim = pick(ctx.rng, all.slice(0, Math.max(1, all.length - EVICTION_SHIELD)))!;
       const victimData = this.active.get(victim);
       ctx.send(victim, { type: 'disconnect', alive: true });
       this.removeActive(victim, 'evicted');

@@ -57,6 +57,26 @@ describe('GossipNode.handle', () => {
     expect(late(1)).toEqual(['send aa disconnect', 'disconnect-peer aa']);
   });
 
+  it('making room for a JOIN never evicts one of the two newest neighbours', () => {
+    const ids = ['c1', 'c2', 'c3', 'c4', 'c5'].map((p) => p.repeat(32));
+    for (let seed = 1; seed <= 20; seed++) {
+      const b = new GossipNode({
+        me: B,
+        rng: createRng(seed),
+        config: { plumtree: { signatures: false }, hyparview: { activeViewCapacity: 3 } },
+        seqStart: 0n,
+      });
+      b.handle({ type: 'command', topic: T, command: { type: 'join', peers: [] } }, 0);
+      for (const [i, id] of ids.slice(0, 3).entries()) {
+        b.handle({ type: 'recv', from: id, topic: T, message: { type: 'join' } }, i);
+      }
+      // Full with c1, c2, c3: c4's JOIN must evict c1, the only one not among the two newest.
+      const out = b.handle({ type: 'recv', from: ids[3]!, topic: T, message: { type: 'join' } }, 10);
+      expect(kinds(out)).toContain('send c1 disconnect');
+      expect(b.activeView(T).sort()).toEqual([ids[1], ids[2], ids[3]]);
+    }
+  });
+
   it('isRequesting: true from our JOIN until its answer or its timeout', () => {
     const b = node(B);
     expect(b.isRequesting(T, A)).toBe(false);
