@@ -1,7 +1,6 @@
 /**
- * The tracker's link step (`Tracker#linkUp`), on a real 20-node DHT testnet: a member that published a
- * start-up record and was then joined without asking anyone (someone dialed it) joins the minute's
- * leading publisher, the one with the lowest id in slot 0, unless it is that leader or already its
+ * The tracker's link step (`Tracker#linkUp`), on a real 20-node DHT testnet: a member whose start-up
+ * record landed (here then joined by someone who dialed it) joins the minute's leading publisher, the one with the lowest id in slot 0, unless it is that leader or already its
  * neighbour. The mesh is a stand-in that records what the tracker asks of it: this tests the tracker's
  * decisions, not the gossip layer. No wall-clock waits: the tracker's two `afterPublishRetryMs` waits
  * are held by its clock until the test releases them.
@@ -146,7 +145,7 @@ async function scenario(topic: string, dialer: (others: string[]) => PeerInfo) {
 }
 
 describe('link step', () => {
-  it('a member joined without asking anyone joins the lowest-id publisher of slot 0', async () => {
+  it('a start-up publisher, once joined, joins the lowest-id publisher of slot 0', async () => {
     const {
       tracker,
       mesh: m,
