@@ -39,7 +39,8 @@ it('two gtt join processes meet through gtt testnet, chat, show up in gtt peers 
   // The human output tells the bootstrap story as it happens.
   expect(c.lines.some((l) => /^reading records for minute \d+/.test(l))).toBe(true);
   expect(c.lines.some((l) => /^you are [0-9a-f]{8}, listening on 127\.0\.0\.1:\d+$/.test(l))).toBe(true);
-  expect(b.events.some((e) => e.event === 'status' && e.type === 'read-done')).toBe(true);
+  // (A read may end unfinished: a peer dialed by the others before its lookup ended stops reading.)
+  expect(b.events.some((e) => e.event === 'status' && e.type === 'read')).toBe(true);
 
   const peers = await runGtt(['peers', topic, '--secret', secret, '--bootstrap', bootstrap, '--json']);
   expect(peers.code, peers.stderr).toBe(0);
