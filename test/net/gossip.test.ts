@@ -1,4 +1,5 @@
 /** The Gossip API with two and three real nodes on 127.0.0.1. */
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TopicId } from '../../src/crypto/topic.js';
 import { Gossip, type GossipOptions, kCrash } from '../../src/net/gossip.js';
@@ -128,6 +129,39 @@ describe('Gossip', () => {
     expect(who).toBe(b.id);
     expect(['closed', 'timeout', 'error']).toContain(cause);
     await until(() => a.stats.transport.connections === 0, 5000, 'connection gone');
+  });
+
+  it("a JOIN's 500 ms timeout counts from the open connection: a slow handshake still joins", async () => {
+    const b = await node();
+    const tb = b.subscribe(TOPIC);
+    const [bAddress] = b.addresses();
+    // A link that takes 1 s to carry anything (twice the request timeout): a proxy that starts
+    // forwarding each connection only after that delay (the scenario, not a settle wait).
+    const sockets = new Set<Socket>();
+    const slow = createServer((client) => {
+      sockets.add(client.on('error', () => {}));
+      const timer = setTimeout(() => {
+        const upstream = connect(bAddress!.port, bAddress!.host).on('error', () => client.destroy());
+        sockets.add(upstream);
+        client.pipe(upstream).pipe(client);
+      }, 1000);
+      client.on('close', () => clearTimeout(timer));
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (slow.address() as AddressInfo).port;
+      const a = await node();
+      const ta = a.subscribe(TOPIC, { bootstrap: [{ id: b.id, addresses: [{ host: '127.0.0.1', port }] }] });
+      expect(a.isJoining(ta.key, b.id)).toBe(true);
+      await Promise.all([ta.joined(), tb.joined()]);
+      expect(ta.neighbors()).toEqual([b.id]);
+      // B's answer found our JOIN still pending: it did not come as a late reply to a request given up.
+      expect(a.stats.proto.unexpected).toBe(0);
+      expect(a.isJoining(ta.key, b.id)).toBe(false);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 
   it('close() is idempotent, leaves topics and ends iterators', async () => {
