@@ -5,26 +5,18 @@ import { describeStatus } from '../../src/cli/output.js';
 const who = (id: string) => id.slice(0, 4);
 
 it('a skipped publish says why: a full minute, or others who published first', () => {
-  const full = describeStatus(
-    {
-      type: 'published',
-      minute: 7,
-      reason: 'publisher',
-      result: { status: 'skipped', reason: 'minute-full', minute: 7, others: 5 },
-    },
-    who,
-  );
-  const first = describeStatus(
-    {
-      type: 'published',
-      minute: 7,
-      reason: 'startup',
-      result: { status: 'skipped', reason: 'others-found', minute: 7, others: 0 },
-    },
-    who,
-  );
-  expect(full).toBe('minute 7 already holds 5 records: not publishing');
-  expect(first).toBe('others published for minute 7 first: not publishing');
+  const skipped = (reason: 'minute-full' | 'others-found', others: number) =>
+    describeStatus(
+      {
+        type: 'published',
+        minute: 7,
+        reason: 'startup',
+        result: { status: 'skipped', reason, minute: 7, others },
+      },
+      who,
+    );
+  expect(skipped('minute-full', 5)).toBe('minute 7 already holds 5 records: not publishing');
+  expect(skipped('others-found', 0)).toBe('others published for minute 7 first: not publishing');
 });
 
 it('merges name their kind, the link step included', () => {
