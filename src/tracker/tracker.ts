@@ -425,10 +425,10 @@ export class Tracker extends EventEmitter<EventsMap> {
    * publisher, and nothing would connect it to the others until a merge notices (a bubble merge only
    * when short of neighbours, an overlap merge only once messages flow): measured, 1 run of 10 with 50
    * peers at once stayed split 40 + 10 past 30 s. So the publisher reads slot 0 of the minute once
-   * more and joins the minute's *leading* publisher, the one with the lowest id, unless that is us or
-   * a neighbour already. Every publisher picks the same leader, so the groups meet in one place (a
-   * random pick could pair groups off into separate components); its JOIN's forward walks then give
-   * the group several links into the leader's.
+   * more and joins the minute's *leading* publisher, the one with the lowest id other than us, unless
+   * it is a neighbour already. Every publisher picks the same leader (the leader itself the next one),
+   * so the groups meet in one place (a random pick could pair groups off into separate components);
+   * its JOIN's forward walks then give the group several links into the leader's.
    */
   async #linkUp(startup: Promise<PublishResult | undefined>): Promise<void> {
     const signal = this.#abort.signal;
@@ -437,10 +437,12 @@ export class Tracker extends EventEmitter<EventsMap> {
     if ((await sleep(this.#clock, this.#cfg.bootstrap.afterPublishRetryMs, signal)) === 'aborted') return;
     const view = await this.#read(this.#minute(), signal, undefined, [0]);
     if (view === undefined || this.#closed) return;
+    // `records` leaves our own out: when we lead, we link to the next one, so that a leader whose read
+    // missed a lower record still ties its group to someone.
     const leader = view.records
       .map((r) => ({ r, id: bytesToHex(r.publisher) }))
       .sort((a, b) => (a.id < b.id ? -1 : 1))[0];
-    if (leader === undefined || leader.id > this.#self || this.#isNeighbor(leader.id)) return;
+    if (leader === undefined || this.#isNeighbor(leader.id)) return;
     const [c] = candidatesOf(leader.r);
     if (c === undefined || c.addresses.length === 0) return;
     this.stats.links += 1;

@@ -30,11 +30,11 @@ afterAll(async () => {
 
 const hex = (b: Uint8Array) => bytesToHex(b);
 
-/** A key pair whose id sorts after every other (first byte 0xff): it is never the leader. */
-function lastKeyPair() {
+/** A key pair whose id sorts after (first byte 0xff) or before (0x00) every other. */
+function edgeKeyPair(edge: 'last' | 'first') {
   for (;;) {
     const kp = randomKeyPair();
-    if (kp.publicKey[0] === 0xff) return kp;
+    if (kp.publicKey[0] === (edge === 'last' ? 0xff : 0x00)) return kp;
   }
 }
 
@@ -101,14 +101,18 @@ function next(tracker: Tracker, type: TrackerEvent['type']): Promise<TrackerEven
 }
 
 /**
- * A tracker (id sorting last) publishes its start-up record on an empty topic; three peers that
+ * A tracker (id sorting last, or first) publishes its start-up record on an empty topic; three peers that
  * started with it publish theirs in slot 0 too (their reads also saw it empty); then one of
  * `dialers` (or a stranger) dials the tracker, which never asked anyone.
  */
-async function scenario(topic: string, dialer: (others: string[]) => PeerInfo) {
+async function scenario(
+  topic: string,
+  dialer: (others: string[]) => PeerInfo,
+  edge: 'last' | 'first' = 'last',
+) {
   const { clock, release, held } = gatedClock();
   const m = mesh();
-  const keyPair = lastKeyPair();
+  const keyPair = edgeKeyPair(edge);
   const tracker = new Tracker({
     store: makeStore(nodes[4]!, topic, { secret: 's', keyPair }).store,
     mesh: m,
@@ -160,6 +164,21 @@ describe('link step', () => {
     expect(events).toContainEqual({ type: 'merge', kind: 'link', peers: [ids[0]] });
     // One dial only, the link's.
     expect(events.filter((e) => e.type === 'dial')).toMatchObject([{ type: 'dial', peer: ids[0] }]);
+    await tracker.close();
+  });
+
+  it('the lowest-id publisher itself joins the next lowest (a lower record it missed may exist)', async () => {
+    const {
+      tracker,
+      mesh: m,
+      ids,
+    } = await scenario(
+      `link-first-${Math.random()}`,
+      () => ({ id: randomKeyPair().publicKey, addresses: [] }),
+      'first',
+    );
+    expect(m.asked).toEqual([ids[0]]);
+    expect(tracker.stats.links).toBe(1);
     await tracker.close();
   });
 
