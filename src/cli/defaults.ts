@@ -18,8 +18,6 @@ export const TESTNET_NODES = 20;
 export const TESTNET_MAX_NODES = 500;
 /** Bind address of `gtt testnet` (loopback: nothing outside this machine can reach it). */
 export const TESTNET_HOST = '127.0.0.1';
-/** Refresh rounds when `gtt testnet --port` fills routing tables itself (as `createTestnet`). */
-export const TESTNET_REFRESH_ROUNDS = 5;
 
 /** Peers of `gtt demo` (guess: a mesh with more than one hop, still quick on 2 cores). */
 export const DEMO_PEERS = 8;

@@ -144,7 +144,7 @@ export function plural(n: number, word: string, many = `${word}s`): string {
 export function describeStatus(e: TrackerEvent, who: (id: string) => string): string {
   switch (e.type) {
     case 'read':
-      return `reading records for minute ${e.minutes.at(-1)} and the one before`;
+      return `reading records for minute ${e.minutes.join(', ')}`;
     case 'record':
       return `found record of ${who(e.publisher)} (${plural(e.peers, 'peer')})`;
     case 'read-done':

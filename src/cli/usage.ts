@@ -44,7 +44,9 @@ Examples:
 ${ENVIRONMENT}
 
 Exit codes: 0 done, 1 failed (e.g. the DHT did not answer), 2 bad command line, 130 interrupted
-(Ctrl-C during gtt peers or gtt demo; gtt join and gtt testnet treat it as the normal way out: 0).`;
+(Ctrl-C during gtt peers or gtt demo; gtt join and gtt testnet treat it as the normal way out: 0,
+but a second Ctrl-C while they close forces 130; 143 for a SIGTERM that arrives after a command is
+done).`;
 
 const JOIN = `Usage: gtt join <topic> [options]
 

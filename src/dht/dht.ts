@@ -442,6 +442,10 @@ export class Dht {
     if (select !== undefined && typeof select !== 'function') {
       throw new TypeError(`"select" expected function, got ${typeof select}`);
     }
+    let responders = options.responders;
+    if (responders !== undefined && !Array.isArray(responders)) {
+      throw new TypeError(`"responders" expected array, got ${typeof responders}`);
+    }
     this.#assertUsable(options.signal);
     const suite = this.#config.crypto;
     if (!equalBytes(suite.ed25519PublicKey(slot.secretKey), slot.publicKey)) {
@@ -452,10 +456,6 @@ export class Dht {
     const item: MutableItem = salt ? { ...signed, salt } : signed;
     const target = targetOf(item.publicKey, salt);
     const history: PutAttempt[] = [];
-    let responders = options.responders;
-    if (responders !== undefined && !Array.isArray(responders)) {
-      throw new TypeError(`"responders" expected array, got ${typeof responders}`);
-    }
     for (;;) {
       const attempt = await this.#putAttempt(item, target, timeoutMs, select, options.signal, responders);
       history.push(attempt);

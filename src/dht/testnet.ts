@@ -84,48 +84,63 @@ export async function createTestnet(options: TestnetOptions = {}): Promise<Testn
     throw GttError.invalidConfig(`Invalid testnet options: host: expected a 127.x.y.z address, got ${host}`);
   }
   throwIfAborted(signal);
-  const common: DhtOptions = { host, port: 0 };
+  const common: DhtOptions & { host: string } = { host, port: 0 };
   if (options.queryTimeoutMs !== undefined) common.queryTimeoutMs = options.queryTimeoutMs;
   if (options.queryStallMs !== undefined) common.queryStallMs = options.queryStallMs;
   if (options.crypto !== undefined) common.crypto = options.crypto;
 
-  const nodes: Dht[] = [];
   const extra = new Set<Dht>();
-  const closeAll = () => Promise.all([...nodes, ...extra].map((n) => n.close())).then(() => undefined);
+  const { nodes, bootstrap, close: closeNodes } = await startDhtNodes({ common, count, signal });
+  let closing: Promise<void> | undefined;
+  return {
+    bootstrap,
+    nodes,
+    async createNode(nodeOptions: TestnetNodeOptions = {}, opts: { signal?: AbortSignal } = {}) {
+      if (closing) throw GttError.closed('Testnet');
+      const node = await Dht.create({ ...common, ...nodeOptions, host, bootstrap }, opts);
+      if (closing) {
+        await node.close();
+        throw GttError.closed('Testnet');
+      }
+      extra.add(node);
+      return node;
+    },
+    close() {
+      closing ??= Promise.all([closeNodes(), ...[...extra].map((n) => n.close())]).then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+/**
+ * Starts `count` DHT nodes with `common` options (`host` required; `port` is the first node's): the first
+ * alone, the others bootstrapped to it, then refresh walks until every routing table holds
+ * min(count − 1, k) nodes (steps 1–3 of the module comment). `createTestnet` adds the loopback check and
+ * `createNode`; `gtt testnet` uses this directly for `--port` and non-loopback hosts. @internal
+ * @throws as {@link createTestnet}; nodes already started are closed first.
+ */
+export async function startDhtNodes(opts: {
+  common: DhtOptions & { host: string };
+  count: number;
+  signal?: AbortSignal;
+}): Promise<{ nodes: Dht[]; bootstrap: string[]; close(): Promise<void> }> {
+  const { common, count, signal } = opts;
+  const nodes: Dht[] = [];
+  const close = () => Promise.all(nodes.map((n) => n.close())).then(() => undefined);
   try {
     const first = await Dht.create({ ...common, bootstrap: [] }, { signal });
     nodes.push(first);
-    const bootstrap = [`${host}:${first.address().port}`];
+    const bootstrap = [`${common.host}:${first.address().port}`];
     const rest = await Promise.allSettled(
-      Array.from({ length: count - 1 }, () => Dht.create({ ...common, bootstrap }, { signal })),
+      Array.from({ length: count - 1 }, () => Dht.create({ ...common, port: 0, bootstrap }, { signal })),
     );
     for (const r of rest) if (r.status === 'fulfilled') nodes.push(r.value);
     const failed = rest.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-
     await fillRoutingTables(nodes, Math.min(count - 1, DEFAULT_K), signal);
-
-    let closing: Promise<void> | undefined;
-    return {
-      bootstrap,
-      nodes,
-      async createNode(nodeOptions: TestnetNodeOptions = {}, opts: { signal?: AbortSignal } = {}) {
-        if (closing) throw GttError.closed('Testnet');
-        const node = await Dht.create({ ...common, ...nodeOptions, host, bootstrap }, opts);
-        if (closing) {
-          await node.close();
-          throw GttError.closed('Testnet');
-        }
-        extra.add(node);
-        return node;
-      },
-      close() {
-        closing ??= closeAll();
-        return closing;
-      },
-    };
+    return { nodes, bootstrap, close };
   } catch (error) {
-    await closeAll();
+    await close();
     throw error;
   }
 }
@@ -135,7 +150,7 @@ async function fillRoutingTables(nodes: readonly Dht[], wanted: number, signal: 
   let walkers: readonly Dht[] = nodes;
   for (let round = 0; round < TESTNET_MAX_REFRESH_ROUNDS; round++) {
     // First toward each node's own id; then, for nodes still short, bucket refreshes toward random ids
-    // (replies carry 8 nodes, so a walk toward self only meets the nodes near self).
+    // (a walk toward self meets the nodes near self; a late joiner may still be short of far ones).
     await Promise.all(
       walkers.flatMap((n) =>
         round === 0

@@ -304,7 +304,6 @@ export class Gossip {
     this.#dispatch({ type: 'recv', from: peer, topic: r.topic, message: r.message });
   }
 
-  /** Queues an in-event and, unless already running, runs the inbox to empty. */
   /**
    * A protocol timer is due. A JOIN or NEIGHBOR request's timeout (`neighborRequestTimeoutMs`, 500 ms)
    * is meant for a peer that does not answer, so it counts from when the connection is open: while
@@ -322,6 +321,7 @@ export class Gossip {
     this.#dispatch({ type: 'timer-expired', ...t });
   }
 
+  /** Queues an in-event and, unless already running, runs the inbox to empty. */
   #dispatch(event: InEvent): void {
     if (this.#closing !== undefined && event.type !== 'command') return;
     this.#inbox.push(event);

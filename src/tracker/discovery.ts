@@ -88,6 +88,8 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
   readonly #bufferMax: number;
   readonly #pending: ((r: IteratorResult<DiscoveredPeer>) => void)[] = [];
   readonly #notify: Set<() => void>;
+  /** Removes our listener from the caller's `signal`: a long-lived signal must not keep us. */
+  #signalCleanup: () => void = () => {};
   #closing: Promise<void> | undefined;
   #dropped = 0;
 
@@ -167,7 +169,10 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
         notify,
       });
       const d = discovery;
-      options.signal?.addEventListener('abort', () => void d.close(), { once: true });
+      const signal = options.signal;
+      const onAbort = () => void d.close();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      d.#signalCleanup = () => signal?.removeEventListener('abort', onAbort);
       // Start on the next turn, so that the caller can subscribe to `status` and `peer` first.
       setImmediate(() => void tracker.start().catch(() => {}));
       return discovery;
@@ -223,6 +228,7 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
   /** Stops publishing and discovering; ends the iterators; closes the DHT if we created it. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#signalCleanup();
       for (const w of this.#pending.splice(0)) w({ value: undefined, done: true });
       this.#buffer.length = 0;
       this.#notify.clear();

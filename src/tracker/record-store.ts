@@ -12,11 +12,12 @@
  * only to nodes that are *free*: holding nothing, our own older record, or junk with a lower sequence
  * number; never another member's valid record. Among the free nodes a publisher takes the ones that rank
  * first by `SHA-256(publisher id ‖ node id)` (rendezvous hashing), so publishers racing on the same slot
- * mostly pick different nodes without coordinating. A publisher picks the slot that holds the fewest
- * records (ties broken by its own rendezvous rank of the slots), so records spread over the four slots.
+ * mostly pick different nodes without coordinating. A publisher picks the slot whose closest nodes hold
+ * the fewest values (ties to the lowest index), so records spread over the four slots and a minute's
+ * first record is always in slot 0.
  *
- * A reader runs one lookup per slot (4 in parallel) and keeps every distinct value from every node that
- * answers; each value is opened and verified (crypto `openRecord`), rejects are counted by reason, and
+ * A reader runs one lookup per slot it reads (all four in parallel, or a subset: a bootstrap reads slot
+ * 0 first) and keeps every distinct value from every node that answers; each value is opened and verified (crypto `openRecord`), rejects are counted by reason, and
  * the newest record per publisher (highest BEP 44 seq) wins.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -485,14 +486,14 @@ type Opened =
   | { ok: true; record: { stored: StoredRecord; publisherHex: string } }
   | { ok: false; reason: RecordRejectReason };
 
+/** Opened values an opener remembers (guess: a minute holds a few dozen distinct values). */
+const OPENER_CACHE_MAX = 512;
+
 /**
  * Opens each distinct DHT value once (ed25519 verification is the expensive part), with the Dht's
  * crypto suite (OpenSSL by default). Values are told apart by slot and BEP 44 signature: the Dht
  * checked that signature over (salt, seq, value), strictly (RFC 8032), so it names one value.
  */
-/** Opened values an opener remembers (guess: a minute holds a few dozen distinct values). */
-const OPENER_CACHE_MAX = 512;
-
 class Opener {
   readonly #cache = new Map<string, Opened>();
   constructor(

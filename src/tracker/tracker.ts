@@ -54,6 +54,7 @@ import {
   MAX_RECORD_PEERS,
   MESSAGE_ID_BYTES,
   type PeerInfo,
+  unixMinute,
 } from '../crypto/index.js';
 import { GttError } from '../errors.js';
 import { anyWake, type Clock, promiseWake, sleep, systemClock, type Wake } from './clock.js';
@@ -86,9 +87,9 @@ export type TrackerEvent =
 
 /** Counters of a tracker (read them, do not write them). */
 export interface TrackerStats {
-  /** Bootstrap passes (each reads two minutes). */
+  /** Bootstrap passes (each reads slot 0 of the current minute, and more only when needed). */
   passes: number;
-  /** Record store reads (one minute each; 4 lookups each). */
+  /** Record store reads (of one minute: 1–4 slot lookups each). */
   reads: number;
   /** Distinct records of others read. */
   recordsRead: number;
@@ -219,7 +220,7 @@ export class Tracker extends EventEmitter<EventsMap> {
   }
 
   #minute(): number {
-    return Math.floor(this.#clock.now() / 60_000);
+    return unixMinute(this.#clock.now());
   }
 
   #wake = (fire: () => void): (() => void) => this.#mesh.onNeighborUp(fire);
@@ -454,10 +455,9 @@ export class Tracker extends EventEmitter<EventsMap> {
     return this.#mesh.neighbors().some((n) => bytesToHex(n.id) === idHex);
   }
 
-  #dial(c: Candidate | (PeerInfo & { idHex?: string })): void {
-    const idHex = c.idHex ?? bytesToHex(c.id);
+  #dial(c: Candidate): void {
     this.stats.joinAttempts += 1;
-    if ('via' in c) this.#emit({ type: 'dial', peer: idHex, via: c.via, minute: c.minute });
+    this.#emit({ type: 'dial', peer: c.idHex, via: c.via, minute: c.minute });
     this.#mesh.join({ id: c.id, addresses: c.addresses });
   }
 
@@ -685,7 +685,8 @@ export class Tracker extends EventEmitter<EventsMap> {
       const ours = new Set(
         this.#mesh.recentMessageIds().map((id) => bytesToHex(id.slice(0, MESSAGE_ID_BYTES))),
       );
-      const joinedMinute = Math.floor((this.#joinedAtMs ?? Number.POSITIVE_INFINITY) / 60_000);
+      const joinedMinute =
+        this.#joinedAtMs === undefined ? Number.POSITIVE_INFINITY : unixMinute(this.#joinedAtMs);
       const strangers = records.filter(
         (r) =>
           ours.size > 0 &&
@@ -746,7 +747,7 @@ function pickDistinct(pool: Candidate[], n: number, random: () => number): Candi
 }
 
 /** The first `max` addresses that the record codec can carry (a host of at most 36 bytes). */
-export function fitAddresses(addresses: readonly Address[], max: number): Address[] {
+function fitAddresses(addresses: readonly Address[], max: number): Address[] {
   const out: Address[] = [];
   for (const a of addresses) {
     if (out.length === max) break;

@@ -63,7 +63,7 @@ import { joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
 import { meshComponents } from '../../src/tracker/mesh.js';
 import type { TrackerEvent } from '../../src/tracker/tracker.js';
 import { warpClock } from './join-clock.js';
-import { type Busy, busy, median, p95, printTable, round } from './stats.js';
+import { type Busy, busy, median, num, onlyScenarios, p95, printTable, round } from './stats.js';
 
 const SCENARIOS = ['warm', 'cold', 'fifty', 'load'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -86,18 +86,7 @@ const { values: args } = parseArgs({
 });
 
 const quick = args.quick;
-const num = (v: string | undefined, fallback: number, name: string, min = 0): number => {
-  const n = Number(v ?? fallback);
-  if (!Number.isFinite(n) || n < min) throw new RangeError(`--${name} expected a number ≥ ${min}, got ${v}`);
-  return n;
-};
-const only = new Set(args.only.split(',').map((s) => s.trim()));
-for (const s of only) {
-  if (!(SCENARIOS as readonly string[]).includes(s)) {
-    throw new RangeError(`--only expected some of ${SCENARIOS.join(',')}, got ${s}`);
-  }
-}
-const run = (s: Scenario) => only.has(s);
+const run = onlyScenarios<Scenario>(args.only, SCENARIOS);
 const nodes = num(args.nodes, 30, 'nodes', 1);
 const warmTrials = num(args['warm-trials'], quick ? 5 : 20, 'warm-trials');
 const coldRuns = num(args['cold-runs'], quick ? 3 : 10, 'cold-runs');

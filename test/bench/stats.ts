@@ -51,3 +51,21 @@ export function busy(): () => Busy {
     };
   };
 }
+
+/** A numeric command-line option: `v` (or `fallback` when absent), at least `min`. @throws RangeError */
+export function num(v: string | undefined, fallback: number, name: string, min = 0): number {
+  const n = Number(v ?? fallback);
+  if (!Number.isFinite(n) || n < min) throw new RangeError(`--${name} expected a number ≥ ${min}, got ${v}`);
+  return n;
+}
+
+/** `--only a,b`: whether each of `all` scenarios is to run. @throws RangeError for an unknown name */
+export function onlyScenarios<S extends string>(only: string, all: readonly S[]): (s: S) => boolean {
+  const chosen = new Set(only.split(',').map((s) => s.trim()));
+  for (const s of chosen) {
+    if (!(all as readonly string[]).includes(s)) {
+      throw new RangeError(`--only expected some of ${all.join(',')}, got ${s}`);
+    }
+  }
+  return (s) => chosen.has(s);
+}

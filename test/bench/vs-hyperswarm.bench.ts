@@ -61,7 +61,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RELEASE_LINGER_MS } from '../../src/net/config.js';
-import { type Busy, busy, median, p95, printTable, round } from './stats.js';
+import { type Busy, busy, median, num, onlyScenarios, p95, printTable, round } from './stats.js';
 import {
   type BenchPeer,
   type BenchSystem,
@@ -123,12 +123,6 @@ const progress = (msg: string): void => {
   process.stderr.write(`[bench:vs-hyperswarm] ${msg}\n`);
 };
 const uniq = (label: string) => `bench-vs-${label}-${Math.random().toString(36).slice(2)}`;
-
-function num(v: string | undefined, fallback: number, name: string, min = 0): number {
-  const n = Number(v ?? fallback);
-  if (!Number.isFinite(n) || n < min) throw new RangeError(`--${name} expected a number ≥ ${min}, got ${v}`);
-  return n;
-}
 
 // --- child processes (c, d) ---------------------------------------------------------------------------------
 
@@ -291,13 +285,7 @@ type Figures = { scenario: string; system: SystemName } & Record<string, unknown
 
 async function main(): Promise<void> {
   const quick = args.quick;
-  const only = new Set(args.only.split(',').map((s) => s.trim()));
-  for (const s of only) {
-    if (!(SCENARIOS as readonly string[]).includes(s)) {
-      throw new RangeError(`--only expected some of ${SCENARIOS.join(',')}, got ${s}`);
-    }
-  }
-  const run = (s: Scenario) => only.has(s);
+  const run = onlyScenarios<Scenario>(args.only, SCENARIOS);
   const nodes = num(args.nodes, 30, 'nodes', 2);
   const trials = num(args.trials, quick ? 5 : 20, 'trials', 1);
   const sizes = args.sizes.split(',').map((s) => num(s, 0, 'sizes', 2));

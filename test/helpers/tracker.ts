@@ -1,5 +1,6 @@
 /** Helpers of the tracker tests: peers on a DHT testnet, mesh components, waits on tracker events. */
-import type { Dht, Testnet } from '../../src/dht/index.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { createTestnet, type Dht, type Testnet } from '../../src/dht/index.js';
 import { type JoinTopicOptions, joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
 import { meshComponents } from '../../src/tracker/mesh.js';
 import type { TrackerEvent } from '../../src/tracker/tracker.js';
@@ -7,7 +8,6 @@ import type { TrackerEvent } from '../../src/tracker/tracker.js';
 /** Everything a test started; closed in `afterEach`/`afterAll`. */
 export class Peers {
   readonly all: TrackedTopic[] = [];
-  readonly dhts: Dht[] = [];
   readonly #testnet: () => Testnet;
 
   constructor(testnet: () => Testnet) {
@@ -21,7 +21,6 @@ export class Peers {
    */
   async start(topic: string, opts: JoinTopicOptions = {}): Promise<TrackedTopic> {
     const dht = opts.dht ?? (await this.#testnet().createNode());
-    if (opts.dht === undefined) this.dhts.push(dht as Dht);
     const peer = await joinTopic(topic, {
       wait: false,
       gossip: { listen: { host: '127.0.0.1', port: 0 } },
@@ -37,6 +36,27 @@ export class Peers {
     await Promise.all(this.all.splice(0).map((p) => p.close()));
   }
 }
+
+/**
+ * The setup of a tracker test file: a testnet of `nodes` DHT nodes and `pool` more nodes created up front
+ * (reused across runs with fresh topic names, so starting a peer costs no DHT bootstrap), every peer a
+ * test started closed after it, the testnet after the file. `pool` fills in `beforeAll`.
+ */
+export function trackerTestnet(opts: { nodes: number; pool: number }): { peers: Peers; pool: Dht[] } {
+  let testnet: Testnet | undefined;
+  const peers = new Peers(() => testnet!);
+  const pool: Dht[] = [];
+  beforeAll(async () => {
+    testnet = await createTestnet({ nodes: opts.nodes });
+    pool.push(...(await Promise.all(Array.from({ length: opts.pool }, () => testnet!.createNode()))));
+  }, 60_000);
+  afterEach(() => peers.closePeers());
+  afterAll(() => testnet?.close());
+  return { peers, pool };
+}
+
+/** A fresh topic name: tests share a testnet, so each run of each test gets its own topic. */
+export const uniq = (label: string) => `${label}-${Math.random().toString(36).slice(2)}`;
 
 /** Sizes of the connected components of `peers` over their neighbour lists, largest first. */
 export const components = (peers: readonly TrackedTopic[]): number[] =>

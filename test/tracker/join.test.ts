@@ -3,33 +3,15 @@
  * Cold start (two at once, 10 runs), 20 peers staggered, the warm path (one candidate at a time),
  * minute rollover on an injected clock, and close() during bootstrap.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestnet, type Dht, type Testnet } from '../../src/dht/index.js';
+import { describe, expect, it } from 'vitest';
 import { GttError } from '../../src/errors.js';
 import { manualClock } from '../../src/tracker/clock.js';
 import { joinTopic } from '../../src/tracker/join.js';
 import { until } from '../helpers/net.js';
-import { components, Peers, recordStatus, statusEvent } from '../helpers/tracker.js';
+import { components, recordStatus, statusEvent, trackerTestnet, uniq } from '../helpers/tracker.js';
 
-let testnet: Testnet;
-const peers = new Peers(() => testnet);
 /** DHT nodes reused across runs (fresh topics each run), so starting a peer costs no DHT bootstrap. */
-let pool: Dht[] = [];
-
-beforeAll(async () => {
-  testnet = await createTestnet({ nodes: 30 });
-  pool = await Promise.all(Array.from({ length: 20 }, () => testnet.createNode()));
-}, 60_000);
-
-afterEach(async () => {
-  await peers.closePeers();
-});
-
-afterAll(async () => {
-  await testnet?.close();
-});
-
-const uniq = (label: string) => `${label}-${Math.random().toString(36).slice(2)}`;
+const { peers, pool } = trackerTestnet({ nodes: 30, pool: 20 });
 
 describe('joinTopic', () => {
   it('two peers started at the same instant on an empty topic join one mesh, 10 runs of 10', async () => {

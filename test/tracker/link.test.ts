@@ -1,20 +1,20 @@
 /**
  * The tracker's link step (`Tracker#linkUp`), on a real 20-node DHT testnet: a member whose start-up
- * record landed (here then joined by someone who dialed it) joins the minute's leading publisher, the one with the lowest id in slot 0, unless it is that leader or already its
- * neighbour. The mesh is a stand-in that records what the tracker asks of it: this tests the tracker's
+ * record landed (here then joined by someone who dialed it) joins the minute's leading publisher, the
+ * one with the lowest id in slot 0 other than itself, unless that one is already its neighbour. The mesh is a stand-in that records what the tracker asks of it: this tests the tracker's
  * decisions, not the gossip layer. No wall-clock waits: the tracker's two `afterPublishRetryMs` waits
  * are held by its clock until the test releases them.
  */
-import { bytesToHex } from '@noble/hashes/utils.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerInfo } from '../../src/crypto/index.js';
 import { createTestnet, type Dht, type Testnet } from '../../src/dht/index.js';
 import { type Clock, systemClock } from '../../src/tracker/clock.js';
 import { parseTrackerConfig } from '../../src/tracker/config.js';
 import type { Mesh } from '../../src/tracker/mesh.js';
 import { Tracker, type TrackerEvent } from '../../src/tracker/tracker.js';
-import { until } from '../helpers/net.js';
+import { hex, until } from '../helpers/net.js';
 import { contentFor, freshNodes, makeStore, randomKeyPair, TEST_MINUTE } from '../helpers/records.js';
+import { uniq } from '../helpers/tracker.js';
 
 let testnet: Testnet;
 let nodes: Dht[];
@@ -24,11 +24,15 @@ beforeAll(async () => {
   nodes = await freshNodes(testnet, 5);
 });
 
+/** Trackers a test started: closed after it, pass or fail. */
+const trackers: Tracker[] = [];
+afterEach(async () => {
+  await Promise.all(trackers.splice(0).map((t) => t.close()));
+});
+
 afterAll(async () => {
   await testnet?.close();
 });
-
-const hex = (b: Uint8Array) => bytesToHex(b);
 
 /** A key pair whose id sorts after (first byte 0xff) or before (0x00) every other. */
 function edgeKeyPair(edge: 'last' | 'first') {
@@ -124,6 +128,7 @@ async function scenario(
     selfHex: hex(keyPair.publicKey),
     clock,
   });
+  trackers.push(tracker);
   const events: TrackerEvent[] = [];
   tracker.on('event', (e) => events.push(e));
   const others = nodes.slice(0, 3).map((dht) => makeStore(dht, topic, { secret: 's' }));
@@ -155,7 +160,7 @@ describe('link step', () => {
       mesh: m,
       events,
       ids,
-    } = await scenario(`link-${Math.random()}`, () => ({
+    } = await scenario(uniq('link'), () => ({
       id: randomKeyPair().publicKey,
       addresses: [],
     }));
@@ -164,7 +169,6 @@ describe('link step', () => {
     expect(events).toContainEqual({ type: 'merge', kind: 'link', peers: [ids[0]] });
     // One dial only, the link's.
     expect(events.filter((e) => e.type === 'dial')).toMatchObject([{ type: 'dial', peer: ids[0] }]);
-    await tracker.close();
   });
 
   it('the lowest-id publisher itself joins the next lowest (a lower record it missed may exist)', async () => {
@@ -172,23 +176,17 @@ describe('link step', () => {
       tracker,
       mesh: m,
       ids,
-    } = await scenario(
-      `link-first-${Math.random()}`,
-      () => ({ id: randomKeyPair().publicKey, addresses: [] }),
-      'first',
-    );
+    } = await scenario(uniq('link-first'), () => ({ id: randomKeyPair().publicKey, addresses: [] }), 'first');
     expect(m.asked).toEqual([ids[0]]);
     expect(tracker.stats.links).toBe(1);
-    await tracker.close();
   });
 
   it('does nothing when the leader is a neighbour already', async () => {
-    const { tracker, mesh: m } = await scenario(`link-neighbor-${Math.random()}`, (ids) => ({
+    const { tracker, mesh: m } = await scenario(uniq('link-neighbor'), (ids) => ({
       id: Uint8Array.from(Buffer.from(ids[0]!, 'hex')),
       addresses: [],
     }));
     expect(m.asked).toEqual([]);
     expect(tracker.stats.links).toBe(0);
-    await tracker.close();
   });
 });

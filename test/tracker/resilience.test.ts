@@ -5,34 +5,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deriveMinuteKeys, keyPairFromSeed, TopicId, unixMinute } from '../../src/crypto/index.js';
-import { createTestnet, type Dht, type Testnet } from '../../src/dht/index.js';
+import { createTestnet } from '../../src/dht/index.js';
 import { Gossip } from '../../src/net/gossip.js';
 import type { TrackerConfigInput } from '../../src/tracker/config.js';
 import type { TrackedTopic } from '../../src/tracker/join.js';
 import { RecordStore } from '../../src/tracker/record-store.js';
 import { until } from '../helpers/net.js';
-import { components, Peers, recordStatus } from '../helpers/tracker.js';
+import { components, Peers, recordStatus, trackerTestnet, uniq } from '../helpers/tracker.js';
 
-let testnet: Testnet;
-const peers = new Peers(() => testnet);
-let pool: Dht[] = [];
-
-beforeAll(async () => {
-  testnet = await createTestnet({ nodes: 30 });
-  pool = await Promise.all(Array.from({ length: 22 }, () => testnet.createNode()));
-}, 60_000);
-
-afterEach(async () => {
-  await peers.closePeers();
-});
-
-afterAll(async () => {
-  await testnet?.close();
-});
-
-const uniq = (label: string) => `${label}-${Math.random().toString(36).slice(2)}`;
+/** DHT nodes reused across runs (fresh topics each run), so starting a peer costs no DHT bootstrap. */
+const { peers, pool } = trackerTestnet({ nodes: 30, pool: 22 });
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
 /** Short worker intervals, so that "3 merge intervals" is a few seconds. */

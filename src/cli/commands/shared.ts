@@ -3,7 +3,10 @@ import { type DhtOptions, type ErrorCode, GttError } from '../../index.js';
 import type { CommandName, DhtArgs } from '../args.js';
 import { errorFields, errorMessage, type Io, type Out } from '../output.js';
 
-/** Exit code of a one-shot command stopped by Ctrl-C or SIGTERM (128 + SIGINT, the shell convention). */
+/**
+ * Exit code of a command stopped by Ctrl-C or SIGTERM while it runs (128 + SIGINT, the shell
+ * convention); a signal with no command listening ends the process with 130 or 143 (`main.ts`).
+ */
 export const INTERRUPTED = 130;
 
 /** Says that `command` was interrupted; returns {@link INTERRUPTED}. */
