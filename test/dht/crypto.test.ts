@@ -125,6 +125,10 @@ describe('where the suite is used', () => {
     expect(got.values[0]!.from.length).toBeGreaterThan(1);
     expect(reader.calls.verify).toBe(1);
     expect(reader.calls.sign).toBe(0);
+    // A later walk finds the same item: the node remembers it verified it.
+    const again = await readerNode.getAll({ publicKey: keys.publicKey });
+    expect(again.values.map((v) => v.value)).toEqual([value]);
+    expect(reader.calls.verify).toBe(1);
   });
 
   it('storing nodes drop a put whose signature their suite refuses, and store one it accepts', async () => {
