@@ -10,6 +10,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { expand, hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import type { CryptoSuite } from './suite.js';
 import { TOPIC_HASH_BYTES, TopicId } from './topic.js';
 import { abytes, aint, aobject, copy, u64be } from './utils.js';
 
@@ -92,6 +93,11 @@ export interface MinuteKeyOptions {
   secretHash?: Uint8Array | undefined;
   /** Secret rotation hook; default `defaultSecretRotation`. Ignored without `secretHash`. */
   rotation?: SecretRotation | undefined;
+  /**
+   * Computes `slotPublicKey` (default noble's ed25519). The I/O layers pass their crypto suite: on
+   * OpenSSL this is ~20× cheaper, and every member derives a minute's keys as it starts.
+   */
+  suite?: Pick<CryptoSuite, 'ed25519PublicKey'> | undefined;
 }
 
 /**
@@ -141,7 +147,7 @@ export function deriveMinuteKeys(topic: TopicId, minute: number, opts?: MinuteKe
     hasSecret,
     sealKey: expand(sha256, root, INFO_SEAL, 32),
     slotSeed,
-    slotPublicKey: ed25519.getPublicKey(slotSeed),
+    slotPublicKey: opts?.suite ? copy(opts.suite.ed25519PublicKey(slotSeed)) : ed25519.getPublicKey(slotSeed),
     salts: Object.freeze(salts),
   });
 }

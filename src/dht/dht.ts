@@ -120,6 +120,13 @@ export interface GetAllOptions {
   readonly timeoutMs?: number;
   /** Called once per new distinct valid item, as soon as it arrives. If it throws, `getAll` rejects. */
   readonly onValue?: (value: FoundValue) => void;
+  /**
+   * Ask only these nodes, all at once, and do not walk on to the nodes their replies name: one round
+   * trip instead of a walk. For a second look at a slot whose closest nodes a recent `getAll` found
+   * (its `nodes`): what they hold may have changed within seconds, who they are has not. Nodes beyond
+   * the `k` closest given are not asked.
+   */
+  readonly nodes?: readonly NodeRef[];
 }
 
 /** Options of {@link Dht.put}. */
@@ -201,7 +208,7 @@ export interface RefreshResult {
 
 /** Cheap counters, updated in place. */
 export interface DhtStats {
-  /** Walks started (getAll, put attempts, refresh). */
+  /** Walks started (getAll, put attempts, refresh); a `getAll` of given `nodes` counts as one. */
   lookups: number;
   /** Walks ended by their budget before converging. */
   lookupsTimedOut: number;
@@ -378,6 +385,10 @@ export class Dht {
     if (onValue !== undefined && typeof onValue !== 'function') {
       throw new TypeError(`"onValue" expected function, got ${typeof onValue}`);
     }
+    const only = options.nodes;
+    if (only !== undefined && !Array.isArray(only)) {
+      throw new TypeError(`"nodes" expected array, got ${typeof only}`);
+    }
     const target = targetOf(slot.publicKey, salt);
     const op = this.#begin<GetAllResult>(options.signal);
     if (op.settled) return op.promise;
@@ -398,7 +409,7 @@ export class Dht {
     // Our own store counts too: we may be one of the nodes closest to the target.
     const local = this.#dht._values.get(bytesToHex(target));
     if (local) collector.addLocal(local, { id: this.id, ...this.address() });
-    const walk = this.#walk(op, target, 'get', collector, () => op.resolve(collector.result(false)));
+    const walk = this.#walk(op, target, 'get', collector, () => op.resolve(collector.result(false)), only);
     op.timer(timeoutMs, () => {
       walk.stop();
       this.#stats.lookupsTimedOut++;
@@ -628,7 +639,8 @@ export class Dht {
    * Runs one iterative walk (see `lookup.ts`) toward `target` with `get` or `find_node` queries, calling
    * `sink.add` for every valid reply and `onDone` once when it converges. Stops when `op` settles or
    * `stop()` is called; later replies are ignored, except that failures are still counted and a node
-   * that timed out still leaves the routing table.
+   * that timed out still leaves the routing table. With `only`, a single round instead: those nodes
+   * (the `k` closest of them) are asked at once and the nodes their replies name are not.
    */
   #walk(
     op: Tracked,
@@ -636,14 +648,19 @@ export class Dht {
     query: 'get' | 'find_node',
     sink: { add(reply: Record<string, unknown>, envelope: ReplyEnvelope, from: NodeRef): void },
     onDone: () => void,
+    only?: readonly NodeRef[],
   ): Walk {
     const rpc = this.#dht._rpc;
     const { k, concurrency } = this.#config;
-    const lookup = new Lookup(target, rpc.id, { k, alpha: concurrency });
-    const seeds = rpc.nodes.closest(target, k);
-    lookup.add(seeds);
-    // Like k-rpc: fall back on the bootstrap nodes while the routing table is smaller than their list.
-    if (seeds.length < this.#bootstrap.length) lookup.add(this.#bootstrap);
+    const lookup = new Lookup(target, rpc.id, { k, alpha: only === undefined ? concurrency : k });
+    if (only !== undefined) {
+      lookup.add(only.map((n) => ({ id: n.id, host: n.host, port: n.port })));
+    } else {
+      const seeds = rpc.nodes.closest(target, k);
+      lookup.add(seeds);
+      // Like k-rpc: fall back on the bootstrap nodes while the routing table is smaller than their list.
+      if (seeds.length < this.#bootstrap.length) lookup.add(this.#bootstrap);
+    }
     const message: KrpcMessage = { q: query, a: { id: rpc.id, target: toBuffer(target) } };
     const stallTimers = new Set<() => void>();
     let ended = false;
@@ -687,7 +704,7 @@ export class Dht {
         } else if (!ended) {
           this.#rtt?.sample(performance.now() - sentAt);
           const { id, nodes } = envelope.data;
-          lookup.onResponse(contact, id, nodes ? decodeNodes(nodes) : []);
+          lookup.onResponse(contact, id, nodes && only === undefined ? decodeNodes(nodes) : []);
           sink.add(r, envelope.data, { id: new Uint8Array(id), host: contact.host, port: contact.port });
         }
         pump();

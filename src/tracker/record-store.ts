@@ -198,6 +198,7 @@ export class RecordStore {
       keys = deriveMinuteKeys(this.#topic, minute, {
         secretHash: this.#secretHash,
         rotation: this.#rotation,
+        suite: this.#dht.crypto,
       });
       this.#keys.set(minute, keys);
       if (this.#keys.size > KEY_CACHE_MINUTES) {
@@ -223,6 +224,12 @@ export class RecordStore {
       timeoutMs?: number;
       onRecord?: (record: StoredRecord) => void;
       slots?: readonly number[];
+      /**
+       * An earlier read of the same minute: a slot it covered is read by asking its responders again,
+       * all at once (one round trip, no walk; `Dht.getAll` `nodes`). For a second look within seconds,
+       * while peers that started with us are landing their records on the nodes the first read found.
+       */
+      from?: ReadResult;
     } = {},
   ): Promise<ReadResult> {
     throwIfAborted(opts.signal);
@@ -233,6 +240,7 @@ export class RecordStore {
         throw new RangeError(`"slots" expected indices in 0..${keys.salts.length - 1}, got ${i}`);
       }
     }
+    const from = opts.from?.minute === minute ? opts.from : undefined;
     const opener = this.#opener(minute);
     const seen = new Set<string>();
     const lookups = which.map((slot) =>
@@ -241,6 +249,7 @@ export class RecordStore {
         {
           signal: opts.signal,
           timeoutMs: opts.timeoutMs,
+          nodes: askAgain(from, slot),
           onValue: opts.onRecord
             ? (value) => {
                 const opened = opener.open(value, slot);
@@ -521,6 +530,12 @@ class Opener {
     }
     return opened;
   }
+}
+
+/** The responders of `read`'s lookup of `slot`, when it had any: the nodes to ask again. */
+function askAgain(read: ReadResult | undefined, slot: number): LookupNode[] | undefined {
+  const nodes = read?.slots.find((s) => s.index === slot)?.nodes;
+  return nodes !== undefined && nodes.length > 0 ? nodes : undefined;
 }
 
 /** The `n` nodes closest to `target` by XOR distance (BEP 5). */

@@ -246,6 +246,7 @@ export class Tracker extends EventEmitter<EventsMap> {
       return () => seenWakers.delete(fire);
     };
     let startup: Promise<PublishResult | undefined> | undefined;
+    let slot0View: ReadResult | undefined;
     if (this.#explicitWaitMs > 0 && !this.#mesh.isJoined()) {
       await sleep(this.#clock, this.#explicitWaitMs, signal, this.#wake);
     }
@@ -271,7 +272,7 @@ export class Tracker extends EventEmitter<EventsMap> {
           const v = done.get(p);
           return v?.slots.every(isClean) === true;
         });
-      const feed = (m: number, slots?: number[]) => {
+      const feed = (m: number, slots?: number[], from?: ReadResult) => {
         this.#emit({ type: 'read', minutes: [m] });
         const p: Promise<ReadResult | undefined> = this.#read(
           m,
@@ -286,6 +287,7 @@ export class Tracker extends EventEmitter<EventsMap> {
             queue.addRecord(r);
           },
           slots,
+          from,
         ).then((v) => {
           done.set(p, v);
           return v;
@@ -298,6 +300,10 @@ export class Tracker extends EventEmitter<EventsMap> {
       // minute before. On a live topic the first stage names enough peers; an empty topic costs two
       // lookups instead of eight.
       const current = feed(first, [0]);
+      // The newest read of the current minute's slot 0, whose nodes the link step asks again.
+      void current.then((v) => {
+        if (first === minute && v !== undefined) slot0View ??= v;
+      });
       let previous: Promise<ReadResult | undefined> | undefined;
       const slot0Reads: Promise<ReadResult | undefined>[] = [current];
       const stages: (() => Promise<ReadResult | undefined> | undefined)[] = [
@@ -311,17 +317,21 @@ export class Tracker extends EventEmitter<EventsMap> {
       ];
       if (pass === 0 && cfg.publishOnStart && first === minute) {
         this.#lastPublishedMinute = minute;
+        // Stored on the nodes the read just found, without a walk of its own: peers that start with
+        // us on an empty topic publish at about the same time, and a node already holding one of
+        // theirs refuses ours (302), which ends the publish; the read below then shows who is there.
         startup = this.#publishInBackground(minute, 'startup', current, {
           onRecord: onSeen,
           onlyIfEmpty: true,
-          // Walk again rather than store on the read's nodes: peers starting with us are publishing
-          // too, and the walk shows whoever landed first; then we dial them and store nothing.
-          reuseResponders: false,
           skipIfOthersFound: true,
         });
-        // Peers that start together all find the topic empty and publish at about the same time: read
-        // the current minute again right after our record landed (or at once when our put came across
-        // someone else's record), within this pass.
+        let startupResult: PublishResult | undefined;
+        void startup.then((r) => {
+          startupResult = r;
+        });
+        // Peers that start together all find the topic empty and publish at about the same time: ask
+        // slot 0's nodes again (one round trip, no walk) `afterPublishRetryMs` after our record landed,
+        // or at once when a node refused it for holding someone else's, within this pass.
         queue.source(
           (async () => {
             const view = await current;
@@ -335,11 +345,13 @@ export class Tracker extends EventEmitter<EventsMap> {
             );
             // Our put came across someone: dial them (already queued) instead of reading again.
             if (queue.records > 0) return;
-            await sleep(this.#clock, cfg.afterPublishRetryMs, passAbort.signal, woke);
+            if (startupResult?.status !== 'skipped') {
+              await sleep(this.#clock, cfg.afterPublishRetryMs, passAbort.signal, woke);
+            }
             if (passAbort.signal.aborted || this.#mesh.isJoined() || queue.records > 0) return;
-            const again = feed(minute, [0]);
+            const again = feed(minute, [0], view);
             slot0Reads.push(again);
-            await again;
+            slot0View = (await again) ?? slot0View;
           })(),
         );
       }
@@ -416,7 +428,7 @@ export class Tracker extends EventEmitter<EventsMap> {
     });
     // After a start-up record of ours landed (not through explicit peers, whose topic is not meant to
     // dial strangers from the records).
-    if (startup !== undefined) this.#track(this.#linkUp(startup));
+    if (startup !== undefined) this.#track(this.#linkUp(startup, slot0View));
     this.#startWorkers();
   }
 
@@ -431,12 +443,13 @@ export class Tracker extends EventEmitter<EventsMap> {
    * so the groups meet in one place (a random pick could pair groups off into separate components);
    * its JOIN's forward walks then give the group several links into the leader's.
    */
-  async #linkUp(startup: Promise<PublishResult | undefined>): Promise<void> {
+  async #linkUp(startup: Promise<PublishResult | undefined>, slot0?: ReadResult): Promise<void> {
     const signal = this.#abort.signal;
     // Our start-up record and those of the peers that started with us land at about the same time.
     if ((await startup)?.status !== 'published') return;
     if ((await sleep(this.#clock, this.#cfg.bootstrap.afterPublishRetryMs, signal)) === 'aborted') return;
-    const view = await this.#read(this.#minute(), signal, undefined, [0]);
+    // Slot 0's nodes are known from the bootstrap's read (in the same minute): ask them again.
+    const view = await this.#read(this.#minute(), signal, undefined, [0], slot0);
     if (view === undefined || this.#closed) return;
     // `records` leaves our own out: when we lead, we link to the next one, so that a leader whose read
     // missed a lower record still ties its group to someone.
@@ -467,10 +480,11 @@ export class Tracker extends EventEmitter<EventsMap> {
     signal: AbortSignal,
     onRecord?: (r: StoredRecord) => void,
     slots?: number[],
+    from?: ReadResult,
   ): Promise<ReadResult | undefined> {
     this.stats.reads += 1;
     try {
-      const view = await this.#store.read(minute, { signal, onRecord, slots });
+      const view = await this.#store.read(minute, { signal, onRecord, slots, from });
       this.stats.recordsRead += view.records.length;
       this.#emit({
         type: 'read-done',

@@ -54,6 +54,7 @@
  * measures this machine's CPU as much as the protocol: `busy` figures (CPU as % of one core, event loop
  * delay) come with each scenario.
  */
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createTestnet, type Dht } from '../../src/dht/index.js';
@@ -62,6 +63,8 @@ import type { Clock } from '../../src/tracker/clock.js';
 import { joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
 import { meshComponents } from '../../src/tracker/mesh.js';
 import type { TrackerEvent } from '../../src/tracker/tracker.js';
+import { epochNow, type GroupEvent, type GroupSummary } from './fifty-group.js';
+import { type GroupHandle, localGroup, workerGroup } from './fifty-threads.js';
 import { warpClock } from './join-clock.js';
 import { type Busy, busy, median, num, onlyScenarios, p95, printTable, round } from './stats.js';
 
@@ -78,6 +81,7 @@ const { values: args } = parseArgs({
     'cold-runs': { type: 'string' },
     'fifty-runs': { type: 'string' },
     fifty: { type: 'string', default: '50' },
+    threads: { type: 'string' },
     'load-n': { type: 'string', default: '10,50' },
     speed: { type: 'string' },
     'skip-minutes': { type: 'string' },
@@ -92,6 +96,8 @@ const warmTrials = num(args['warm-trials'], quick ? 5 : 20, 'warm-trials');
 const coldRuns = num(args['cold-runs'], quick ? 3 : 10, 'cold-runs');
 const fiftyRuns = num(args['fifty-runs'], quick ? 2 : 10, 'fifty-runs');
 const fiftyN = num(args.fifty, 50, 'fifty', 2);
+/** Worker threads the fifty peers are split over; 0 = all in this thread (see fifty-threads.ts). */
+const threads = Math.min(num(args.threads, availableParallelism(), 'threads'), fiftyN);
 const loadNs = args['load-n'].split(',').map((s) => num(s, 0, 'load-n', 2));
 /** Tracker speed per load size (see the module comment). */
 const speeds: number[] = loadNs.map((n, i) => {
@@ -130,12 +136,6 @@ const defined = (vs: (number | undefined)[]) => vs.filter((v) => v !== undefined
 
 const components = (peers: readonly TrackedTopic[]) => meshComponents(peers).map((c) => c.size);
 
-/** Peers not joined or outside the largest component. */
-function isolated(peers: readonly TrackedTopic[]): number {
-  const main = meshComponents(peers)[0] ?? new Set<string>();
-  return peers.filter((p) => !p.isJoined() || !main.has(p.id)).length;
-}
-
 /** `joinTopic` with `wait: true`, time-boxed by an abort (which closes what it created). */
 async function joinWithin(
   topic: string,
@@ -171,7 +171,7 @@ const started = performance.now();
 const poolSize = Math.max(
   run('warm') ? 4 : 0,
   run('cold') ? 2 : 0,
-  run('fifty') ? fiftyN : 0,
+  run('fifty') && threads === 0 ? fiftyN : 0,
   run('load') ? Math.max(0, ...loadNs) : 0,
 );
 progress(`testnet of ${nodes} nodes, pool of ${poolSize} DHT nodes`);
@@ -313,90 +313,103 @@ interface FiftyRun {
   busy: Busy;
 }
 
+/** Where the peers run (see fifty-threads.ts); events go to the run under way. */
+let onGroupEvent: (e: GroupEvent) => void = () => {};
+const groups: GroupHandle[] = [];
+if (run('fifty')) {
+  if (threads === 0) groups.push(localGroup(pool.slice(0, fiftyN), (e) => onGroupEvent(e)));
+  else {
+    const sizes = Array.from({ length: threads }, (_, i) => Math.floor((fiftyN + i) / threads));
+    groups.push(
+      ...(await Promise.all(sizes.map((n) => workerGroup(testnet.bootstrap, n, (e) => onGroupEvent(e))))),
+    );
+  }
+}
+
 async function fiftyRun(r: number): Promise<FiftyRun> {
   const topic = uniq(`fifty-${r}`);
-  const dhts = pool.slice(0, fiftyN);
-  const gs = await gossips(fiftyN);
-  const transport = () =>
-    gs.reduce(
-      (acc, g) => {
-        const t = g.stats.transport;
-        acc.dialsStarted += t.dialsStarted;
-        acc.dialsFailed += t.dialsFailed;
-        acc.inbound += t.inboundAccepted;
-        acc.handshakeFailures += Object.values(t.handshakeFailures).reduce((a, b) => a + b, 0);
-        return acc;
-      },
-      { dialsStarted: 0, dialsFailed: 0, inbound: 0, handshakeFailures: 0 },
-    );
-  const lookups0 = dhtSum(dhts, 'lookups');
-  const queries0 = dhtSum(dhts, 'queriesSent');
-  const dials: { peer: number; to: string; at: number; upMs?: number }[] = [];
-  const firstReadDone: (number | undefined)[] = [];
-  const firstDial: (number | undefined)[] = [];
-  const stop = busy();
-  const t0 = performance.now();
-  const peers = await Promise.all(
-    gs.map((gossip, i) => joinTopic(topic, { dht: dhts[i]!, gossip, wait: false })),
-  );
-  peers.forEach((p, i) => {
-    p.on('status', (e) => {
-      if (e.type === 'dial') {
-        dials.push({ peer: i, to: e.peer, at: performance.now() });
-        firstDial[i] ??= performance.now() - t0;
-      }
-      if (e.type === 'read-done') firstReadDone[i] ??= performance.now() - t0;
-    });
-    p.on('neighbor-up', (id) => {
-      for (const d of dials) if (d.peer === i && d.to === id) d.upMs ??= performance.now() - d.at;
-    });
+  await Promise.all(groups.map((g) => g.prepare(topic)));
+  // The mesh as the groups report it: each peer's neighbour list, and when it joined.
+  const adjacency = new Map<string, string[]>();
+  const joinedAt = new Map<string, number>();
+  const graph = () => [...joinedAt.keys()].map((id) => ({ id, neighbors: () => adjacency.get(id) ?? [] }));
+  let allJoinedAt: number | undefined;
+  let meshAt: number | undefined;
+  let reached: () => void = () => {};
+  const whole = new Promise<void>((resolve) => {
+    reached = resolve;
   });
-  let allJoinedMs: number | undefined;
-  const meshMs = await until(
-    () => {
-      if (!peers.every((p) => p.isJoined())) return false;
-      allJoinedMs ??= performance.now() - t0;
-      return components(peers)[0] === fiftyN;
-    },
-    t0,
-    FIFTY_BUDGET_MS,
-  );
-  const up = dials.flatMap((d) => (d.upMs === undefined ? [] : [d.upMs]));
+  onGroupEvent = (e) => {
+    if (e.type === 'joined') joinedAt.set(e.id, e.at);
+    else adjacency.set(e.id, e.neighbors);
+    if (meshAt !== undefined || joinedAt.size < fiftyN) return;
+    allJoinedAt ??= e.at;
+    if (meshComponents(graph())[0]?.size === fiftyN) {
+      meshAt = e.at;
+      reached();
+    }
+  };
+  const stop = busy();
+  const t0 = epochNow();
+  for (const g of groups) g.go(t0);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([whole, new Promise((resolve) => (timer = setTimeout(resolve, FIFTY_BUDGET_MS)))]);
+  clearTimeout(timer);
+  const mainBusy = stop();
+  const largest = meshComponents(graph())[0]?.size ?? 0;
+  const comps = meshComponents(graph()).map((c) => c.size);
+  onGroupEvent = () => {};
+  const parts = await Promise.all(groups.map((g) => g.finish()));
+  const all = <K extends keyof GroupSummary>(k: K) => parts.flatMap((p) => p[k] as number[]);
+  const sum = (k: keyof GroupSummary) => parts.reduce((s, p) => s + (p[k] as number), 0);
+  const up = all('dialUpMs');
   const result: FiftyRun = {
-    ok: meshMs !== undefined,
-    ms: meshMs ?? FIFTY_BUDGET_MS,
-    allJoinedMs: allJoinedMs ?? FIFTY_BUDGET_MS,
-    isolated: meshMs !== undefined ? 0 : isolated(peers),
-    components: components(peers),
-    joinAttempts: peers.reduce((s, p) => s + p.stats.tracker.joinAttempts, 0),
-    maxPasses: Math.max(...peers.map((p) => p.stats.tracker.passes)),
-    dhtLookups: dhtSum(dhts, 'lookups') - lookups0,
-    dhtQueries: dhtSum(dhts, 'queriesSent') - queries0,
-    ...transport(),
-    dials: dials.length,
+    ok: meshAt !== undefined,
+    ms: meshAt !== undefined ? meshAt - t0 : FIFTY_BUDGET_MS,
+    allJoinedMs: allJoinedAt !== undefined ? allJoinedAt - t0 : FIFTY_BUDGET_MS,
+    isolated: meshAt !== undefined ? 0 : fiftyN - largest,
+    components: [...comps, ...Array<number>(fiftyN - joinedAt.size).fill(1)],
+    joinAttempts: sum('joinAttempts'),
+    maxPasses: Math.max(...parts.map((p) => p.maxPasses)),
+    dhtLookups: sum('dhtLookups'),
+    dhtQueries: sum('dhtQueries'),
+    dialsStarted: sum('dialsStarted'),
+    dialsFailed: sum('dialsFailed'),
+    inbound: sum('inbound'),
+    handshakeFailures: sum('handshakeFailures'),
+    dials: sum('dials'),
     dialsUp: up.length,
-    dialToUpMedianMs: up.length > 0 ? round(median(up)) : null,
-    reads: peers.reduce((a, p) => a + p.stats.tracker.reads, 0),
-    publishes: peers.reduce((a, p) => a + p.stats.tracker.published, 0),
-    publishFailures: peers.reduce((a, p) => a + p.stats.tracker.publishFailed, 0),
-    peerJoinedMedianMs: stat(defined(peers.map((p) => p.stats.tracker.joinedAfterMs)), median),
-    peerJoinedMaxMs: stat(defined(peers.map((p) => p.stats.tracker.joinedAfterMs)), (v) => Math.max(...v)),
-    firstReadDoneMs: stat(defined(firstReadDone), median),
-    firstDialMs: stat(defined(firstDial), median),
-    busy: stop(),
+    dialToUpMedianMs: stat(up, median),
+    reads: sum('reads'),
+    publishes: sum('publishes'),
+    publishFailures: sum('publishFailures'),
+    peerJoinedMedianMs: stat(all('joinedAfterMs'), median),
+    peerJoinedMaxMs: stat(all('joinedAfterMs'), (v) => Math.max(...v)),
+    firstReadDoneMs: stat(all('firstReadDoneMs'), median),
+    firstDialMs: stat(all('firstDialMs'), median),
+    busy: {
+      cpuPct: mainBusy.cpuPct,
+      loopDelayP99Ms: round(Math.max(mainBusy.loopDelayP99Ms, ...parts.map((p) => p.loopDelayP99Ms))),
+      loopDelayMaxMs: round(Math.max(mainBusy.loopDelayMaxMs, ...parts.map((p) => p.loopDelayMaxMs))),
+    },
   };
   progress(
-    `  run ${r}: ${meshMs === undefined ? 'no mesh' : `${round(meshMs)} ms`}, components ` +
+    `  run ${r}: ${meshAt === undefined ? 'no mesh' : `${round(result.ms)} ms`}, components ` +
       `${result.components.join(',')}, ${result.dhtLookups} lookups, CPU ${result.busy.cpuPct} %`,
   );
-  await closeAll(peers, gs);
   return result;
 }
 
 const fifty: FiftyRun[] = [];
 if (run('fifty')) {
-  progress(`${fiftyN} peers at once: ${fiftyRuns} runs`);
+  progress(
+    `${fiftyN} peers at once: ${fiftyRuns} runs, ${threads === 0 ? 'all in this thread' : `in ${threads} worker threads`}`,
+  );
+  // One run first that is not counted: the peers' code is then compiled in every thread (a fresh
+  // worker would otherwise pay for it in the first measured run, and the one-thread runs after it not).
+  await fiftyRun(-1);
   for (let r = 0; r < fiftyRuns; r++) fifty.push(await fiftyRun(r));
+  await Promise.all(groups.map((g) => g.close()));
 }
 
 // --- steady-state DHT load --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import type { GetResult } from 'bittorrent-dht';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signMutable, targetOf } from '../../src/dht/bep44.js';
 import { createTestnet, Dht, type FoundValue, type Testnet } from '../../src/dht/index.js';
+import { compareDistance } from '../../src/dht/lookup.js';
 import { GttError } from '../../src/errors.js';
 import { hex, idSet, randomKeys, startRawNode, unusedUdpPort, utf8 } from '../helpers/dht.js';
 
@@ -169,6 +170,44 @@ describe('put on borrowed responders', () => {
     const keys = randomKeys();
     await expect(
       writer.put(keys, utf8('x'), { seq: 1, responders: 'nodes' as unknown as [] }),
+    ).rejects.toThrow(TypeError);
+  });
+});
+
+describe('getAll of given nodes', () => {
+  it('asks only those nodes, in one round, and sees what they hold now', async () => {
+    const keys = randomKeys();
+    const first = await reader.getAll({ publicKey: keys.publicKey });
+    expect(first.values).toEqual([]);
+    // Stored after the first look, on the nodes that look found.
+    const put = await writer.put(keys, utf8('later'), { seq: 1, responders: first.nodes });
+    expect(put.ok).toBe(true);
+    const given = first.nodes.slice(0, 20);
+    const before = { ...reader.stats };
+    const again = await reader.getAll({ publicKey: keys.publicKey }, { nodes: given });
+    expect(again.values.map((v) => v.value)).toEqual([utf8('later')]);
+    expect(reader.stats.lookups - before.lookups).toBe(1);
+    // One query per node given, none to the nodes their replies name.
+    expect(reader.stats.queriesSent - before.queriesSent).toBe(given.length);
+    expect(idSet(again.nodes)).toEqual(idSet(given));
+  });
+
+  it('asks no more than the k closest of the nodes given', async () => {
+    const keys = randomKeys();
+    const many = [...testnet.nodes, writer].map((d) => ({ id: d.id, ...d.address() }));
+    expect(many.length).toBeGreaterThan(20);
+    const target = targetOf(keys.publicKey);
+    const closest = [...many].sort((a, b) => compareDistance(a.id, b.id, target)).slice(0, 20);
+    const before = reader.stats.queriesSent;
+    const again = await reader.getAll({ publicKey: keys.publicKey }, { nodes: many });
+    expect(reader.stats.queriesSent - before).toBe(20);
+    expect(idSet(again.nodes)).toEqual(idSet(closest));
+  });
+
+  it('refuses a nodes option that is not an array', async () => {
+    const keys = randomKeys();
+    await expect(
+      reader.getAll({ publicKey: keys.publicKey }, { nodes: 'nodes' as unknown as [] }),
     ).rejects.toThrow(TypeError);
   });
 });

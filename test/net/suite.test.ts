@@ -12,6 +12,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { deriveMinuteKeys, hashSecret, TopicId } from '../../src/crypto/index.js';
 import { type CryptoSuite, isCryptoSuite, nobleSuite } from '../../src/crypto/suite.js';
 import { defaultSuite, NATIVE_PUBLIC_KEY_CACHE_SIZE, nativeSuite } from '../../src/native/crypto.js';
 import {
@@ -223,6 +224,25 @@ describe('the suites agree on random inputs (fast-check)', () => {
           return r === undefined ? 'refused' : bytesToHex(r);
         });
       }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('minute keys: the same with either suite as without one (noble)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.boolean(),
+        (name, minute, secret) => {
+          const topic = TopicId.fromName(name);
+          const opts = secret ? { secretHash: hashSecret(name) } : {};
+          const reference = deriveMinuteKeys(topic, minute, opts);
+          for (const suite of [nativeSuite, nobleSuite]) {
+            expect(deriveMinuteKeys(topic, minute, { ...opts, suite })).toEqual(reference);
+          }
+        },
+      ),
       { numRuns: 30 },
     );
   });

@@ -77,6 +77,21 @@ describe('publish', () => {
     expect((await reader.store.read(TEST_MINUTE)).records).toHaveLength(1);
   });
 
+  it('a read `from` an earlier one asks its nodes again, one round, and finds a record landed since', async () => {
+    const topic = topicName('again');
+    const reader = makeStore(nodes[5]!, topic, { secret: 's' });
+    const first = await reader.store.read(TEST_MINUTE, { slots: [0] });
+    expect(first.records).toHaveLength(0);
+    const publisher = makeStore(nodes[6]!, topic, { secret: 's' });
+    expect(await publisher.store.publish(contentFor(6))).toMatchObject({ status: 'published', slot: 0 });
+    const before = { ...nodes[5]!.stats };
+    const again = await reader.store.read(TEST_MINUTE, { slots: [0], from: first });
+    expect(again.records.map((r) => hex(r.publisher))).toEqual([hex(publisher.keyPair.publicKey)]);
+    // Only slot 0's responders of the first read were asked (at most k = 20 of them), no walk beyond.
+    const asked = Math.min(20, first.slots[0]!.nodes.length);
+    expect(nodes[5]!.stats.queriesSent - before.queriesSent).toBe(asked);
+  });
+
   it('a read older than 10 s lends no responders: the put walks for fresh ones', async () => {
     const topic = topicName('stale');
     const publisher = makeStore(nodes[2]!, topic, { secret: 's' });
