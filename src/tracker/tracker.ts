@@ -11,9 +11,10 @@
  *    then the neighbours it lists; minus ourselves and current neighbours) are dialed as soon as the
  *    first record opens: one dead DHT node holds a lookup for its whole timeout.
  * 2. Optionally publish a start-up record, only when slot 0 of the current minute showed no record of
- *    others. Its put walks again (instead of storing on the read's nodes): peers that start with us are
- *    publishing too, and a record the walk meets is dialed instead of storing ours. If ours landed, slot
- *    0 is read again `afterPublishRetryMs` later, within the same pass.
+ *    others, on the nodes that read found (no walk of its own). Then slot 0's nodes are asked again, in
+ *    one round (`RecordStore.read` `from`): `afterPublishRetryMs` after ours landed, or at once when a
+ *    node refused ours for holding someone else's. Peers that start together publish at about the same
+ *    time and find each other there, within the same pass.
  * 3. Candidates are joined **one by one**: ask the mesh to join one, wait `settleMs` or the first
  *    neighbour (longer, up to `dialWaitMs`, while its connection is still being set up), stop as soon
  *    as we have one; at most `maxJoinPeers` per pass. Joining one at a time disturbs as few existing
