@@ -39,6 +39,8 @@ export interface GroupSummary {
   joinedAfterMs: number[];
   firstReadDoneMs: number[];
   firstDialMs: number[];
+  /** How long this thread's event loop was busy during the run (`eventLoopUtilization().active`). */
+  loopActiveMs: number;
   /** This thread's event loop delay during the run. */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
@@ -59,6 +61,7 @@ export class PeerGroup {
   #firstReadDone: number[] = [];
   #firstDial: number[] = [];
   #loop = monitorEventLoopDelay({ resolution: 10 });
+  #elu = performance.eventLoopUtilization();
 
   constructor(dhts: readonly Dht[], emit: (e: GroupEvent) => void) {
     this.#dhts = dhts;
@@ -80,6 +83,7 @@ export class PeerGroup {
     this.#firstDial = [];
     this.#loop.reset();
     this.#loop.enable();
+    this.#elu = performance.eventLoopUtilization();
     this.#peers = await Promise.all(
       this.#gossips.map((gossip, i) => joinTopic(this.#topic, { dht: this.#dhts[i]!, gossip, wait: false })),
     );
@@ -133,6 +137,7 @@ export class PeerGroup {
       joinedAfterMs: peers.flatMap((p) => p.stats.tracker.joinedAfterMs ?? []),
       firstReadDoneMs: this.#firstReadDone.filter((v) => v !== undefined),
       firstDialMs: this.#firstDial.filter((v) => v !== undefined),
+      loopActiveMs: performance.eventLoopUtilization(this.#elu).active,
       loopDelayP99Ms: this.#loop.percentile(99) / 1e6,
       loopDelayMaxMs: this.#loop.max / 1e6,
     };

@@ -317,6 +317,11 @@ interface FiftyRun {
   /** Medians over the peers of ms from the start to their first finished read and their first dial. */
   firstReadDoneMs: number | null;
   firstDialMs: number | null;
+  /**
+   * Busy time of each thread's event loop until one mesh (ms): this thread's (the testnet's DHT nodes,
+   * and the peers when not in workers), then each worker's.
+   */
+  loopActiveMs: number[];
   busy: Busy;
 }
 
@@ -357,12 +362,14 @@ async function fiftyRun(r: number): Promise<FiftyRun> {
     }
   };
   const stop = busy();
+  const elu0 = performance.eventLoopUtilization();
   const t0 = epochNow();
   for (const g of groups) g.go(t0);
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([whole, new Promise((resolve) => (timer = setTimeout(resolve, FIFTY_BUDGET_MS)))]);
   clearTimeout(timer);
   const mainBusy = stop();
+  const mainActiveMs = performance.eventLoopUtilization(elu0).active;
   const largest = meshComponents(graph())[0]?.size ?? 0;
   const comps = meshComponents(graph()).map((c) => c.size);
   onGroupEvent = () => {};
@@ -394,6 +401,7 @@ async function fiftyRun(r: number): Promise<FiftyRun> {
     peerJoinedMaxMs: stat(all('joinedAfterMs'), (v) => Math.max(...v)),
     firstReadDoneMs: stat(all('firstReadDoneMs'), median),
     firstDialMs: stat(all('firstDialMs'), median),
+    loopActiveMs: [round(mainActiveMs), ...parts.map((p) => round(p.loopActiveMs))],
     busy: {
       cpuPct: mainBusy.cpuPct,
       loopDelayP99Ms: round(Math.max(mainBusy.loopDelayP99Ms, ...parts.map((p) => p.loopDelayP99Ms))),
