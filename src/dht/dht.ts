@@ -32,6 +32,7 @@ import { isIP } from 'node:net';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import DHT, { type KrpcError, type KrpcMessage, type QueryTarget } from 'bittorrent-dht';
 import { z } from 'zod';
+import { Lru } from '../crypto/lru.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import { GttError, throwIfAborted } from '../errors.js';
 import {
@@ -281,7 +282,7 @@ export class Dht {
    * first. A record is held by several nodes and read again by later walks (the publisher's and the
    * merges' reads, a put's own walk): one Ed25519 verification per distinct item, not one per walk.
    */
-  readonly #verified = new Map<string, Uint8Array>();
+  readonly #verified = new Lru<string, Uint8Array>(VERIFIED_CACHE_ITEMS);
   /** Stall delays of walks; undefined when stalls are off (`queryStallMs` ≥ `queryTimeoutMs`). */
   readonly #rtt: RttEstimator | undefined;
   #address: { host: string; port: number } | undefined;
@@ -493,8 +494,6 @@ export class Dht {
     const known = this.#verified.get(key);
     if (known !== undefined && equalBytes(known, item.value)) return true;
     if (!verifyMutable(item, this.#config.crypto)) return false;
-    if (this.#verified.size >= VERIFIED_CACHE_ITEMS)
-      this.#verified.delete(this.#verified.keys().next().value!);
     this.#verified.set(key, new Uint8Array(item.value));
     return true;
   };

@@ -20,9 +20,10 @@
  */
 import type DHT from 'bittorrent-dht';
 import type { DhtContact } from 'bittorrent-dht';
+import { Lru } from '../crypto/lru.js';
 import { COMPACT_NODE_BYTES } from './lookup.js';
 
-/** Askers whose token is remembered; the memo is dropped whole when it grows past this (guess). */
+/** Askers whose token is remembered, the most recent ones (guess). */
 const TOKEN_MEMO_MAX = 4096;
 
 /** Applies the three changes of the module comment to `dht` (once, right after construction). */
@@ -57,7 +58,7 @@ export function tuneServing(dht: DHT, k: number): void {
   };
 
   const generate = dht._generateToken.bind(dht);
-  let memo = new Map<string, { secret: Buffer; token: Buffer }>();
+  const memo = new Lru<string, { secret: Buffer; token: Buffer }>(TOKEN_MEMO_MAX);
   dht._generateToken = (host: string, secret?: Buffer) => {
     const s = secret ?? dht._secrets[0];
     const hit = memo.get(host);
@@ -65,10 +66,7 @@ export function tuneServing(dht: DHT, k: number): void {
     const token = generate(host, s);
     // Only the current secret's tokens are worth keeping (replies hand them out; checks of the
     // previous one are rare).
-    if (s === dht._secrets[0]) {
-      if (memo.size >= TOKEN_MEMO_MAX) memo = new Map();
-      memo.set(host, { secret: s, token });
-    }
+    if (s === dht._secrets[0]) memo.set(host, { secret: s, token });
     return token;
   };
 }

@@ -38,6 +38,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
+import { Lru } from '../crypto/lru.js';
 import {
   AEAD_TAG_BYTES,
   aeadInputs,
@@ -137,33 +138,8 @@ function secret(curve: Curve, bytes: Uint8Array, title: string): SecretEntry {
   return entry;
 }
 
-/** A Map in least-recently-used order, bounded to `max` entries. */
-class Lru<V> {
-  readonly #max: number;
-  readonly #map = new Map<string, V>();
-
-  constructor(max: number) {
-    this.#max = max;
-  }
-
-  get(k: string): V | undefined {
-    const v = this.#map.get(k);
-    if (v !== undefined) {
-      this.#map.delete(k);
-      this.#map.set(k, v);
-    }
-    return v;
-  }
-
-  set(k: string, v: V): void {
-    this.#map.delete(k);
-    this.#map.set(k, v);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
-  }
-}
-
 /** Ed25519 public keys by hex: the KeyObject, or null for a key refused before or by OpenSSL. */
-const edPublics = new Lru<KeyObject | null>(NATIVE_PUBLIC_KEY_CACHE_SIZE);
+const edPublics = new Lru<string, KeyObject | null>(NATIVE_PUBLIC_KEY_CACHE_SIZE);
 
 /**
  * `y` (the encoding without its sign bit) of the eight points of order dividing 8: the identity (1),
