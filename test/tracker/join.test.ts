@@ -80,6 +80,25 @@ describe('joinTopic', () => {
     expect(pool[3]!.stats.lookups - lookupsBefore).toBeLessThan(8);
   }, 60_000);
 
+  it("an empty topic: the start-up record goes onto the first read's nodes, and the second look asks them again in one round", async () => {
+    const dht = pool[8]!;
+    const before = { ...dht.stats };
+    let atSecondLook: typeof before | undefined;
+    let readsDone = 0;
+    const alone = await peers.start(uniq('startup'), { dht });
+    alone.on('status', (e) => {
+      if (e.type === 'read-done' && ++readsDone === 2) atSecondLook = { ...dht.stats };
+    });
+    const published = await statusEvent(alone, 'published');
+    expect(published.reason).toBe('startup');
+    expect(published.result).toMatchObject({ status: 'published', slot: 0, attempts: 1 });
+    await until(() => atSecondLook !== undefined, 30_000, 'the second look at slot 0');
+    // One walk (the first read of slot 0), none for the put, and one for the second look: a put that
+    // walked again, as an earlier version did, makes it three.
+    expect(atSecondLook!.lookups - before.lookups).toBe(2);
+    expect(atSecondLook!.putsSent - before.putsSent).toBe(5);
+  }, 60_000);
+
   it('minute rollover: a peer that published in minute m is found by a peer joining in minute m+1', async () => {
     const topic = uniq('rollover');
     const boundary = Math.ceil(Date.now() / 60_000) * 60_000 + 60_000;
