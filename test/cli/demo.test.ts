@@ -1,6 +1,6 @@
 /** `gtt demo`: the whole product in one offline process; it exits 0 only on full delivery. */
 import { afterAll, expect, it } from 'vitest';
-import { killAll, runGtt } from '../helpers/cli.js';
+import { killAll, runGtt } from '../helpers/child.js';
 
 afterAll(killAll);
 

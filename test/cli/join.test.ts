@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
-import { Gtt, killAll, runGtt } from '../helpers/cli.js';
+import { Gtt, killAll, runGtt } from '../helpers/child.js';
 
 afterAll(killAll);
 

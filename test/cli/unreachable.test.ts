@@ -1,7 +1,7 @@
 /** `gtt join` and `gtt peers` against a DHT that never answers: a clear message and exit code 1, no hang. */
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { killAll, runGtt } from '../helpers/cli.js';
+import { killAll, runGtt } from '../helpers/child.js';
 
 /** A bound UDP port that swallows every query: nothing answers, nothing says "port unreachable". */
 let silent: Socket;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMMANDS, parseCommandLine, UsageError } from '../../src/cli/args.js';
-import { killAll, runGtt } from '../helpers/cli.js';
+import { killAll, runGtt } from '../helpers/child.js';
 
 afterAll(killAll);
 

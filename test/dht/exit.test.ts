@@ -3,7 +3,7 @@
  * and closes everything must exit on its own.
  */
 import { expect, it } from 'vitest';
-import { runChild } from '../helpers/run-child.js';
+import { runChild } from '../helpers/child.js';
 
 it('a process that closed its Dht and testnet exits by itself with code 0', async () => {
   const { outcome, stdout, stderr } = await runChild(

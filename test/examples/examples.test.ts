@@ -4,13 +4,10 @@
  * example that leaves something open never exits). They run concurrently: each owns its sockets, and
  * every port is chosen by the OS.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, type ExpectStatic, it } from 'vitest';
-import type { ChildOutcome } from '../helpers/run-child.js';
+import { Child } from '../helpers/child.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 /** Per example, start to exit. Measured alone: 2–5 s each on 2 cores. */
 const BUDGET_MS = 40_000;
 /**
@@ -35,73 +32,16 @@ async function turn<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A running example: its output so far, a way to wait for a line, and how it ended. */
-class Example {
-  readonly child: ChildProcessWithoutNullStreams;
-  stdout = '';
-  stderr = '';
-  /** How it ended; 'still running' once the budget is spent (it is then killed). */
-  readonly exit: Promise<ChildOutcome>;
-  #ended = false;
-  #onOutput = new Set<() => void>();
-
-  constructor(name: string, args: string[] = [], budgetMs = BUDGET_MS) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', `examples/${name}.ts`, ...args], { cwd: root });
-    this.child.stdout.on('data', (chunk: Buffer) => {
-      this.stdout += chunk.toString();
-      for (const fire of this.#onOutput) fire();
-    });
-    this.child.stderr.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString();
-    });
-    let timer: NodeJS.Timeout | undefined;
-    this.exit = Promise.race([
-      // 'close', not 'exit': the output is complete only once the pipes closed.
-      new Promise<ChildOutcome>((resolve) =>
-        this.child.once('close', (code, signal) => resolve({ code, signal })),
-      ),
-      new Promise<ChildOutcome>((resolve) => {
-        timer = setTimeout(() => resolve('still running'), budgetMs);
-      }),
-    ]).then((outcome) => {
-      clearTimeout(timer);
-      if (outcome === 'still running') this.child.kill('SIGKILL');
-      this.#ended = true;
-      for (const fire of this.#onOutput) fire();
-      return outcome;
-    });
-  }
-
-  /** Resolves with the first match of `re` in stdout; rejects if the example ends without printing it. */
-  waitFor(re: RegExp): Promise<RegExpMatchArray> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const m = this.stdout.match(re);
-        if (m !== null || this.#ended) this.#onOutput.delete(check);
-        if (m !== null) resolve(m);
-        else if (this.#ended)
-          reject(new Error(`ended without printing ${re}:\n${this.stdout}\n${this.stderr}`));
-      };
-      this.#onOutput.add(check);
-      check();
-    });
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
+/** A running example (`examples/NAME.ts`), as its readers run it. */
+const example = (name: string, args: string[] = []) => new Child(`examples/${name}.ts`, args);
 
 /** Runs an example to its end; returns its output once it exited 0. */
 function run(expect: ExpectStatic, name: string, args: string[] = []): Promise<string> {
   return turn(async () => {
-    const example = new Example(name, args);
-    const outcome = await example.exit;
-    expect(outcome, `stdout:\n${example.stdout}\nstderr:\n${example.stderr}`).toEqual({
-      code: 0,
-      signal: null,
-    });
-    return example.stdout;
+    const child = example(name, args);
+    const outcome = await child.outcome(BUDGET_MS);
+    expect(outcome, child.transcript()).toEqual({ code: 0, signal: null });
+    return child.text;
   });
 }
 
@@ -136,21 +76,21 @@ describe.concurrent('examples', { timeout: 120_000 }, () => {
 
   it('chat: a second chat joins the first through the DHT it printed; lines on stdin travel', ({ expect }) =>
     turn(async () => {
-      const first = new Example('chat', ['test-chat']);
-      let second: Example | undefined;
+      const first = example('chat', ['test-chat']);
+      let second: Child | undefined;
       try {
-        const [, bootstrap] = await first.waitFor(/--bootstrap (127\.0\.0\.1:\d+)\n/);
-        second = new Example('chat', ['test-chat', '--bootstrap', bootstrap!]);
-        await Promise.all([first.waitFor(/\* joined/), second.waitFor(/\* joined/)]);
-        second.child.stdin.write('hello over stdin\n');
-        await first.waitFor(new RegExp(`\\n${hex8}: hello over stdin\\n`));
-        first.child.stdin.write('and back\n');
-        await second.waitFor(new RegExp(`\\n${hex8}: and back\\n`));
+        const [, bootstrap] = await first.waitFor(/--bootstrap (127\.0\.0\.1:\d+)\n/, BUDGET_MS);
+        second = example('chat', ['test-chat', '--bootstrap', bootstrap!]);
+        await Promise.all([first.waitFor(/\* joined/, BUDGET_MS), second.waitFor(/\* joined/, BUDGET_MS)]);
+        second.write('hello over stdin\n');
+        await first.waitFor(new RegExp(`\\n${hex8}: hello over stdin\\n`), BUDGET_MS);
+        first.write('and back\n');
+        await second.waitFor(new RegExp(`\\n${hex8}: and back\\n`), BUDGET_MS);
         // End of input (Ctrl-D) leaves: the second chat first, since the first one hosts the DHT.
-        second.child.stdin.end();
-        expect(await second.exit, second.stderr).toEqual({ code: 0, signal: null });
-        first.child.stdin.end();
-        expect(await first.exit, first.stderr).toEqual({ code: 0, signal: null });
+        second.end();
+        expect(await second.outcome(BUDGET_MS), second.stderr).toEqual({ code: 0, signal: null });
+        first.end();
+        expect(await first.outcome(BUDGET_MS), first.stderr).toEqual({ code: 0, signal: null });
       } finally {
         first.kill();
         second?.kill();

@@ -1,6 +1,6 @@
 /** After Gossip.close() nothing keeps the process alive: a child process that used two nodes exits by itself. */
 import { expect, it } from 'vitest';
-import { runChild } from '../helpers/run-child.js';
+import { runChild } from '../helpers/child.js';
 
 it('a process that closed its Gossip nodes exits by itself with code 0', async () => {
   const { outcome, stdout, stderr } = await runChild(

@@ -1,6 +1,6 @@
 /** After close() nothing keeps the process alive: a child that joined topics through a testnet exits by itself. */
 import { expect, it } from 'vitest';
-import { runChild } from '../helpers/run-child.js';
+import { runChild } from '../helpers/child.js';
 
 it('a process that closed its tracked topics, a discovery and its testnet exits by itself with code 0', async () => {
   const { outcome, stdout, stderr } = await runChild(

@@ -1,13 +1,15 @@
 /**
- * Runs the real `gtt` program (`node --import tsx src/cli/main.ts …`) as a child process, for the
- * tests in test/cli. A {@link Gtt} collects stdout lines and lets a test wait for one (never sleep);
- * every child still running when the test ends is killed by {@link killAll}.
+ * Runs TypeScript programs as child processes (`node --import tsx SCRIPT …`): the real `gtt` command
+ * for the tests in test/cli ({@link Gtt}), the examples (test/examples) and the scripts that prove a
+ * process exits after close() ({@link runChild}). A {@link Child} collects stdout and lets a test wait
+ * for a line or a pattern (never sleep); every child still running when the test ends is killed by
+ * {@link killAll}.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const running = new Set<Gtt>();
+const running = new Set<Child>();
 
 /** How a child ended. */
 export interface Exit {
@@ -15,18 +17,26 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-/** One running `gtt` child. stdin stays open (so `gtt join` stays) until {@link end}. */
-export class Gtt {
+/** How a child ended, or 'still running' once its budget was spent (it is then killed). */
+export type ChildOutcome = Exit | 'still running';
+
+/**
+ * One running child: `script` (a path from the repository root) with `args`. stdin stays open (so
+ * `gtt join` stays) until {@link end}.
+ */
+export class Child {
   readonly child: ChildProcessWithoutNullStreams;
   readonly lines: string[] = [];
+  /** Everything printed so far, the line being written included. */
+  text = '';
   stderr = '';
   readonly exit: Promise<Exit>;
   #partial = '';
   #closed = false;
   readonly #waiters = new Set<() => void>();
 
-  constructor(args: readonly string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  constructor(script: string, args: readonly string[] = [], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -34,6 +44,7 @@ export class Gtt {
     running.add(this);
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => {
+      this.text += chunk;
       const parts = (this.#partial + chunk).split('\n');
       this.#partial = parts.pop()!;
       this.lines.push(...parts);
@@ -77,6 +88,11 @@ export class Gtt {
     return this.#wait(() => this.lines.find(match), what, timeoutMs);
   }
 
+  /** Resolves with the first match of `re` in everything printed (so far or to come). */
+  waitFor(re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    return this.#wait(() => this.text.match(re) ?? undefined, `output matching ${re}`, timeoutMs);
+  }
+
   /** Resolves with the first JSON event (so far or to come) that passes `match`. */
   event(match: (e: Record<string, unknown>) => boolean, what: string, timeoutMs = 30_000) {
     return this.#wait(() => this.events.find(match), what, timeoutMs);
@@ -97,9 +113,28 @@ export class Gtt {
     return withTimeout(
       this.exit,
       timeoutMs,
-      () => `gtt ${this.child.spawnargs.slice(3).join(' ')} to exit`,
+      () => `${this.child.spawnargs.slice(3).join(' ')} to exit`,
       this,
     );
+  }
+
+  /** The exit, or 'still running' once `budgetMs` passed (the child is then killed). */
+  async outcome(budgetMs: number): Promise<ChildOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race<ChildOutcome>([
+      this.exit,
+      new Promise<ChildOutcome>((resolve) => {
+        timer = setTimeout(() => resolve('still running'), budgetMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'still running') this.kill();
+    return outcome;
+  }
+
+  /** Kills the child at once (SIGKILL), unless it has exited. */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 
   #wait<T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> {
@@ -108,7 +143,7 @@ export class Gtt {
         const found = find();
         if (found !== undefined) done(() => resolve(found));
         else if (this.#closed) {
-          done(() => reject(new Error(`gtt exited before ${what}\n${this.transcript()}`)));
+          done(() => reject(new Error(`exited before ${what}\n${this.transcript()}`)));
         }
       };
       const timer = setTimeout(
@@ -131,6 +166,27 @@ export class Gtt {
   }
 }
 
+/** The `gtt` command (src/cli/main.ts) with `args`. */
+export class Gtt extends Child {
+  constructor(args: readonly string[], env: Record<string, string> = {}) {
+    super('src/cli/main.ts', args, env);
+  }
+}
+
+/**
+ * Runs `script` (a file URL) to its end, for tests that prove nothing keeps the process alive after
+ * close(): a child that does not exit within `budgetMs` is killed and reported as 'still running'.
+ */
+export async function runChild(
+  script: URL,
+  budgetMs: number,
+): Promise<{ outcome: ChildOutcome; stdout: string; stderr: string }> {
+  const child = new Child(fileURLToPath(script));
+  child.end(); // nothing to read: an open stdin must not be what keeps it alive
+  const outcome = await child.outcome(budgetMs);
+  return { outcome, stdout: child.text, stderr: child.stderr };
+}
+
 /** Runs `gtt args` to its end (stdin open, then closed once it exits); rejects after `timeoutMs`. */
 export async function runGtt(
   args: readonly string[],
@@ -148,7 +204,7 @@ export function killAll(): void {
   running.clear();
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: () => string, gtt: Gtt): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, what: () => string, gtt: Child): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
