@@ -75,7 +75,12 @@ export async function workerGroup(
     }
   });
   worker.on('error', fail);
-  worker.on('exit', (code) => fail(new Error(`fifty worker exited (code ${code})`)));
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code) => {
+      fail(new Error(`fifty worker exited (code ${code})`));
+      resolve();
+    }),
+  );
   const ask = (message: Record<string, unknown>, answer: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       if (failure !== undefined) {
@@ -95,9 +100,12 @@ export async function workerGroup(
     },
     finish: async () => (await ask({ type: 'finish' }, 'summary')).summary as GroupSummary,
     async close() {
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      // A worker that failed may be gone already; one that hangs is stopped after a grace period.
       worker.postMessage({ type: 'exit' });
-      await exited;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+      clearTimeout(timer);
+      await worker.terminate();
     },
   };
 }
