@@ -278,8 +278,8 @@ export class Dht {
     warnings: 0,
   };
   /**
-   * Items whose BEP 44 signature checked out, by target | seq | signature, with their value; oldest
-   * first. A record is held by several nodes and read again by later walks (the publisher's and the
+   * Items whose BEP 44 signature checked out, by target | seq | signature, with their value; the least
+   * recently used goes first when full. A record is held by several nodes and read again by later walks (the publisher's and the
    * merges' reads, a put's own walk): one Ed25519 verification per distinct item, not one per walk.
    */
   readonly #verified = new Lru<string, Uint8Array>(VERIFIED_CACHE_ITEMS);

@@ -274,15 +274,14 @@ function identityPayload(
   ) {
     return hit.payload;
   }
+  // Validates the arguments (it throws for anything but 32-byte keys), so the key can be a WeakMap key.
   const payload = createIdentityPayload(identitySecretKey, staticPublicKey, ext, suite);
-  if (identitySecretKey instanceof Uint8Array) {
-    payloads.set(identitySecretKey, {
-      secret: new Uint8Array(identitySecretKey),
-      static: new Uint8Array(staticPublicKey),
-      extension: new Uint8Array(ext),
-      suite,
-      payload,
-    });
-  }
+  payloads.set(identitySecretKey, {
+    secret: new Uint8Array(identitySecretKey),
+    static: new Uint8Array(staticPublicKey),
+    extension: new Uint8Array(ext),
+    suite,
+    payload,
+  });
   return payload;
 }

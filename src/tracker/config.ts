@@ -61,9 +61,10 @@ export const DEFAULT_CHECK_OLDER_FIRST = false;
 export const DEFAULT_NO_RECORDS_RETRY_MS = 1500;
 /**
  * Slot 0 of the current minute is looked at again (its nodes asked in one round) this long after our
- * start-up record has landed, instead of after the full retry interval. Peers that start at the same instant all read an empty topic, then
- * all publish within ~100–300 ms; re-reading just after that finds each other (bench:join cold pair:
- * ~0.2–0.5 s instead of ~1.7 s). Later retries use the full interval.
+ * start-up record has landed, instead of after the full retry interval. Peers that start at the same
+ * instant all read an empty topic, then all publish within ~100–300 ms; looking again just after that
+ * finds each other (bench:join cold pair: ~0.2–0.5 s instead of ~1.7 s). Later retries use the full
+ * interval.
  */
 export const DEFAULT_AFTER_PUBLISH_RETRY_MS = 150;
 /** A pass that tried every candidate and is still alone waits this long before reading again (reference: 2 s). */

@@ -17,8 +17,10 @@
  * first record is always in slot 0.
  *
  * A reader runs one lookup per slot it reads (all four in parallel, or a subset: a bootstrap reads slot
- * 0 first) and keeps every distinct value from every node that answers; each value is opened and verified (crypto `openRecord`), rejects are counted by reason, and
- * the newest record per publisher (highest BEP 44 seq) wins.
+ * 0 first; a second look within seconds asks the first lookup's nodes again instead of walking) and
+ * keeps every distinct value from every node that answers; each value is opened and verified (crypto
+ * `openRecord`), rejects are counted by reason, and the newest record per publisher (highest BEP 44
+ * seq) wins.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
@@ -36,6 +38,7 @@ import {
   type TopicId,
   unixMinute,
 } from '../crypto/index.js';
+import { Lru } from '../crypto/lru.js';
 import type { Dht, FoundValue, GetAllResult, LookupNode } from '../dht/index.js';
 import { targetOf } from '../dht/index.js';
 import { throwIfAborted } from '../errors.js';
@@ -249,7 +252,7 @@ export class RecordStore {
         {
           signal: opts.signal,
           timeoutMs: opts.timeoutMs,
-          nodes: askAgain(from, slot),
+          nodes: slotNodes(from, slot),
           onValue: opts.onRecord
             ? (value) => {
                 const opened = opener.open(value, slot);
@@ -404,14 +407,14 @@ export class RecordStore {
       const salt = keys.salts[slot]!;
       const target = targetOf(keys.slotPublicKey, salt);
       const opener = this.#opener(minute);
-      const responders = fresh ? view.slots.find((s) => s.index === slot)?.nodes : undefined;
+      const responders = fresh ? slotNodes(view, slot) : undefined;
       const result = await this.#dht.put(
         { publicKey: keys.slotPublicKey, secretKey: keys.slotSeed, salt },
         sealed,
         {
           seq,
           signal: opts.signal,
-          responders: responders !== undefined && responders.length > 0 ? responders : undefined,
+          responders,
           select: (nodes) => {
             report(nodes, opener, slot);
             if (opts.skipIfOthersFound && othersFound > 0) return [];
@@ -504,7 +507,8 @@ const OPENER_CACHE_MAX = 512;
  * checked that signature over (salt, seq, value), strictly (RFC 8032), so it names one value.
  */
 class Opener {
-  readonly #cache = new Map<string, Opened>();
+  // Bounded: a hostile writer can fill a minute with ever new junk.
+  readonly #cache = new Lru<string, Opened>(OPENER_CACHE_MAX);
   constructor(
     readonly keys: MinuteKeys,
     readonly suite: CryptoSuite,
@@ -524,16 +528,14 @@ class Opener {
             },
           }
         : { ok: false, reason: result.reason };
-      // Bounded: a hostile writer can fill a minute with ever new junk.
-      if (this.#cache.size >= OPENER_CACHE_MAX) this.#cache.clear();
       this.#cache.set(id, opened);
     }
     return opened;
   }
 }
 
-/** The responders of `read`'s lookup of `slot`, when it had any: the nodes to ask again. */
-function askAgain(read: ReadResult | undefined, slot: number): LookupNode[] | undefined {
+/** The responders of `read`'s lookup of `slot`, when it had any: nodes to store on, or to ask again. */
+function slotNodes(read: ReadResult | undefined, slot: number): LookupNode[] | undefined {
   const nodes = read?.slots.find((s) => s.index === slot)?.nodes;
   return nodes !== undefined && nodes.length > 0 ? nodes : undefined;
 }

@@ -247,6 +247,7 @@ export class Tracker extends EventEmitter<EventsMap> {
       return () => seenWakers.delete(fire);
     };
     let startup: Promise<PublishResult | undefined> | undefined;
+    /** The start-up pass's newest look at slot 0 of the minute: the link step asks its nodes again. */
     let slot0View: ReadResult | undefined;
     if (this.#explicitWaitMs > 0 && !this.#mesh.isJoined()) {
       await sleep(this.#clock, this.#explicitWaitMs, signal, this.#wake);
@@ -301,10 +302,6 @@ export class Tracker extends EventEmitter<EventsMap> {
       // minute before. On a live topic the first stage names enough peers; an empty topic costs two
       // lookups instead of eight.
       const current = feed(first, [0]);
-      // The newest read of the current minute's slot 0, whose nodes the link step asks again.
-      void current.then((v) => {
-        if (first === minute && v !== undefined) slot0View ??= v;
-      });
       let previous: Promise<ReadResult | undefined> | undefined;
       const slot0Reads: Promise<ReadResult | undefined>[] = [current];
       const stages: (() => Promise<ReadResult | undefined> | undefined)[] = [
@@ -336,7 +333,9 @@ export class Tracker extends EventEmitter<EventsMap> {
         queue.source(
           (async () => {
             const view = await current;
-            if (view === undefined || view.records.length > 0 || passAbort.signal.aborted) return;
+            if (view === undefined || view.records.length > 0) return;
+            slot0View = view;
+            if (passAbort.signal.aborted) return;
             const woke = anyWake(this.#wake, seenWake);
             await sleep(
               this.#clock,
@@ -344,7 +343,8 @@ export class Tracker extends EventEmitter<EventsMap> {
               passAbort.signal,
               anyWake(woke, promiseWake(startup!)),
             );
-            // Our put came across someone: dial them (already queued) instead of reading again.
+            // Our put came across someone (when slot 0 had no free node, it walked another slot): dial
+            // them (already queued) instead of looking again.
             if (queue.records > 0) return;
             if (startupResult?.status !== 'skipped') {
               await sleep(this.#clock, cfg.afterPublishRetryMs, passAbort.signal, woke);
@@ -568,7 +568,6 @@ export class Tracker extends EventEmitter<EventsMap> {
         signal: this.#abort.signal,
         read: view,
         onRecord: opts.onRecord,
-        reuseResponders: opts.reuseResponders,
         skipIfOthersFound: opts.skipIfOthersFound,
       });
       if (result.status === 'published') {
@@ -739,7 +738,6 @@ interface PublishOptions {
   /** Publish only when the read found no records of others (the start-up record). */
   onlyIfEmpty?: boolean;
   /** See `RecordStore.publish`. */
-  reuseResponders?: boolean;
   skipIfOthersFound?: boolean;
 }
 

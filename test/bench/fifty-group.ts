@@ -3,12 +3,12 @@
  * the topics they join, in the bench's own thread or in a worker thread (`fifty-worker.ts`). The bench
  * splits the peers over groups, starts every group at one instant and assembles the mesh from what the
  * groups report: each peer's neighbour list whenever it changes, and when it joined, stamped with
- * {@link epochNow} (comparable across threads). Nothing here measures time itself except those stamps.
+ * {@link epochNow} (comparable across threads); the run's duration is the bench's to work out.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Dht } from '../../src/dht/index.js';
 import { Gossip } from '../../src/net/gossip.js';
 import { joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
+import { type Busy, busy } from './stats.js';
 
 /** Milliseconds since the unix epoch, sub-millisecond, on a clock every thread of the process shares. */
 export const epochNow = (): number => performance.timeOrigin + performance.now();
@@ -60,7 +60,8 @@ export class PeerGroup {
   #dials: { peer: number; to: string; at: number; upMs?: number }[] = [];
   #firstReadDone: number[] = [];
   #firstDial: number[] = [];
-  #loop = monitorEventLoopDelay({ resolution: 10 });
+  /** Stops this thread's busy measure of the run under way (`stats.ts`). */
+  #busy: (() => Busy) | undefined;
   #elu = performance.eventLoopUtilization();
 
   constructor(dhts: readonly Dht[], emit: (e: GroupEvent) => void) {
@@ -81,8 +82,7 @@ export class PeerGroup {
     this.#dials = [];
     this.#firstReadDone = [];
     this.#firstDial = [];
-    this.#loop.reset();
-    this.#loop.enable();
+    this.#busy = busy();
     this.#elu = performance.eventLoopUtilization();
     this.#peers = await Promise.all(
       this.#gossips.map((gossip, i) => joinTopic(this.#topic, { dht: this.#dhts[i]!, gossip, wait: false })),
@@ -112,7 +112,8 @@ export class PeerGroup {
 
   /** The run's figures; then closes its topics and gossip nodes (the DHT nodes stay for the next run). */
   async finish(): Promise<GroupSummary> {
-    this.#loop.disable();
+    const loop = this.#busy?.() ?? { loopDelayP99Ms: 0, loopDelayMaxMs: 0 };
+    this.#busy = undefined;
     const peers = this.#peers;
     const t = this.#gossips.map((g) => g.stats.transport);
     const up = this.#dials.flatMap((d) => (d.upMs === undefined ? [] : [d.upMs]));
@@ -138,8 +139,8 @@ export class PeerGroup {
       firstReadDoneMs: this.#firstReadDone.filter((v) => v !== undefined),
       firstDialMs: this.#firstDial.filter((v) => v !== undefined),
       loopActiveMs: performance.eventLoopUtilization(this.#elu).active,
-      loopDelayP99Ms: this.#loop.percentile(99) / 1e6,
-      loopDelayMaxMs: this.#loop.max / 1e6,
+      loopDelayP99Ms: loop.loopDelayP99Ms,
+      loopDelayMaxMs: loop.loopDelayMaxMs,
     };
     await Promise.allSettled(peers.map((p) => p.close()));
     await Promise.allSettled(this.#gossips.map((g) => g.close()));

@@ -1,7 +1,7 @@
 /**
  * A worker thread of bench:join's "fifty at once" scenario: hosts one {@link PeerGroup} on DHT nodes of
  * its own (joined to the bench's testnet over loopback UDP) and runs it at the bench's command. Loaded
- * through tsx by `startWorkerGroup` in `fifty-threads.ts`.
+ * through tsx by `workerGroup` in `fifty-threads.ts`.
  *
  * Messages in: `init` (bootstrap, count), `prepare` (topic), `go` (t0), `finish`, `exit`. Out: `ready`,
  * `prepared`, `event` (a {@link GroupEvent}), `summary`, `error`.

@@ -307,7 +307,7 @@ interface FiftyRun {
   dialsFailed: number;
   inbound: number;
   handshakeFailures: number;
-  /** Σ over the peers: record reads (4 lookups each), records published, publishes that failed. */
+  /** Σ over the peers: record reads (1–4 lookups each), records published, publishes that failed. */
   reads: number;
   publishes: number;
   publishFailures: number;
@@ -318,8 +318,8 @@ interface FiftyRun {
   firstReadDoneMs: number | null;
   firstDialMs: number | null;
   /**
-   * Busy time of each thread's event loop until one mesh (ms): this thread's (the testnet's DHT nodes,
-   * and the peers when not in workers), then each worker's.
+   * Busy time of each thread's event loop during the run (ms): this thread's (the testnet's DHT nodes,
+   * and the peers when not in workers) until one mesh, then each worker's until its figures were taken.
    */
   loopActiveMs: number[];
   busy: Busy;
@@ -370,8 +370,8 @@ async function fiftyRun(r: number): Promise<FiftyRun> {
   clearTimeout(timer);
   const mainBusy = stop();
   const mainActiveMs = performance.eventLoopUtilization(elu0).active;
-  const largest = meshComponents(graph())[0]?.size ?? 0;
   const comps = meshComponents(graph()).map((c) => c.size);
+  const largest = comps[0] ?? 0;
   onGroupEvent = () => {};
   const parts = await Promise.all(groups.map((g) => g.finish()));
   const all = <K extends keyof GroupSummary>(k: K) => parts.flatMap((p) => p[k] as number[]);

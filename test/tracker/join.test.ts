@@ -86,13 +86,15 @@ describe('joinTopic', () => {
     let atSecondLook: typeof before | undefined;
     let readsDone = 0;
     const alone = await peers.start(uniq('startup'), { dht });
-    alone.on('status', (e) => {
-      if (e.type === 'read-done' && ++readsDone === 2) atSecondLook = { ...dht.stats };
+    const secondLook = statusEvent(alone, 'read-done', () => {
+      if (++readsDone !== 2) return false;
+      atSecondLook = { ...dht.stats };
+      return true;
     });
     const published = await statusEvent(alone, 'published');
     expect(published.reason).toBe('startup');
     expect(published.result).toMatchObject({ status: 'published', slot: 0, attempts: 1 });
-    await until(() => atSecondLook !== undefined, 30_000, 'the second look at slot 0');
+    await secondLook;
     // One walk (the first read of slot 0), none for the put, and one for the second look: a put that
     // walked again, as an earlier version did, makes it three.
     expect(atSecondLook!.lookups - before.lookups).toBe(2);
