@@ -151,8 +151,9 @@ export const PlumTreeConfigSchema = z
       .max(16 * 1024 * 1024)
       .default(DEFAULT_MAX_MESSAGE_BYTES),
     /**
-     * Send a new neighbour IHAVEs for every cached payload, so that messages broadcast while the overlay
-     * was split or churning still reach everyone (a deviation from PlumTree; see plumtree.ts).
+     * Send a new neighbour IHAVEs for our newest cached payloads (at most
+     * `limits.maxAnnounceOnNeighborUp`), so that messages broadcast while the overlay was split or
+     * churning still reach everyone (a deviation from PlumTree; see plumtree.ts).
      */
     announceCacheToNewNeighbors: z.boolean().default(true),
     /** Sign own broadcasts and require valid origin signatures (on by default; off for throughput). */
@@ -162,11 +163,212 @@ export const PlumTreeConfigSchema = z
 /** Validated PlumTree options. */
 export type PlumTreeConfig = z.output<typeof PlumTreeConfigSchema>;
 
+// --- Limits on remote input (PROTOCOL.md §8.7) -----------------------------------------------------
+//
+// Every structure a peer can fill and every piece of work a peer can ask for has a bound here. "Honest
+// use" below means the busiest load the library is sized for: 50 members broadcasting 10 messages/s
+// each, i.e. 500 messages/s through the swarm, of 1 KiB (bench:gossip's payload). A leaf of the shared
+// PlumTree tree gets every one of them over its one eager link, so a link's honest peak is about
+// 500 GOSSIP + 20 IHAVE frames/s and 500 × (1 KiB + 145 B) ≈ 0.56 MiB/s.
+
+/**
+ * A SHUFFLE_REPLY is accepted only while a SHUFFLE of ours awaits its answer, for this long after we
+ * sent it (guess: 6 walk hops and a dial plus handshake to us, which took up to ~1.5 s on a loaded
+ * machine in bench:join, with room to spare). The wire has no nonce: each SHUFFLE admits one reply.
+ */
+export const DEFAULT_SHUFFLE_REPLY_TIMEOUT_MS = 10_000;
+/** Most SHUFFLEs awaiting their reply; the oldest is forgotten (guess: one per interval, a few early). */
+export const DEFAULT_MAX_SHUFFLES_AWAITING_REPLY = 4;
+/**
+ * A NEIGHBOR_REPLY from a peer whose request timed out is still taken (the late-reply path, see
+ * hyparview.ts) only if we asked it within this window (guess: a slow handshake plus the 500 ms timeout).
+ */
+export const DEFAULT_LATE_REPLY_WINDOW_MS = 10_000;
+/** Peers remembered as recently asked (repair pacing, late replies); the oldest is forgotten (guess: 8 × passive view). */
+export const DEFAULT_MAX_RECENTLY_ASKED = 256;
+/**
+ * Most JOIN/NEIGHBOR requests of ours in flight per topic; beyond it a peer only becomes a passive
+ * candidate (guess: a join command's contacts plus repair, which asks at most the free slots).
+ */
+export const DEFAULT_MAX_PENDING_REQUESTS = 64;
+/**
+ * Messages of the kinds a neighbour may send (walks, GOSSIP) are still taken from a peer that left the
+ * active view this recently: they were in flight when the link was dropped (an eviction crossing a
+ * FORWARD_JOIN). Measured in the simulator: dropping them lost ~900 walks of the 1000-node flash crowd
+ * and left nodes with no neighbour. Guess: a few round trips.
+ */
+export const DEFAULT_LEFT_GRACE_MS = 2000;
+/** Peers remembered as having left lately, per topic and per node (their budgets); oldest forgotten (guess). */
+export const DEFAULT_MAX_RECENTLY_LEFT = 64;
+/**
+ * Dials made on another peer's behalf, i.e. a FORWARD_JOIN walk end asking the joiner, or a SHUFFLE
+ * walk end answering an origin we hold no link to, pass a token bucket of this burst (per node) ...
+ * Measured with the simulator (flash crowd of 1000, 100 nodes 20 ms apart, the 50 % kill of 500; seeds
+ * 1–4): one node ends at most 10 walks that dial within 1 s, 15 within 5 s, 20 in all; beyond the
+ * bucket the joiner is only a passive candidate.
+ */
+export const DEFAULT_WALK_DIAL_BURST = 16;
+/** ... refilled at this rate (guess: a settled node ends about one SHUFFLE walk per shuffle interval). */
+export const DEFAULT_WALK_DIALS_PER_SECOND = 1;
+/**
+ * A JOIN or NEIGHBOR(high) that needs an eviction to enter a full active view passes a token bucket of
+ * this burst (per topic) ... beyond it the requester is refused and kept passive. Measured with the
+ * simulator (same runs): one node evicts at most 20 neighbours within 1 s, 30 within 5 s, 36 in all.
+ */
+export const DEFAULT_EVICTION_BURST = 32;
+/** ... refilled at this rate (guess: a settled swarm evicts rarely; sybils get one slot per second). */
+export const DEFAULT_EVICTIONS_PER_SECOND = 1;
+/**
+ * A neighbour active this long that has not misbehaved (no budget overrun, no invalid signature) is
+ * protected from eviction by newcomers (a guess: long enough that re-joining sybils cannot qualify
+ * between evictions, short enough that honest neighbours qualify soon after a join burst).
+ */
+export const DEFAULT_PROTECT_AFTER_MS = 10_000;
+/** At most this many of them, the longest-serving (guess: 2 of 5, so 1 slot stays evictable beside the 2 newest). */
+export const DEFAULT_PROTECTED_NEIGHBORS = 2;
+/**
+ * Most active neighbours sharing one address group (`netGroup`: /24 for IPv4, /48 for IPv6): identities
+ * are free, addresses are not (guess; Bitcoin Core's netgroup diversity for outbound peers is the model).
+ */
+export const DEFAULT_MAX_ACTIVE_PER_GROUP = 2;
+
+/** Announcers remembered per missing id, one per peer (guess: above the active view size). */
+export const DEFAULT_MAX_ANNOUNCERS_PER_ID = 8;
+/**
+ * Missing ids one peer may have us wait for (guess: honest IHAVEs for ids not yet received are a rate
+ * times the tree's lag, 500/s × ~0.2 s ≈ 100, plus a new neighbour's cache announcement).
+ */
+export const DEFAULT_MAX_MISSING_PER_PEER = 512;
+/** Missing ids in all, per topic (guess: 8 × the per-peer cap; each costs ~0.3 kB and one timer). */
+export const DEFAULT_MAX_MISSING = 4096;
+/** IHAVE entries queued for one peer between flushes (guess: two full 64 KiB frames). */
+export const DEFAULT_MAX_IHAVE_QUEUE_PER_PEER = 4096;
+/**
+ * A new neighbour hears of this many of our newest cached ids at most, so that an honest
+ * announcement fits the receiver's `maxMissingPerPeer` (guess: a few seconds of honest traffic).
+ */
+export const DEFAULT_MAX_ANNOUNCE_ON_NEIGHBOR_UP = 256;
+/** (id, signature) pairs that failed verification, remembered so a replay costs no verification (guess). */
+export const DEFAULT_MAX_BAD_IDS = 4096;
+/**
+ * Bytes of GRAFT answers per neighbour and second (each id is also served to a neighbour at most once
+ * while cached). Guess: 4× an honest link's whole payload rate would still be a flood, so a quarter
+ * MiB/s suffices for repairs ...
+ */
+export const DEFAULT_GRAFT_SERVE_BYTES_PER_SECOND = 256 * 1024;
+/** ... with this burst: a new neighbour's catch-up of 16 full-size messages at once (guess). */
+export const DEFAULT_GRAFT_SERVE_BURST_BYTES = 1024 * 1024;
+/**
+ * GOSSIP of one origin accepted per second, after its signature checked (per topic): 10× the honest
+ * 10 msg/s of an origin. A flooding origin is throttled at its first honest hop, so its flood never
+ * reaches the rest of the swarm at the rate of a link budget ...
+ */
+export const DEFAULT_ORIGIN_MESSAGES_PER_SECOND = 100;
+/** ... with this burst ... */
+export const DEFAULT_ORIGIN_MESSAGE_BURST = 400;
+/** ... and this many content bytes per second (16× an origin's honest 10 × 1 KiB/s) ... */
+export const DEFAULT_ORIGIN_BYTES_PER_SECOND = 256 * 1024;
+/** ... with this burst (32 full-size messages). */
+export const DEFAULT_ORIGIN_BYTE_BURST = 2 * 1024 * 1024;
+/** Origins whose budgets are tracked per topic; the least recently seen is forgotten (guess: 20 × 50 members). */
+export const DEFAULT_MAX_ORIGINS = 1024;
+
+/** Messages per second accepted from one active neighbour, over all topics: 4× a link's honest peak (≈ 520/s) ... */
+export const DEFAULT_MESSAGES_PER_SECOND = 2000;
+/** ... with this burst ... */
+export const DEFAULT_MESSAGE_BURST = 4000;
+/** ... and this many frame bytes per second: ~1.8× a link's honest peak (≈ 0.56 MiB/s) ... */
+export const DEFAULT_BYTES_PER_SECOND = 1024 * 1024;
+/** ... with this burst. */
+export const DEFAULT_BYTE_BURST = 4 * 1024 * 1024;
+/**
+ * A neighbour is banned after more than this many messages dropped for its budget within
+ * `overBudgetWindowMs` (guess: an honest burst never empties a 4000-message bucket; a flood does
+ * within seconds, then drops hundreds per second).
+ */
+export const DEFAULT_MAX_OVER_BUDGET_DROPS = 100;
+/** The window of `maxOverBudgetDrops` (guess). */
+export const DEFAULT_OVER_BUDGET_WINDOW_MS = 10_000;
+/**
+ * A neighbour is banned after this many GOSSIP with an invalid origin signature. Every node verifies
+ * before forwarding (PROTOCOL.md §8.4), so an honest neighbour sends none; 3 leaves room for a bug.
+ */
+export const DEFAULT_MAX_INVALID_SIGNATURES = 3;
+/** How long a ban lasts (guess; libtorrent blocks abusive DHT nodes for minutes). */
+export const DEFAULT_BAN_MS = 60_000;
+/** Banned peers remembered; the oldest ban is lifted first (guess). */
+export const DEFAULT_MAX_BANNED_PEERS = 1024;
+
+/** Bounds on remote input and per-peer budgets (PROTOCOL.md §8.7, ARCHITECTURE.md "Gossip core"). */
+export const LimitsConfigSchema = z
+  .object({
+    shuffleReplyTimeoutMs: z.int().min(1).default(DEFAULT_SHUFFLE_REPLY_TIMEOUT_MS),
+    maxShufflesAwaitingReply: z.int().min(1).max(1000).default(DEFAULT_MAX_SHUFFLES_AWAITING_REPLY),
+    lateReplyWindowMs: z.int().min(0).default(DEFAULT_LATE_REPLY_WINDOW_MS),
+    maxRecentlyAsked: z.int().min(1).default(DEFAULT_MAX_RECENTLY_ASKED),
+    maxPendingRequests: z.int().min(1).default(DEFAULT_MAX_PENDING_REQUESTS),
+    leftGraceMs: z.int().min(0).default(DEFAULT_LEFT_GRACE_MS),
+    maxRecentlyLeft: z.int().min(0).default(DEFAULT_MAX_RECENTLY_LEFT),
+    walkDialBurst: z.number().min(0).default(DEFAULT_WALK_DIAL_BURST),
+    walkDialsPerSecond: z.number().min(0).default(DEFAULT_WALK_DIALS_PER_SECOND),
+    evictionBurst: z.number().min(0).default(DEFAULT_EVICTION_BURST),
+    evictionsPerSecond: z.number().min(0).default(DEFAULT_EVICTIONS_PER_SECOND),
+    protectAfterMs: z.int().min(0).default(DEFAULT_PROTECT_AFTER_MS),
+    protectedNeighbors: z.int().min(0).max(255).default(DEFAULT_PROTECTED_NEIGHBORS),
+    maxActivePerGroup: z.int().min(1).max(255).default(DEFAULT_MAX_ACTIVE_PER_GROUP),
+    maxAnnouncersPerId: z.int().min(1).max(1000).default(DEFAULT_MAX_ANNOUNCERS_PER_ID),
+    maxMissingPerPeer: z.int().min(1).default(DEFAULT_MAX_MISSING_PER_PEER),
+    maxMissing: z.int().min(1).default(DEFAULT_MAX_MISSING),
+    maxIHaveQueuePerPeer: z.int().min(1).default(DEFAULT_MAX_IHAVE_QUEUE_PER_PEER),
+    maxAnnounceOnNeighborUp: z.int().min(0).default(DEFAULT_MAX_ANNOUNCE_ON_NEIGHBOR_UP),
+    maxBadIds: z.int().min(0).default(DEFAULT_MAX_BAD_IDS),
+    graftServeBytesPerSecond: z.number().min(0).default(DEFAULT_GRAFT_SERVE_BYTES_PER_SECOND),
+    graftServeBurstBytes: z.number().min(0).default(DEFAULT_GRAFT_SERVE_BURST_BYTES),
+    originMessagesPerSecond: z.number().min(0).default(DEFAULT_ORIGIN_MESSAGES_PER_SECOND),
+    originMessageBurst: z.number().min(1).default(DEFAULT_ORIGIN_MESSAGE_BURST),
+    originBytesPerSecond: z.number().min(0).default(DEFAULT_ORIGIN_BYTES_PER_SECOND),
+    originByteBurst: z.number().min(0).default(DEFAULT_ORIGIN_BYTE_BURST),
+    maxOrigins: z.int().min(1).default(DEFAULT_MAX_ORIGINS),
+    messagesPerSecond: z.number().min(0).default(DEFAULT_MESSAGES_PER_SECOND),
+    messageBurst: z.number().min(1).default(DEFAULT_MESSAGE_BURST),
+    bytesPerSecond: z.number().min(0).default(DEFAULT_BYTES_PER_SECOND),
+    byteBurst: z.number().min(0).default(DEFAULT_BYTE_BURST),
+    maxOverBudgetDrops: z.int().min(0).default(DEFAULT_MAX_OVER_BUDGET_DROPS),
+    overBudgetWindowMs: z.int().min(1).default(DEFAULT_OVER_BUDGET_WINDOW_MS),
+    maxInvalidSignatures: z.int().min(1).default(DEFAULT_MAX_INVALID_SIGNATURES),
+    banMs: z.int().min(0).default(DEFAULT_BAN_MS),
+    maxBannedPeers: z.int().min(1).default(DEFAULT_MAX_BANNED_PEERS),
+  })
+  .strict()
+  .refine((c) => c.maxMissingPerPeer <= c.maxMissing, {
+    message: 'maxMissingPerPeer must not exceed maxMissing',
+  })
+  .refine((c) => c.maxAnnounceOnNeighborUp <= c.maxMissingPerPeer, {
+    message: 'maxAnnounceOnNeighborUp must not exceed maxMissingPerPeer',
+  });
+/** Validated limits. */
+export type LimitsConfig = z.output<typeof LimitsConfigSchema>;
+
 /** Options of the whole core. */
-export const ProtoConfigSchema = z.object({
-  hyparview: HyParViewConfigSchema.default(HyParViewConfigSchema.parse({})),
-  plumtree: PlumTreeConfigSchema.default(PlumTreeConfigSchema.parse({})),
-});
+export const ProtoConfigSchema = z
+  .object({
+    hyparview: HyParViewConfigSchema.default(HyParViewConfigSchema.parse({})),
+    plumtree: PlumTreeConfigSchema.default(PlumTreeConfigSchema.parse({})),
+    limits: LimitsConfigSchema.default(LimitsConfigSchema.parse({})),
+  })
+  // A frame larger than a bucket's burst could never pass it.
+  .refine((c) => c.limits.byteBurst >= c.plumtree.maxMessageBytes, {
+    message: 'limits.byteBurst must be at least plumtree.maxMessageBytes',
+    path: ['limits', 'byteBurst'],
+  })
+  .refine((c) => c.limits.graftServeBurstBytes >= c.plumtree.maxMessageBytes, {
+    message: 'limits.graftServeBurstBytes must be at least plumtree.maxMessageBytes',
+    path: ['limits', 'graftServeBurstBytes'],
+  })
+  .refine((c) => c.limits.originByteBurst >= c.plumtree.maxMessageBytes, {
+    message: 'limits.originByteBurst must be at least plumtree.maxMessageBytes',
+    path: ['limits', 'originByteBurst'],
+  });
 /** Validated core options. */
 export type ProtoConfig = z.output<typeof ProtoConfigSchema>;
 /** Core options as given by callers: every field optional. */

@@ -2,10 +2,15 @@
  * What a topic's protocols share while one event is handled: identity, RNG, counters and the list of
  * out-events being built. Internal (not exported from `index.ts`).
  */
+import type { Guard } from './budget.js';
+import type { LimitsConfig } from './config.js';
 import type { Rng } from './rng.js';
-import type { AppEvent, Message, OutEvent, PeerData, PeerId, Timer, TopicKey } from './types.js';
+import type { AppEvent, DropReason, Message, OutEvent, PeerData, PeerId, Timer, TopicKey } from './types.js';
 
-/** Counters of a node (house rule 14). Expected bad input is counted here, never thrown. */
+/** Address group of a peer (see `GossipNodeOptions.netGroup`); `undefined`: exempt from diversity limits. */
+export type NetGroupFn = (peer: PeerId) => string | undefined;
+
+/** Counters of a node. Expected bad input is counted here, never thrown. */
 export interface ProtoStats {
   /** Messages handed to `handle`. */
   messagesIn: number;
@@ -19,7 +24,11 @@ export interface ProtoStats {
   payloadsSent: number;
   /** Messages for a topic this node does not hold. */
   unknownTopic: number;
-  /** Messages that make no sense in the current state (a reply nobody asked for, a GRAFT from a stranger…). */
+  /**
+   * Messages that make no sense in the current state: from ourselves, or failing their sender
+   * precondition (a reply nobody asked for, a GRAFT from a stranger…; also in `dropped` by reason), and
+   * late NEIGHBOR_REPLYs (taken, see hyparview.ts).
+   */
   unexpected: number;
   /** GOSSIP payloads delivered to the application. */
   delivered: number;
@@ -43,6 +52,12 @@ export interface ProtoStats {
   optimizations: number;
   /** Cached payloads dropped to stay under `messageCacheBytes`. */
   cacheEvictedBytes: number;
+  /** Neighbours evicted to make room for another peer (HyParView §4.1). */
+  evictions: number;
+  /** Peers banned (PROTOCOL.md §8.7). */
+  bans: number;
+  /** Messages, or parts of them, dropped by a limit or a sender precondition (PROTOCOL.md §8.7). */
+  dropped: Partial<Record<DropReason, number>>;
 }
 
 /** A fresh set of counters. */
@@ -64,6 +79,9 @@ export function createStats(): ProtoStats {
     prunesSent: 0,
     optimizations: 0,
     cacheEvictedBytes: 0,
+    evictions: 0,
+    bans: 0,
+    dropped: {},
   };
 }
 
@@ -80,7 +98,20 @@ export class Ctx {
     readonly myData: PeerData | undefined,
     readonly rng: Rng,
     readonly stats: ProtoStats,
+    readonly limits: LimitsConfig,
+    readonly guard: Guard,
+    readonly netGroup: NetGroupFn,
   ) {}
+
+  /** Counts a drop by `reason`. */
+  drop(reason: DropReason, n = 1): void {
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + n;
+  }
+
+  /** Whether `peer` is banned now. */
+  banned(peer: PeerId): boolean {
+    return this.guard.isBanned(peer, this.now);
+  }
 
   send(to: PeerId, message: Message, data?: PeerData): void {
     this.stats.messagesOut++;

@@ -1,23 +1,32 @@
 /**
  * The gossip core of one node: every topic it holds, each with its own HyParView and PlumTree state,
- * behind one pure entry point `handle(event, now) => OutEvent[]` (house rules 1–3).
+ * behind one pure entry point `handle(event, now) => OutEvent[]` (ARCHITECTURE.md "Gossip core").
+ *
+ * A received message passes the node's checks before a protocol sees it (PROTOCOL.md §8.7): its
+ * sender is not banned → it fits the sender's budget (neighbours only; strangers have none) → the
+ * topic is held → the sender may send that kind (`HyParView.admit`). Bans decided while handling an
+ * event (budget overrun, invalid signatures) are carried out at its end, in every topic.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { GttError } from '../errors.js';
+import { Guard } from './budget.js';
 import { type ProtoConfig, type ProtoOptions, parseProtoConfig } from './config.js';
-import { Ctx, createStats, type ProtoStats } from './ctx.js';
+import { Ctx, createStats, type NetGroupFn, type ProtoStats } from './ctx.js';
 import { HyParView } from './hyparview.js';
 import type { SignFn, VerifyFn } from './ids.js';
-import { PlumTree } from './plumtree.js';
+import { PlumTree, type PlumTreeSizes } from './plumtree.js';
 import { nextU64, type Rng } from './rng.js';
 import {
   assertNever,
+  type BanReason,
+  type DropReason,
   type InEvent,
   type OutEvent,
   type PeerData,
   type PeerId,
   type TopicKey,
 } from './types.js';
+import { frameSize } from './wire.js';
 
 const HEX_ID = /^[0-9a-f]{64}$/;
 const U64_MASK = (1n << 64n) - 1n;
@@ -38,6 +47,23 @@ export interface GossipNodeOptions {
   peerData?: PeerData;
   /** First per-origin sequence number; default a random u64 from `rng` (PROTOCOL.md §8.3). */
   seqStart?: bigint;
+  /**
+   * A peer's address group for the diversity limit `limits.maxActivePerGroup` (the transport uses /24
+   * for IPv4, /48 for IPv6, one group per address on loopback); `undefined` exempts the peer. Must be
+   * pure and cheap: it is called on every admission decision. Absent: every peer is exempt.
+   */
+  netGroup?: NetGroupFn;
+}
+
+/** Sizes of a topic's bounded structures (ARCHITECTURE.md "Gossip core"), for tests and stats. */
+export interface TopicSizes extends PlumTreeSizes {
+  active: number;
+  passive: number;
+  pending: number;
+  /** Peers remembered as recently asked. */
+  asked: number;
+  /** SHUFFLEs of ours awaiting their reply. */
+  shufflesAwaitingReply: number;
 }
 
 /** One topic's state. */
@@ -49,11 +75,18 @@ class TopicState {
     readonly ctx: Ctx,
     config: ProtoConfig,
     origin: { nextSeq(): bigint; sign: SignFn | undefined; verify: VerifyFn | undefined },
+    peers: { up(peer: PeerId): void; down(peer: PeerId): void },
   ) {
     this.plum = new PlumTree(config.plumtree, ctx, origin, () => this.hpv.active.keys());
     this.hpv = new HyParView(config.hyparview, ctx, {
-      neighborUp: (p) => this.plum.neighborUp(p),
-      neighborDown: (p) => this.plum.neighborDown(p),
+      neighborUp: (p) => {
+        this.plum.neighborUp(p);
+        peers.up(p);
+      },
+      neighborDown: (p) => {
+        this.plum.neighborDown(p);
+        peers.down(p);
+      },
     });
   }
 }
@@ -62,12 +95,14 @@ class TopicState {
 export class GossipNode {
   /** This node's id (hex). */
   readonly id: PeerId;
-  /** Counters (house rule 14). */
+  /** Counters. */
   readonly stats: ProtoStats = createStats();
   readonly config: ProtoConfig;
   private readonly idBytes: Uint8Array;
   private readonly rng: Rng;
   private readonly peerData: PeerData | undefined;
+  private readonly netGroup: NetGroupFn;
+  private readonly guard: Guard;
   private readonly topicStates = new Map<TopicKey, TopicState>();
   private readonly origin: { nextSeq(): bigint; sign: SignFn | undefined; verify: VerifyFn | undefined };
 
@@ -93,6 +128,8 @@ export class GossipNode {
     }
     this.rng = opts.rng;
     this.peerData = opts.peerData;
+    this.netGroup = opts.netGroup ?? (() => undefined);
+    this.guard = new Guard(this.config.limits);
     let seq = (opts.seqStart ?? nextU64(opts.rng)) & U64_MASK;
     this.origin = {
       nextSeq: () => {
@@ -111,18 +148,34 @@ export class GossipNode {
     switch (event.type) {
       case 'recv': {
         this.stats.messagesIn++;
+        const from = event.from;
+        if (this.guard.isBanned(from, now)) {
+          this.drop('banned');
+          break;
+        }
+        // Everything a neighbour sends is charged, also what the checks below drop.
+        if (!this.guard.charge(from, event.size ?? frameSize(event.message), now)) {
+          this.drop('over-budget');
+          break;
+        }
         const t = this.topicStates.get(event.topic);
         if (t === undefined) {
           this.stats.unknownTopic++;
           break;
         }
         this.begin(t, now, out);
-        if (event.from === this.id) {
+        if (from === this.id) {
           this.stats.unexpected++;
           break;
         }
-        t.hpv.onMessage(event.from, event.message);
-        t.plum.onMessage(event.from, event.message);
+        const refused = t.hpv.admit(from, event.message);
+        if (refused !== undefined) {
+          this.stats.unexpected++;
+          this.drop(refused);
+          break;
+        }
+        t.hpv.onMessage(from, event.message);
+        t.plum.onMessage(from, event.message);
         break;
       }
       case 'command': {
@@ -169,6 +222,7 @@ export class GossipNode {
       default:
         assertNever(event);
     }
+    for (const b of this.guard.takeBans()) this.ban(b.peer, b.reason, now, out);
     return this.filterReleases(out);
   }
 
@@ -204,11 +258,63 @@ export class GossipNode {
     return false;
   }
 
+  /**
+   * Whether `peer` is banned at `now` (PROTOCOL.md §8.7): the transport may refuse its connections
+   * until then (the `ban-peer` out-event says for how long).
+   */
+  isBanned(peer: PeerId, now: number): boolean {
+    return this.guard.isBanned(peer, now);
+  }
+
+  /** Sizes of `topic`'s bounded structures (undefined when not held). */
+  sizes(topic: TopicKey): TopicSizes | undefined {
+    const t = this.topicStates.get(topic);
+    return t === undefined ? undefined : { ...t.hpv.sizes(), ...t.plum.sizes() };
+  }
+
+  /** Node-wide bounded structures: neighbours with budgets, and bans held (some maybe expired). */
+  peerSizes(): { budgets: number; banned: number } {
+    return { budgets: this.guard.tracked, banned: this.guard.banned };
+  }
+
   private createTopic(topic: TopicKey): TopicState {
-    const ctx = new Ctx(topic, hexToBytes(topic), this.id, this.idBytes, this.peerData, this.rng, this.stats);
-    const t = new TopicState(ctx, this.config, this.origin);
+    const ctx = new Ctx(
+      topic,
+      hexToBytes(topic),
+      this.id,
+      this.idBytes,
+      this.peerData,
+      this.rng,
+      this.stats,
+      this.config.limits,
+      this.guard,
+      this.netGroup,
+    );
+    const t = new TopicState(ctx, this.config, this.origin, {
+      up: (p) => this.guard.attach(p, ctx.now),
+      down: (p) => {
+        for (const other of this.topicStates.values()) if (other.hpv.active.has(p)) return;
+        this.guard.detach(p, ctx.now);
+      },
+    });
     this.topicStates.set(topic, t);
     return t;
+  }
+
+  /** Bans `peer` in every topic and tells the driver to close and refuse its connection. */
+  private ban(peer: PeerId, reason: BanReason, now: number, out: OutEvent[]): void {
+    this.stats.bans++;
+    this.guard.ban(peer, now);
+    for (const t of this.topicStates.values()) {
+      this.begin(t, now, out);
+      t.hpv.expel(peer);
+    }
+    out.push({ type: 'ban-peer', peer, durationMs: this.config.limits.banMs, reason });
+    out.push({ type: 'disconnect-peer', peer });
+  }
+
+  private drop(reason: DropReason): void {
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
   }
 
   private begin(t: TopicState, now: number, out: OutEvent[]): void {

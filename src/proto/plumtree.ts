@@ -13,8 +13,23 @@
  * re-dialing links), or while a node was between neighbours, never reaches the other side: measured
  * with 8 peers broadcasting as their mesh formed, 6–29 of 56 deliveries were lost for good. With the
  * announcement, the link that heals the split also carries the ids, and GRAFT fetches what is missing.
+ * Only the newest `maxAnnounceOnNeighborUp` ids are announced, so that the announcement fits the
+ * receiver's per-peer missing cap.
+ *
+ * Hardening against hostile neighbours (PROTOCOL.md §8.4, §8.7; every bound is in `LimitsConfig`):
+ * - A GOSSIP passes, in this order: (the node's checks: not banned, from an active neighbour, within
+ *   its budget) → cheap field checks → its id → seen ids (a duplicate costs no verification) → the
+ *   negative cache of (id, signature) pairs that failed → the origin signature, verified on every
+ *   GOSSIP, also one straight from its origin, so that a bad signature is always the sender's fault →
+ *   the origin's own budget (so that a flooding origin is throttled at its first honest hop).
+ * - Missing ids keep at most `maxAnnouncersPerId` announcers, one entry per peer; a peer may have us
+ *   wait for at most `maxMissingPerPeer` ids, all peers for `maxMissing`; entries beyond are ignored.
+ *   Each missing id has one GRAFT timer, and leaves when its payload comes or its announcers run out.
+ * - A GRAFT is answered at most once per (neighbour, id) while the payload is cached, and within the
+ *   neighbour's GRAFT byte budget.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { TokenBucket } from './budget.js';
 import type { PlumTreeConfig } from './config.js';
 import type { Ctx } from './ctx.js';
 import { messageIdBytes, type SignFn, signedMessage, type VerifyFn } from './ids.js';
@@ -40,6 +55,8 @@ interface CacheEntry {
   message: GossipMessage;
   size: number;
   expiresAt: number;
+  /** Neighbours that got it as a GRAFT answer: each at most once (dropped with the entry). */
+  servedTo?: Set<PeerId>;
 }
 interface SeenEntry {
   expiresAt: number;
@@ -50,6 +67,29 @@ interface SeenEntry {
 interface Announcement {
   peer: PeerId;
   hops: number;
+}
+
+/** Sizes of a topic's PlumTree structures (see `GossipNode.sizes`). */
+export interface PlumTreeSizes {
+  /** Cached payloads and their bytes. */
+  cached: number;
+  cacheBytes: number;
+  /** Seen ids. */
+  seen: number;
+  /** Missing ids, their announcer entries in all, and the most of one id. */
+  missing: number;
+  announcers: number;
+  mostAnnouncers: number;
+  /** Most missing-id announcer entries held by one peer. */
+  mostMissingPerPeer: number;
+  /** GRAFT timers outstanding (one per id at most). */
+  graftTimers: number;
+  /** IHAVE entries queued for all peers. */
+  ihaveQueued: number;
+  /** Remembered bad (id, signature) pairs. */
+  badIds: number;
+  /** Origins with a budget. */
+  origins: number;
 }
 
 /** Where a node gets its per-origin sequence numbers and signatures. */
@@ -66,9 +106,18 @@ export class PlumTree {
   private readonly cache = new Map<MessageId, CacheEntry>();
   private cacheBytes = 0;
   private readonly seen = new Map<MessageId, SeenEntry>();
-  /** Ids announced but not received, with their announcers in arrival order. */
+  /** Ids announced but not received, with their announcers in arrival order (one entry per peer). */
   private readonly missing = new Map<MessageId, Announcement[]>();
+  /** How many `missing` announcer entries each peer holds (`maxMissingPerPeer`). */
+  private readonly missingPerPeer = new Map<PeerId, number>();
   private readonly graftTimers = new Set<MessageId>();
+  /** `id || signature` of GOSSIP that failed verification, oldest first (`maxBadIds`). */
+  private readonly badIds = new Set<string>();
+  /**
+   * Budgets of the origins seen, oldest first (`maxOrigins`). Forgetting one only gives it a full
+   * bucket again, so insertion order is good enough (no LRU bookkeeping on the hot path).
+   */
+  private readonly origins = new Map<PeerId, { messages: TokenBucket; bytes: TokenBucket }>();
   /** Duplicates in a row per eager neighbour since its last first copy (`pruneAfterDuplicates`). */
   private readonly dupStreak = new Map<PeerId, number>();
   private readonly ihaveQueue = new Map<PeerId, IHaveEntry[]>();
@@ -93,15 +142,21 @@ export class PlumTree {
     return this.cfg.maxMessageBytes - GOSSIP_OVERHEAD_BYTES;
   }
 
-  /** §3.2: a new neighbour starts eager; it hears of our cached payloads (see the module comment). */
+  /** §3.2: a new neighbour starts eager; it hears of our newest cached payloads (see the module comment). */
   neighborUp(peer: PeerId): void {
     this.lazy.delete(peer);
     this.eager.add(peer);
-    if (!this.cfg.announceCacheToNewNeighbors) return;
+    const max = this.ctx.limits.maxAnnounceOnNeighborUp;
+    if (!this.cfg.announceCacheToNewNeighbors || max === 0) return;
     const now = this.ctx.now;
+    // The cache is in insertion order: keep the last `max` live entries.
+    const newest: IHaveEntry[] = [];
     for (const [id, e] of this.cache) {
-      if (e.expiresAt > now) this.queueIHave(peer, { id, hops: Math.min(e.message.hops + 1, MAX_HOPS) });
+      if (e.expiresAt <= now) continue;
+      newest.push({ id, hops: Math.min(e.message.hops + 1, MAX_HOPS) });
+      if (newest.length > 2 * max) newest.splice(0, newest.length - max);
     }
+    for (const entry of newest.slice(-max)) this.queueIHave(peer, entry);
   }
 
   neighborDown(peer: PeerId): void {
@@ -109,6 +164,16 @@ export class PlumTree {
     this.eager.delete(peer);
     this.lazy.delete(peer);
     this.ihaveQueue.delete(peer);
+    // Its announcements can no longer be grafted: forget them, and ids nobody else announced.
+    if ((this.missingPerPeer.get(peer) ?? 0) > 0) {
+      for (const [id, list] of this.missing) {
+        const i = list.findIndex((a) => a.peer === peer);
+        if (i < 0) continue;
+        list.splice(i, 1);
+        if (list.length === 0) this.missing.delete(id);
+      }
+    }
+    this.missingPerPeer.delete(peer);
   }
 
   /** Command `broadcast` / `broadcast-neighbors`. */
@@ -201,7 +266,8 @@ export class PlumTree {
 
   private onGossip(from: PeerId, m: GossipMessage): void {
     const ctx = this.ctx;
-    if (m.hops < 1) {
+    // Cheap field checks first: neighbour-scope messages are never relayed, so they come from their origin.
+    if (m.hops < 1 || (m.scope === 'neighbors' && from !== m.origin)) {
       ctx.stats.invalidMessage++;
       return;
     }
@@ -231,25 +297,42 @@ export class PlumTree {
       }
       return;
     }
-    // A payload straight from its origin is authenticated by the link (the transport's handshake proved
-    // the neighbour's id), so only relayed copies need the origin signature checked: this spares one
-    // signature check per direct neighbour of the origin. The signature still travels for the others.
+    if (m.origin === ctx.me) {
+      // We never sent it (it would be in `seen`): a replay from before a restart, or a forgery.
+      ctx.stats.invalidMessage++;
+      return;
+    }
+    // Every copy is verified, also one straight from its origin: a node that forwarded without
+    // checking would pass a forgery on and be blamed for it by the next hop. So a bad signature is
+    // always the sender's fault (PROTOCOL.md §8.4), and counts towards its ban.
     if (this.cfg.signatures) {
       if (m.signature === undefined) {
         ctx.stats.unsigned++;
         return;
       }
-      if (
-        from !== m.origin &&
-        this.origin.verify?.(originBytes, signedMessage(idBytes), m.signature) !== true
-      ) {
+      // The signature is not part of the id: a forged copy must not make the genuine one look bad.
+      if (this.badIds.size > 0 && this.badIds.has(id + bytesToHex(m.signature))) {
+        ctx.drop('bad-signature-cached');
+        ctx.guard.invalidSignature(from);
+        return;
+      }
+      if (this.origin.verify?.(originBytes, signedMessage(idBytes), m.signature) !== true) {
         ctx.stats.badSignature++;
+        if (ctx.limits.maxBadIds > 0) {
+          this.badIds.add(id + bytesToHex(m.signature));
+          if (this.badIds.size > ctx.limits.maxBadIds) this.badIds.delete(this.badIds.values().next().value!);
+        }
+        ctx.guard.invalidSignature(from);
         return;
       }
     }
-    if (m.origin === ctx.me) {
-      // We never sent it (it would be in `seen`): a replay from before a restart, or a forgery.
-      ctx.stats.invalidMessage++;
+    if (!this.originBudget(m.origin, m.content.length)) {
+      // Remembered as seen, so that IHAVEs and other copies of it do not bring it back (and no GRAFT
+      // asks for it). Straight from the origin, the flood is the sender's: a strike.
+      ctx.drop('origin-over-budget');
+      this.markSeen(id, m.hops, undefined);
+      this.forget(id);
+      if (from === m.origin) ctx.guard.overBudget(from, ctx.now);
       return;
     }
     this.markSeen(id, m.hops, from);
@@ -267,7 +350,7 @@ export class PlumTree {
     if (m.scope === 'neighbors') return;
 
     const announced = this.missing.get(id);
-    this.missing.delete(id);
+    this.forget(id);
     this.store(id, m);
     // Deviation: §3.4 makes whoever delivers a new payload eager again. With concurrent senders that
     // undoes every PRUNE a payload crosses, and the tree never settles (RMR ≈ 0.9 at N = 100 in the
@@ -280,13 +363,35 @@ export class PlumTree {
     for (const peer of this.lazy) if (peer !== from && peer !== m.origin) this.queueIHave(peer, { id, hops });
   }
 
-  /** §3.3–3.4: remember announcers of missing ids and start the GRAFT timer. */
+  /** Charges one message of `bytes` content to `origin`'s budget. */
+  private originBudget(origin: PeerId, bytes: number): boolean {
+    const ctx = this.ctx;
+    const l = ctx.limits;
+    let b = this.origins.get(origin);
+    if (b === undefined) {
+      b = {
+        messages: new TokenBucket(l.originMessagesPerSecond, l.originMessageBurst, ctx.now),
+        bytes: new TokenBucket(l.originBytesPerSecond, l.originByteBurst, ctx.now),
+      };
+      while (this.origins.size >= l.maxOrigins) this.origins.delete(this.origins.keys().next().value!);
+      this.origins.set(origin, b);
+    }
+    const okMessages = b.messages.take(ctx.now);
+    const okBytes = b.bytes.take(ctx.now, bytes);
+    return okMessages && okBytes;
+  }
+
+  /**
+   * §3.3–3.4: remember announcers of missing ids and start the GRAFT timer. Each entry is deduplicated
+   * by peer and bounded by `maxAnnouncersPerId`, `maxMissingPerPeer` and `maxMissing`.
+   */
   private onIHave(from: PeerId, entries: IHaveEntry[]): void {
     const ctx = this.ctx;
-    if (!this.isNeighbor(from)) {
-      ctx.stats.unexpected++;
-      return;
-    }
+    const l = ctx.limits;
+    let held = this.missingPerPeer.get(from) ?? 0;
+    let repeats = 0;
+    let full = 0;
+    let crowded = 0;
     for (const e of entries) {
       const seen = this.seen.get(e.id);
       if (seen !== undefined) {
@@ -295,16 +400,49 @@ export class PlumTree {
         continue;
       }
       let list = this.missing.get(e.id);
+      if (list?.some((a) => a.peer === from)) {
+        repeats++;
+        continue;
+      }
+      if (list !== undefined && list.length >= l.maxAnnouncersPerId) {
+        crowded++;
+        continue;
+      }
+      if (held >= l.maxMissingPerPeer || (list === undefined && this.missing.size >= l.maxMissing)) {
+        full++;
+        continue;
+      }
       if (list === undefined) {
         list = [];
         this.missing.set(e.id, list);
       }
       list.push({ peer: from, hops: e.hops });
+      held++;
       if (!this.graftTimers.has(e.id)) {
         this.graftTimers.add(e.id);
         ctx.timer(this.cfg.graftTimeout1Ms, { type: 'graft', id: e.id });
       }
     }
+    if (held > 0) this.missingPerPeer.set(from, held);
+    if (repeats > 0) ctx.drop('announce-repeat', repeats);
+    if (crowded > 0) ctx.drop('announcers-full', crowded);
+    if (full > 0) ctx.drop('missing-full', full);
+  }
+
+  /** Forgets missing id `id` and its announcers' share of `maxMissingPerPeer`. */
+  private forget(id: MessageId): void {
+    const list = this.missing.get(id);
+    if (list === undefined) return;
+    for (const a of list) this.release(a.peer);
+    this.missing.delete(id);
+  }
+
+  /** One announcer entry of `peer` left `missing`. */
+  private release(peer: PeerId): void {
+    const n = this.missingPerPeer.get(peer);
+    if (n === undefined) return;
+    if (n <= 1) this.missingPerPeer.delete(peer);
+    else this.missingPerPeer.set(peer, n - 1);
   }
 
   /**
@@ -341,10 +479,19 @@ export class PlumTree {
     const list = this.missing.get(id);
     if (list === undefined) return;
     let next = list.shift();
-    while (next !== undefined && !this.isNeighbor(next.peer)) next = list.shift();
+    while (next !== undefined && !this.isNeighbor(next.peer)) {
+      this.release(next.peer);
+      next = list.shift();
+    }
     if (next === undefined) {
       this.missing.delete(id);
       return;
+    }
+    this.release(next.peer);
+    if (list.length === 0) {
+      // Last announcer: nobody is left to ask after this GRAFT, so the id need not be kept. A payload
+      // answering the GRAFT is a new message like any other.
+      this.missing.delete(id);
     }
     this.lazy.delete(next.peer);
     this.eager.add(next.peer);
@@ -369,6 +516,16 @@ export class PlumTree {
       ctx.stats.graftMisses++;
       return;
     }
+    if (entry.servedTo?.has(from)) {
+      ctx.drop('graft-repeat');
+      return;
+    }
+    if (!ctx.guard.graftServe(from, entry.size, ctx.now)) {
+      ctx.drop('graft-over-budget');
+      return;
+    }
+    entry.servedTo ??= new Set();
+    entry.servedTo.add(from);
     this.sendPayload(from, { ...entry.message, hops: Math.min(entry.message.hops + 1, MAX_HOPS) });
   }
 
@@ -379,6 +536,10 @@ export class PlumTree {
     if (q === undefined) {
       q = [];
       this.ihaveQueue.set(peer, q);
+    }
+    if (q.length >= this.ctx.limits.maxIHaveQueuePerPeer) {
+      this.ctx.drop('ihave-queue-full');
+      return;
     }
     q.push(entry);
     if (!this.dispatchScheduled) {
@@ -441,13 +602,28 @@ export class PlumTree {
     if (this.seen.size > 0 || this.cache.size > 0) this.scheduleEvict();
   }
 
-  /** Ids and bytes held, for tests and stats. */
-  sizes(): { cached: number; cacheBytes: number; seen: number; missing: number } {
+  /** Sizes of the bounded structures, for tests and stats. */
+  sizes(): PlumTreeSizes {
+    let announcers = 0;
+    let mostAnnouncers = 0;
+    for (const list of this.missing.values()) {
+      announcers += list.length;
+      mostAnnouncers = Math.max(mostAnnouncers, list.length);
+    }
+    let ihaveQueued = 0;
+    for (const q of this.ihaveQueue.values()) ihaveQueued += q.length;
     return {
       cached: this.cache.size,
       cacheBytes: this.cacheBytes,
       seen: this.seen.size,
       missing: this.missing.size,
+      announcers,
+      mostAnnouncers,
+      mostMissingPerPeer: Math.max(0, ...this.missingPerPeer.values()),
+      graftTimers: this.graftTimers.size,
+      ihaveQueued,
+      badIds: this.badIds.size,
+      origins: this.origins.size,
     };
   }
 }

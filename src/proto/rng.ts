@@ -1,12 +1,52 @@
 /**
- * The core's only source of randomness: an injected seeded generator (house rule 1). `createRng` is a
- * small non-cryptographic PRNG (sfc32 seeded through splitmix32) for simulators and tests; a transport
- * may pass one seeded from a CSPRNG.
+ * The core's only source of randomness: an injected seeded generator, so the core stays pure.
+ *
+ * - `createSecureRng(seed)`: for real nodes, seeded with 32 bytes of OS entropy. Peers see its outputs
+ *   (the first ones are the sequence numbers every GOSSIP carries, PROTOCOL.md §8.3) and must not be
+ *   able to predict the rest (evictions, walk targets): SHA-256 in counter mode, block `i` =
+ *   `SHA-256("gossip-topic-tracker/v1/rng" || 0x00 || seed || u64be i)`, read as eight big-endian u32.
+ *   Recovering the seed or a later block from earlier blocks means inverting SHA-256.
+ * - `createRng(seed)`: a small non-cryptographic PRNG (sfc32 seeded through splitmix32) for simulators
+ *   and tests; its 32-bit seed can be recovered from a few outputs.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { abytes, utf8ToBytes } from '@noble/hashes/utils.js';
 
 /** A source of uniform 32-bit unsigned integers. */
 export interface Rng {
   nextU32(): number;
+}
+
+/** Domain string of {@link createSecureRng}. */
+export const SECURE_RNG_DOMAIN = 'gossip-topic-tracker/v1/rng';
+
+/**
+ * A CSPRNG: SHA-256 in counter mode over a 32-byte seed (see the module comment).
+ * @throws {TypeError} when `seed` is not a Uint8Array (`"seed" expected Uint8Array of length 32, got type=…`).
+ * @throws {RangeError} when it is not 32 bytes long (`"seed" expected Uint8Array of length 32, got length=…`).
+ */
+export function createSecureRng(seed: Uint8Array): Rng {
+  abytes(seed, 32, 'seed');
+  const prefix = utf8ToBytes(SECURE_RNG_DOMAIN);
+  const input = new Uint8Array(prefix.length + 1 + 32 + 8);
+  input.set(prefix);
+  input.set(seed, prefix.length + 1);
+  const view = new DataView(input.buffer);
+  const counterAt = prefix.length + 1 + 32;
+  let counter = 0n;
+  let block = new DataView(new ArrayBuffer(32));
+  let next = 8;
+  return {
+    nextU32(): number {
+      if (next === 8) {
+        view.setBigUint64(counterAt, counter++);
+        const h = sha256(input);
+        block = new DataView(h.buffer, h.byteOffset, h.byteLength);
+        next = 0;
+      }
+      return block.getUint32(4 * next++);
+    },
+  };
 }
 
 /** sfc32 (Chris Doty-Humphrey's Small Fast Counting generator), seeded from `seed` with splitmix32. */

@@ -126,7 +126,7 @@ export type Message =
 export const isPayloadMessage = (m: Message): m is GossipMessage => m.type === 'gossip';
 
 // ---------------------------------------------------------------------------------------------------
-// Timers (house rule 3: timers are data)
+// Timers: data the driver schedules and hands back (the core sets no timer itself)
 
 /** A timer of one topic. Stale timers are harmless: the core re-checks its state on expiry. */
 export type Timer =
@@ -151,7 +151,9 @@ export type NeighborDownCause =
   /** We dropped it to make room (HyParView §4.1). */
   | 'evicted'
   /** We left the topic. */
-  | 'left';
+  | 'left'
+  /** We banned the peer (it overran its budget or sent invalid signatures; PROTOCOL.md §8.7). */
+  | 'banned';
 
 /** A local command for one topic. */
 export type Command =
@@ -166,8 +168,11 @@ export type Command =
 
 /** Everything the core reacts to. */
 export type InEvent =
-  /** A message of `topic` received from `from` over a live link. */
-  | { type: 'recv'; from: PeerId; topic: TopicKey; message: Message }
+  /**
+   * A message of `topic` received from `from` over a live link. `size` is the frame's length in bytes,
+   * charged to the sender's budget (default: `frameSize(message)`).
+   */
+  | { type: 'recv'; from: PeerId; topic: TopicKey; message: Message; size?: number | undefined }
   | { type: 'command'; topic: TopicKey; command: Command }
   | { type: 'timer-expired'; topic: TopicKey; timer: Timer }
   /** The transport lost the link to `peer` (every topic), or could not dial it. */
@@ -207,7 +212,65 @@ export type OutEvent =
   | { type: 'emit'; topic: TopicKey; event: AppEvent }
   | { type: 'schedule-timer'; topic: TopicKey; delayMs: number; timer: Timer }
   /** No topic needs the link to `peer` any more: close it after flushing earlier sends. */
-  | { type: 'disconnect-peer'; peer: PeerId };
+  | { type: 'disconnect-peer'; peer: PeerId }
+  /**
+   * `peer` is banned for `durationMs` in every topic (PROTOCOL.md §8.7): close its connection and refuse
+   * it meanwhile. The core drops whatever it sends until then; a `disconnect-peer` for it follows.
+   */
+  | { type: 'ban-peer'; peer: PeerId; durationMs: number; reason: BanReason };
+
+/** Why a peer was banned. */
+export type BanReason =
+  /** More than `maxOverBudgetDrops` messages over its budget within `overBudgetWindowMs`. */
+  | 'over-budget'
+  /** `maxInvalidSignatures` GOSSIP frames with an invalid origin signature. */
+  | 'invalid-signatures';
+
+/**
+ * Why the core dropped a message, or part of one, instead of acting on it (PROTOCOL.md §8.7). Counted
+ * in `stats.dropped`; none of them is an error.
+ */
+export type DropReason =
+  /** A kind only an active neighbour may send (DISCONNECT: or a peer we asked), from another peer. */
+  | 'not-neighbor'
+  /** NEIGHBOR_REPLY from a peer we have no request to and did not ask within `lateReplyWindowMs`. */
+  | 'unsolicited-reply'
+  /** SHUFFLE_REPLY while no SHUFFLE of ours awaits its answer. */
+  | 'unsolicited-shuffle-reply'
+  /** Anything from a banned peer; or a walk naming one. */
+  | 'banned'
+  /** Over the sender's message or byte budget. */
+  | 'over-budget'
+  /** GOSSIP of an origin over its own budget (checked after the signature). */
+  | 'origin-over-budget'
+  /** GOSSIP whose (id, signature) already failed verification: not verified again. */
+  | 'bad-signature-cached'
+  /** An IHAVE entry repeating an id the same peer already announced. */
+  | 'announce-repeat'
+  /** An IHAVE entry for an id that has `maxAnnouncersPerId` announcers. */
+  | 'announcers-full'
+  /** An IHAVE entry beyond `maxMissingPerPeer` or `maxMissing`. */
+  | 'missing-full'
+  /** An IHAVE entry of ours beyond `maxIHaveQueuePerPeer`. */
+  | 'ihave-queue-full'
+  /** GRAFT for an id already served to that neighbour. */
+  | 'graft-repeat'
+  /** GRAFT answer over the neighbour's GRAFT byte budget. */
+  | 'graft-over-budget'
+  /** A walk end (FORWARD_JOIN or SHUFFLE) that would dial over the walk-dial budget. */
+  | 'walk-dial-limited'
+  /** A request of ours not sent: `maxPendingRequests` in flight. */
+  | 'pending-full'
+  /** JOIN / NEIGHBOR(high) refused: making room is over the eviction budget. */
+  | 'eviction-limited'
+  /** JOIN / NEIGHBOR(high) refused: every neighbour is protected or among the newest. */
+  | 'no-evictable'
+  /** A peer refused: `maxActivePerGroup` neighbours of its address group, none of them evictable. */
+  | 'group-full'
+  /** A walk ttl above the configured walk length, clamped (the walk goes on). */
+  | 'ttl-clamped'
+  /** SHUFFLE / SHUFFLE_REPLY entries beyond `shuffleActiveCount + shufflePassiveCount`, ignored. */
+  | 'peers-truncated';
 
 /** Exhaustiveness check for closed unions. @throws {TypeError} always (unreachable when types hold). */
 export function assertNever(value: never): never {

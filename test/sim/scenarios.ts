@@ -184,9 +184,17 @@ export function killScenario(
   return summarize(sim, `kill-${Math.round(fraction * 100)}%`, recs, t0, healMs);
 }
 
-/** Sum of every node's counters (diagnostics). */
+/** Sum of every node's counters (diagnostics); drop reasons as `dropped.<reason>`. */
 export function totalStats(sim: Sim): Record<string, number> {
   const agg: Record<string, number> = {};
-  for (const node of sim.nodes) for (const [k, v] of Object.entries(node.stats)) agg[k] = (agg[k] ?? 0) + v;
+  const add = (k: string, v: number): void => {
+    agg[k] = (agg[k] ?? 0) + v;
+  };
+  for (const node of sim.nodes) {
+    for (const [k, v] of Object.entries(node.stats)) {
+      if (typeof v === 'number') add(k, v);
+      else for (const [r, n] of Object.entries(v as Record<string, number>)) add(`${k}.${r}`, n);
+    }
+  }
   return agg;
 }

@@ -43,6 +43,8 @@ export interface SimOptions {
   trace?: boolean;
   /** Bytes of each broadcast payload (at least 4: the tag). */
   payloadBytes?: number;
+  /** Address group of node `i` (`GossipNodeOptions.netGroup`); absent: every node is exempt. */
+  netGroup?: (i: number) => string | undefined;
 }
 
 interface QueueItem {
@@ -106,6 +108,8 @@ export class Sim {
   readonly messages: MessageRecord[] = [];
   /** Sends by message type, all traffic. */
   readonly sent = new Map<string, number>();
+  /** `ban-peer` out-events: who banned whom, when and why. */
+  readonly bans: Array<{ at: number; by: number; peer: PeerId; reason: string }> = [];
   /** Deliveries of app events per node, for tests that look at them. */
   onEmit: ((node: number, event: OutEvent & { type: 'emit' }) => void) | undefined;
   private readonly queue = new Heap<QueueItem>();
@@ -145,11 +149,20 @@ export class Sim {
       const base = this.opts.config ?? {};
       const config: ProtoOptions =
         mode === 'off' ? { ...base, plumtree: { ...(base.plumtree ?? {}), signatures: false } } : base;
+      const group = this.opts.netGroup;
       const node = new GossipNode({
         me,
         rng: createRng((this.seed * 7919 + i * 104_729) >>> 0),
         config,
         ...signer,
+        ...(group === undefined
+          ? {}
+          : {
+              netGroup: (peer: PeerId) => {
+                const j = this.index.get(peer);
+                return j === undefined ? undefined : group(j);
+              },
+            }),
       });
       this.nodes.push(node);
       this.ids.push(node.id);
@@ -398,6 +411,9 @@ export class Sim {
         return;
       case 'disconnect-peer':
         return;
+      case 'ban-peer':
+        this.bans.push({ at: this.now, by: i, peer: e.peer, reason: e.reason });
+        return;
     }
   }
 
@@ -507,6 +523,8 @@ export class Sim {
         return `timer ${this.describeTimer(e.timer)} +${e.delayMs}`;
       case 'disconnect-peer':
         return `disconnect-peer ${this.short(e.peer)}`;
+      case 'ban-peer':
+        return `ban-peer ${this.short(e.peer)} ${e.reason}`;
     }
   }
 }

@@ -246,14 +246,15 @@ describe('message identity and validation', () => {
     n1.handle({ type: 'recv', from: sim.ids[2]!, topic: n1.topics()[0]!, message: tampered }, sim.now);
     expect(n1.stats.badSignature).toBe(1);
     expect(n1.stats.delivered).toBe(1);
-    // Straight from the origin the link authenticates it, so the signature is not checked (PROTOCOL.md
-    // §8.4): whatever the origin signs is its own business.
+    // Straight from the origin the signature is checked too (PROTOCOL.md §8.4): a node that skipped it
+    // would forward a forgery and be blamed for it by the next hop.
     const direct = { ...captured!, seq: captured!.seq + 1n, content: new Uint8Array([7]) };
     n1.handle({ type: 'recv', from: sim.ids[0]!, topic: n1.topics()[0]!, message: direct }, sim.now);
-    expect(n1.stats.badSignature).toBe(1);
-    expect(n1.stats.delivered).toBe(2);
+    expect(n1.stats.badSignature).toBe(2);
+    expect(n1.stats.delivered).toBe(1);
+    // The genuine message is not tainted by the tampered copy with the same signature.
     n1.handle({ type: 'recv', from: sim.ids[2]!, topic: n1.topics()[0]!, message: captured! }, sim.now);
-    expect(n1.stats.delivered).toBe(3);
+    expect(n1.stats.delivered).toBe(2);
   });
 
   it('is deterministic: the same seed gives the same trace', () => {

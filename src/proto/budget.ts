@@ -1,0 +1,205 @@
+/**
+ * Per-peer budgets and bans of a node (PROTOCOL.md §8.7): what makes the cost of a flood land on the
+ * peer that sends it. Pure: time comes in as `now`.
+ *
+ * - Every active neighbour (of any topic) has token buckets for the messages and frame bytes it may
+ *   send us, and one for the bytes of GRAFT answers we give it. A message over budget is dropped; a
+ *   neighbour with more than `maxOverBudgetDrops` drops within `overBudgetWindowMs`, or with
+ *   `maxInvalidSignatures` invalid origin signatures, is banned for `banMs`.
+ * - The state of a neighbour lives while it is active in some topic and `leftGraceMs` after (what it
+ *   sent before the link was dropped is still charged, and a quick return does not wipe its strikes),
+ *   so it is bounded by the active views plus `maxRecentlyLeft`; strangers (which may only send JOIN,
+ *   NEIGHBOR and the replies we asked for) have none.
+ * - Bans are a map capped at `maxBannedPeers`; the oldest is lifted first when it is full.
+ * - Dials made on another peer's behalf (walk ends) share one bucket per node.
+ *
+ * A token bucket holds at most `burst` tokens and gains `perSecond` per second; taking `n` tokens
+ * succeeds only when `n` are there (libtorrent's and gossipsub's rate limits work the same way).
+ */
+import type { LimitsConfig } from './config.js';
+import type { BanReason, PeerId } from './types.js';
+
+/** A token bucket, full when created. */
+export class TokenBucket {
+  private tokens: number;
+  private at: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.at = now;
+  }
+
+  /** Takes `n` tokens at time `now` if there are that many. */
+  take(now: number, n = 1): boolean {
+    if (this.tokens >= n && this.tokens === this.burst) {
+      // Full: nothing to refill (the common case for an honest peer).
+      this.at = now;
+      this.tokens -= n;
+      return true;
+    }
+    if (now > this.at) {
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) * this.perSecond) / 1000);
+      this.at = now;
+    }
+    if (this.tokens < n) return false;
+    this.tokens -= n;
+    return true;
+  }
+}
+
+/** What a neighbour may still send us, and how it behaved while active. */
+interface PeerState {
+  messages: TokenBucket;
+  bytes: TokenBucket;
+  graftBytes: TokenBucket;
+  /** Over-budget drops since `windowStart`. */
+  drops: number;
+  windowStart: number;
+  invalidSignatures: number;
+  /** Any strike while active: such a neighbour is never protected from eviction. */
+  misbehaved: boolean;
+}
+
+/** Budgets, strikes and bans of one node. */
+export class Guard {
+  private readonly peers = new Map<PeerId, PeerState>();
+  /** Peers whose state is kept after they left every active view, and since when, oldest first. */
+  private readonly left = new Map<PeerId, number>();
+  private readonly bans = new Map<PeerId, number>();
+  private readonly walkDials: TokenBucket;
+  private queued: Array<{ peer: PeerId; reason: BanReason }> = [];
+
+  constructor(private readonly cfg: LimitsConfig) {
+    this.walkDials = new TokenBucket(cfg.walkDialsPerSecond, cfg.walkDialBurst, 0);
+  }
+
+  /** `peer` became active in some topic: give it fresh budgets (kept if it already has them). */
+  attach(peer: PeerId, now: number): void {
+    this.left.delete(peer);
+    if (this.peers.has(peer)) return;
+    const c = this.cfg;
+    this.peers.set(peer, {
+      messages: new TokenBucket(c.messagesPerSecond, c.messageBurst, now),
+      bytes: new TokenBucket(c.bytesPerSecond, c.byteBurst, now),
+      graftBytes: new TokenBucket(c.graftServeBytesPerSecond, c.graftServeBurstBytes, now),
+      drops: 0,
+      windowStart: now,
+      invalidSignatures: 0,
+      misbehaved: false,
+    });
+  }
+
+  /** `peer` is active in no topic any more: its state goes `leftGraceMs` later. */
+  detach(peer: PeerId, now: number): void {
+    if (!this.peers.has(peer)) return;
+    this.left.delete(peer);
+    this.left.set(peer, now);
+    this.sweep(now);
+  }
+
+  private sweep(now: number): void {
+    for (const [p, at] of this.left) {
+      if (now - at <= this.cfg.leftGraceMs && this.left.size <= this.cfg.maxRecentlyLeft) break;
+      this.left.delete(p);
+      this.peers.delete(p);
+    }
+  }
+
+  /** Whether `peer` has budgets (it is an active neighbour of some topic). */
+  tracks(peer: PeerId): boolean {
+    return this.peers.has(peer);
+  }
+
+  /** Neighbours with budgets. */
+  get tracked(): number {
+    return this.peers.size;
+  }
+
+  /** Charges one message of `bytes` to `peer`; false when over budget (a strike, which may ban it). */
+  charge(peer: PeerId, bytes: number, now: number): boolean {
+    if (this.left.size > 0) this.sweep(now);
+    const s = this.peers.get(peer);
+    if (s === undefined) return true;
+    // Both buckets are always charged, so a stream of small frames cannot hide behind the byte budget.
+    const okMessages = s.messages.take(now);
+    const okBytes = s.bytes.take(now, bytes);
+    if (okMessages && okBytes) return true;
+    this.overBudget(peer, now);
+    return false;
+  }
+
+  /** A drop of `peer`'s traffic for a budget it overran (its own, or its origin's). */
+  overBudget(peer: PeerId, now: number): void {
+    const s = this.peers.get(peer);
+    if (s === undefined) return;
+    s.misbehaved = true;
+    if (now - s.windowStart > this.cfg.overBudgetWindowMs) {
+      s.windowStart = now;
+      s.drops = 0;
+    }
+    if (++s.drops > this.cfg.maxOverBudgetDrops) this.queue(peer, 'over-budget');
+  }
+
+  /** `peer` sent a GOSSIP whose origin signature is invalid. */
+  invalidSignature(peer: PeerId): void {
+    const s = this.peers.get(peer);
+    if (s === undefined) return;
+    s.misbehaved = true;
+    if (++s.invalidSignatures >= this.cfg.maxInvalidSignatures) this.queue(peer, 'invalid-signatures');
+  }
+
+  /** Whether `peer` had a strike while active. */
+  misbehaved(peer: PeerId): boolean {
+    return this.peers.get(peer)?.misbehaved ?? false;
+  }
+
+  /** Whether a GRAFT answer of `bytes` to `peer` fits its GRAFT budget (taken if so). */
+  graftServe(peer: PeerId, bytes: number, now: number): boolean {
+    return this.peers.get(peer)?.graftBytes.take(now, bytes) ?? false;
+  }
+
+  /** Whether a dial on another peer's behalf may go now (taken if so). */
+  walkDial(now: number): boolean {
+    return this.walkDials.take(now);
+  }
+
+  /** Whether `peer` is banned at `now` (an expired ban is lifted here). */
+  isBanned(peer: PeerId, now: number): boolean {
+    if (this.bans.size === 0) return false;
+    const until = this.bans.get(peer);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.bans.delete(peer);
+    return false;
+  }
+
+  /** Bans `peer` until `now + banMs` and forgets its budgets. */
+  ban(peer: PeerId, now: number): void {
+    this.bans.delete(peer);
+    this.bans.set(peer, now + this.cfg.banMs);
+    // Every ban lasts `banMs`, so insertion order is expiry order: the first one ends soonest.
+    while (this.bans.size > this.cfg.maxBannedPeers) this.bans.delete(this.bans.keys().next().value!);
+    this.peers.delete(peer);
+    this.left.delete(peer);
+  }
+
+  /** Banned peers (some may have expired without being looked up). */
+  get banned(): number {
+    return this.bans.size;
+  }
+
+  /** Bans decided while handling the current event, each peer once; the node carries them out. */
+  takeBans(): Array<{ peer: PeerId; reason: BanReason }> {
+    const out = this.queued;
+    this.queued = [];
+    return out;
+  }
+
+  private queue(peer: PeerId, reason: BanReason): void {
+    if (!this.queued.some((q) => q.peer === peer)) this.queued.push({ peer, reason });
+  }
+}
