@@ -54,8 +54,8 @@ function parseOctet(part: string): number | undefined {
   return n <= 255 ? n : undefined;
 }
 
-/** The 4 bytes of a strict dotted quad, or undefined. */
-function parseIPv4(text: string): Uint8Array | undefined {
+/** The 4 bytes of a strict dotted quad, or undefined. @internal (the address policy reads them) */
+export function parseIPv4(text: string): Uint8Array | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
@@ -72,9 +72,9 @@ const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 /**
  * The 16 bytes of an RFC 4291 §2.2 text address, or undefined: eight groups of 1-4 hex digits, at most
  * one `::` standing for one or more zero groups, and optionally a dotted quad as the last two groups.
- * No zone id, no brackets.
+ * No zone id, no brackets. @internal (the address policy reads them)
  */
-function parseIPv6(text: string): Uint8Array | undefined {
+export function parseIPv6(text: string): Uint8Array | undefined {
   // Longest form: six 4-digit groups and a 15-character dotted quad.
   if (text.length < 2 || text.length > 45) return undefined;
   const gap = text.indexOf('::');

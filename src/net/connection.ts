@@ -1,5 +1,6 @@
 /**
- * One WebSocket between two nodes (PROTOCOL.md §9): drives a `Handshake` under a deadline, then seals
+ * One WebSocket between two nodes (PROTOCOL.md §9): drives a `Handshake` under a deadline (and, for an
+ * inbound one, a shorter deadline for the dialer's first message, §9.8), then seals
  * and opens frames, answers PINGs, sends its own when idle, drops a peer silent for
  * `keepaliveTimeoutMs`, and bounds what it holds unsent. Every way it can end is one `CloseReason`.
  *
@@ -14,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { EventEmitter } from 'eventemitter3';
 import type { RawData, WebSocket } from 'ws';
+import type { Address } from '../crypto/address.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import { defaultSuite } from '../native/crypto.js';
 import type { TransportConfig } from './config.js';
@@ -47,6 +49,21 @@ export type CloseReason =
   | 'nonce-exhausted'
   /** Nothing arrived for `keepaliveTimeoutMs`. */
   | 'keepalive-timeout'
+  /**
+   * An inbound connection's dialer sent no Noise message 1 within `firstMessageTimeoutMs` of the
+   * upgrade (PROTOCOL.md §9.8).
+   */
+  | 'first-message-timeout'
+  /** No topic used the connection for `topiclessGraceMs` (PROTOCOL.md §9.8). */
+  | 'unused'
+  /** Closed to admit a newcomer to a full table: idle and without a topic, or pending without progress. */
+  | 'evicted'
+  /** The peer is banned (`Transport.ban`): closed, refused after its handshake, or not dialed. */
+  | 'banned'
+  /** A dial's every address was refused by the address policy (`detail` is the last reason). No socket. */
+  | 'address-refused'
+  /** A dial's every address was over its dial bounds (`detail`: `rate` or `backoff …`). No socket. */
+  | 'dial-throttled'
   /** The remote sent CLOSE (`detail` is its reason). */
   | 'remote-close'
   /** The socket closed without a CLOSE frame. */
@@ -73,6 +90,8 @@ export type ConnectionState = 'handshaking' | 'open' | 'closing' | 'closed';
 export interface ConnectionEvents {
   /** The handshake finished; `remoteId` and `extension` are set. */
   open: () => void;
+  /** The first handshake message arrived (an inbound connection started its handshake). */
+  progress: () => void;
   /** One GOSSIP frame's body (a §8.2 gossip frame, not decoded yet). */
   message: (bytes: Uint8Array) => void;
   /** A frame did not fit the send queue (counted; with policy `disconnect` the close follows). */
@@ -97,6 +116,8 @@ export interface ConnectionOptions {
   now: () => number;
   /** The handshake's and the frames' crypto; default `defaultSuite()` (OpenSSL on Node). */
   crypto?: CryptoSuite | undefined;
+  /** The remote's IP address and port: the socket's peer (inbound) or the address dialed. */
+  remote?: Address | undefined;
 }
 
 /** Counters a connection adds to (the transport's stats object). */
@@ -115,6 +136,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   remoteId: string | undefined;
   /** The remote's identity extension once open. */
   extension: Uint8Array = new Uint8Array(0);
+  /** The remote's IP address and port, when known. */
+  readonly remote: Address | undefined;
   #state: ConnectionState = 'handshaking';
   #close: CloseInfo | undefined;
   #session: HandshakeDone | undefined;
@@ -124,6 +147,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #now: () => number;
   readonly #counters: ConnectionCounters;
   #timer: NodeJS.Timeout | undefined;
+  /** A responder's deadline for the dialer's first message (`firstMessageTimeoutMs`). */
+  #first: NodeJS.Timeout | undefined;
+  #progressed = false;
   #lastRecv: number;
   #lastSend: number;
   #pingSeq = 0;
@@ -137,6 +163,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#config = opts.config;
     this.#now = opts.now;
     this.#counters = counters;
+    this.remote = opts.remote === undefined ? undefined : { host: opts.remote.host, port: opts.remote.port };
     this.#lastRecv = this.#lastSend = opts.now();
     if (opts.expectedRemoteId !== undefined) this.remoteId = bytesToHex(opts.expectedRemoteId);
     this.#handshake = new Handshake({
@@ -155,6 +182,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     s.on('close', () => this.#onSocketClose());
     this.#timer = setTimeout(() => this.#fail('handshake-timeout'), this.#config.handshakeTimeoutMs);
     this.#timer.unref();
+    if (opts.role === 'responder' && this.#config.firstMessageTimeoutMs < this.#config.handshakeTimeoutMs) {
+      this.#first = setTimeout(() => this.#firstMessageDue(), this.#config.firstMessageTimeoutMs);
+      this.#first.unref();
+    }
     if (opts.role === 'initiator') {
       if (s.readyState === s.OPEN) this.#start();
       else s.once('open', () => this.#start());
@@ -169,6 +200,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** How it ended (or is ending), once known. */
   get closeInfo(): CloseInfo | undefined {
     return this.#close;
+  }
+
+  /** Whether the remote has sent anything (an inbound handshake that started). */
+  get progressed(): boolean {
+    return this.#progressed;
   }
 
   /** Bytes the socket holds unsent. */
@@ -250,6 +286,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     this.#counters.bytesIn += bytes.length;
     this.#lastRecv = this.#now();
+    if (!this.#progressed) {
+      this.#progressed = true;
+      this.#clearFirst();
+      this.emit('progress');
+    }
     if (!isBinary) {
       this.#fail('malformed', 'text message');
       return;
@@ -292,6 +333,22 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         }
         break;
     }
+  }
+
+  /**
+   * Like the keepalive, decided after this event-loop turn's socket reads: message 1 may be waiting in
+   * the kernel after a long synchronous stretch.
+   */
+  #firstMessageDue(): void {
+    this.#first = undefined;
+    setImmediate(() => {
+      if (!this.#progressed && this.#state === 'handshaking') this.#fail('first-message-timeout');
+    });
+  }
+
+  #clearFirst(): void {
+    if (this.#first !== undefined) clearTimeout(this.#first);
+    this.#first = undefined;
   }
 
   #failHandshake(reason: HandshakeFailReason): void {
@@ -373,5 +430,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #clearTimer(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#clearFirst();
   }
 }

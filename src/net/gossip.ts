@@ -27,8 +27,16 @@ import { GttError } from '../errors.js';
 import { defaultSuite } from '../native/crypto.js';
 import type { ProtoOptions, ProtoStats } from '../proto/index.js';
 import { GossipNode } from '../proto/node.js';
-import { createRng } from '../proto/rng.js';
-import type { InEvent, OutEvent, PeerId, PeerInfo, Timer, TopicKey } from '../proto/types.js';
+import { createSecureRng } from '../proto/rng.js';
+import {
+  assertNever,
+  type InEvent,
+  type OutEvent,
+  type PeerId,
+  type PeerInfo,
+  type Timer,
+  type TopicKey,
+} from '../proto/types.js';
 import { decodeFrame, encodeFrame, GOSSIP_OVERHEAD_BYTES, type WireRejectReason } from '../proto/wire.js';
 import { decodeAddressList, encodeAddressList } from './addresses.js';
 import { DEFAULT_TOPIC_BUFFER_MESSAGES, issues, ListenSchema, type TransportOptions } from './config.js';
@@ -133,13 +141,20 @@ export class Gossip {
     const secretKey = keyPair.secretKey;
     this.#node = new GossipNode({
       me: this.id,
-      rng: createRng(randomBytes(4).readUInt32BE(0)),
+      // 256 bits of OS entropy into a CSPRNG: the core's draws (sequence numbers, walk targets,
+      // evictions) must not let a neighbour recover the state and predict the others.
+      rng: createSecureRng(randomBytes(32)),
+      // Address diversity of the active view (PROTOCOL.md §8.7): the transport knows where a peer is.
+      netGroup: (peer) => transport.netGroupOf(peer),
       config: proto,
       sign: (m) => suite.ed25519Sign(m, secretKey),
       // Never throws: a bad origin key or signature is false.
       verify: (origin, m, sig) => suite.ed25519Verify(sig, m, origin),
       peerData: transport.extension,
     });
+    // Connections no topic uses are closed after `topiclessGraceMs` and go first when the table is
+    // full (PROTOCOL.md §9.8); lingering links are the transport's own business.
+    transport.setInUse((peer) => this.#node.isConnected(peer));
     this.#timers = new TimerHeap((t) => this.#onTimer(t), now);
     const plum = this.#node.config.plumtree;
     this.#driver = {
@@ -286,8 +301,9 @@ export class Gossip {
       const addresses = ((p.addresses ?? []) as unknown[]).map((a, j) =>
         normalizeAddressAs(a, `peers[${i}].addresses[${j}]`),
       );
-      this.#transport.addAddresses(id, addresses);
-      return { id, data: encodeAddressList(addresses) };
+      // The core passes a peer's data on to others (shuffles): only what our address policy allows.
+      const allowed = this.#transport.addAddresses(id, addresses);
+      return { id, data: encodeAddressList(allowed) };
     });
   }
 
@@ -301,7 +317,7 @@ export class Gossip {
       this.#wireRejects[r.reason] = (this.#wireRejects[r.reason] ?? 0) + 1;
       return;
     }
-    this.#dispatch({ type: 'recv', from: peer, topic: r.topic, message: r.message });
+    this.#dispatch({ type: 'recv', from: peer, topic: r.topic, message: r.message, size: bytes.length });
   }
 
   /**
@@ -370,6 +386,13 @@ export class Gossip {
       case 'disconnect-peer':
         this.#transport.disconnect(o.peer);
         break;
+      case 'ban-peer':
+        // The core already dropped the peer from every view; the transport closes its connection
+        // and refuses it (handshakes and dials) until the ban expires.
+        this.#transport.ban(o.peer, o.durationMs);
+        break;
+      default:
+        assertNever(o);
     }
   }
 }

@@ -10,26 +10,75 @@
  *   by the smaller id (byte order of the hex ids), or the newer one when the same side dialed both (the
  *   older is then a stale link the dialer already gave up). The other is closed gracefully as
  *   `duplicate`; frames already on it are still delivered.
- * - **Limits**: open plus handshaking connections never exceed `maxConnections`; an inbound socket
- *   over the limit is refused, a dial over it fails at once.
+ * - **Connection manager** (`conn-manager.ts`, PROTOCOL.md §9.8): every socket holds a slot from TCP
+ *   accept (inbound) or dial (outbound) until it closes; open plus pending slots never exceed
+ *   `maxConnections`, with caps per IP and per prefix, an accept rate, short timeouts for the HTTP
+ *   upgrade (`upgradeTimeoutMs`) and for the dialer's first message (`firstMessageTimeoutMs`), and
+ *   eviction of idle topicless connections and stalled pending ones to admit newcomers. Open
+ *   connections no topic uses (the injected `inUse`) are closed after `topiclessGraceMs`.
+ * - **Address policy** (`src/crypto/address-policy.ts`): every address learned from the network is
+ *   checked before it enters the address book and again before it is dialed; host names are resolved
+ *   at dial time and each result checked. The book is an LRU of `maxAddressBookPeers` peers.
+ * - **Dial bounds** (`limits.ts`): dials per address per minute and exponential back-off after
+ *   failures; a dial refused by them, by the policy or by a ban fails at once as `dial-failed`.
+ * - **Bans**: `ban(peer, ms)` closes the peer's connections and refuses it until the ban ends.
+ *
+ * The listener is our own `http.Server` (its `headersTimeout`/`requestTimeout` bound slow clients)
+ * with a `noServer` WebSocketServer for the upgrade; the manager sees each socket at accept, before
+ * any byte is parsed, so a refused socket costs one accept and one close.
  */
 import { randomBytes } from 'node:crypto';
+import { promises as dns } from 'node:dns';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Address } from '../crypto/address.js';
 import { formatAddress } from '../crypto/address.js';
+import {
+  type AddressPolicy,
+  type AddressRejectReason,
+  canonicalHost,
+  checkAddress,
+  classifyHost,
+  type HostClass,
+  netGroup,
+} from '../crypto/address-policy.js';
 import type { KeyPair } from '../crypto/keys.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import { GttError } from '../errors.js';
 import { defaultSuite } from '../native/crypto.js';
 import type { DisconnectCause, PeerId } from '../proto/types.js';
 import { encodeAddressList } from './addresses.js';
-import { parseTransportConfig, type TransportConfig, type TransportOptions } from './config.js';
+import {
+  MAX_RESOLVED_ADDRESSES,
+  parseTransportConfig,
+  type TransportConfig,
+  type TransportOptions,
+} from './config.js';
+import { type AdmitRefusal, ConnectionManager, type Slot } from './conn-manager.js';
 import { type CloseInfo, type CloseReason, Connection, type ConnectionCounters } from './connection.js';
 import { MAX_HANDSHAKE_MESSAGE_BYTES } from './handshake.js';
+import { BanList, DialBounds, type DialRefusal } from './limits.js';
 import { TAG_BYTES } from './noise.js';
+
+/** Why a dial failed before any socket: the peer is banned, or the address's dial bounds. */
+export type DialRefusalReason = DialRefusal | 'banned';
+
+/** Why an admitted inbound socket was dropped before its WebSocket upgrade. */
+export type UpgradeFailure =
+  /** No finished upgrade within `upgradeTimeoutMs` of the TCP accept (slow or silent client). */
+  | 'timeout'
+  /** Dropped to admit a newcomer to a full pending table. */
+  | 'evicted'
+  /** A plain HTTP request (answered 426). */
+  | 'not-websocket'
+  /** An upgrade request the WebSocket server refused, or an HTTP parse error. */
+  | 'bad-request';
 
 /** Counters of a {@link Transport} (house rule 14). */
 export interface TransportStats extends ConnectionCounters {
@@ -37,13 +86,35 @@ export interface TransportStats extends ConnectionCounters {
   connections: number;
   /** Connections still in their handshake (inbound and outbound). */
   handshaking: number;
+  /** Inbound sockets admitted and not open yet: HTTP upgrade or handshake not done. */
+  readonly pending: number;
   /** Peers being dialed (a dial may try several addresses). */
   pendingDials: number;
   dialsStarted: number;
   dialsFailed: number;
+  /** Sockets opened by dials (one per address tried). */
+  dialAttempts: number;
+  /** Addresses a dial skipped before any socket, by reason (the dial fails if none is left). */
+  dialsRefused: Partial<Record<DialRefusalReason, number>>;
+  /** Host names resolved at dial time, and resolutions that failed or timed out. */
+  dnsLookups: number;
+  dnsFailures: number;
+  /** Inbound WebSockets accepted (upgrade done). */
   inboundAccepted: number;
-  /** Inbound sockets refused because the table was full. */
+  /** Inbound sockets refused at accept (table full or any other limit; by reason in `refused`). */
   inboundRefused: number;
+  refused: Partial<Record<AdmitRefusal, number>>;
+  /** Admitted inbound sockets dropped before their upgrade, by reason. */
+  upgradeFailures: Partial<Record<UpgradeFailure, number>>;
+  /** Slots freed for newcomers: idle open connections (`closed.evicted`) and stalled pending sockets. */
+  readonly evictions: number;
+  /** Addresses refused by the address policy (when stored and when dialed), by reason. */
+  addressRejects: Partial<Record<AddressRejectReason, number>>;
+  /** Peers in the address book, and peers dropped from it to respect `maxAddressBookPeers`. */
+  readonly addressBookPeers: number;
+  addressBookEvictions: number;
+  /** Entries in the ban list. */
+  readonly bans: number;
   /** Frames refused by a full send queue (dial queue or socket buffer). */
   sendQueueOverflows: number;
   /** Frames dropped because their dial failed. */
@@ -79,14 +150,43 @@ export interface TransportCreateOptions {
   config?: TransportOptions;
   /** Crypto of every handshake and frame; default `defaultSuite()` (OpenSSL on Node). */
   crypto?: CryptoSuite | undefined;
+  /**
+   * Whether a topic uses `peer` (the gossip core's `isConnected`). Open connections it says no to are
+   * closed after `topiclessGraceMs` and go first when the table is full. Default: every peer is in
+   * use (a transport without a gossip core closes nothing for being idle). See also `setInUse`.
+   */
+  inUse?: ((peer: PeerId) => boolean) | undefined;
+  /** Host name resolver (default `dns.promises.lookup(host, { all: true })`); for tests. @internal */
+  lookup?: ((host: string) => Promise<readonly { address: string; family: number }[]>) | undefined;
+}
+
+/** One address a dial may try; `key` is what its dial bounds count (the name, for a resolved IP). */
+interface DialTarget {
+  address: Address;
+  key: string;
+  resolved: boolean;
 }
 
 interface Dial {
-  addresses: Address[];
+  targets: DialTarget[];
   index: number;
   conn: Connection | undefined;
   last: CloseInfo | undefined;
+  /** A host name of this dial is being resolved. */
+  resolving: boolean;
 }
+
+/** An admitted inbound socket before its WebSocket upgrade. */
+interface PendingSocket {
+  socket: Socket;
+  slot: Slot<Owner>;
+  remote: Address;
+  timer: NodeJS.Timeout;
+  upgraded: boolean;
+}
+
+/** What a slot holds: an inbound socket, then the Connection; undefined while a dial sets up. */
+type Owner = Connection | Duplex | undefined;
 
 interface PeerLink {
   /** The open connection frames go out on. */
@@ -100,6 +200,26 @@ interface PeerLink {
 
 const now = (): number => performance.now();
 
+const NO_ADDRESS: CloseInfo = { reason: 'socket-error', detail: 'no address', established: false };
+
+/** Key of an address in the dial bounds (hosts are canonical). */
+const keyOf = (a: Address): string => `${a.host}|${a.port}`;
+
+/** Close reasons of a failed dial that are not the remote's fault: no back-off for them. */
+const OUR_OWN: ReadonlySet<CloseReason> = new Set<CloseReason>([
+  'local',
+  'send-queue-overflow',
+  'banned',
+  'evicted',
+  'duplicate',
+]);
+
+const defaultLookup = (host: string) => dns.lookup(host, { all: true, verbatim: true });
+
+function bump<K extends string>(m: Partial<Record<K, number>>, k: K): void {
+  m[k] = (m[k] ?? 0) + 1;
+}
+
 /** Smaller-id-wins order of two hex ids (lower-case hex compares like the bytes). */
 const less = (a: string, b: string): boolean => a < b;
 
@@ -108,14 +228,23 @@ export class Transport extends EventEmitter<TransportEvents> {
   /** This node's id (hex). */
   readonly id: PeerId;
   readonly config: TransportConfig;
-  readonly stats: TransportStats = {
+  readonly stats: TransportStats;
+  readonly #stats: Omit<TransportStats, 'pending' | 'evictions' | 'addressBookPeers' | 'bans'> = {
     connections: 0,
     handshaking: 0,
     pendingDials: 0,
     dialsStarted: 0,
     dialsFailed: 0,
+    dialAttempts: 0,
+    dialsRefused: {},
+    dnsLookups: 0,
+    dnsFailures: 0,
     inboundAccepted: 0,
     inboundRefused: 0,
+    refused: {},
+    upgradeFailures: {},
+    addressRejects: {},
+    addressBookEvictions: 0,
     sendQueueOverflows: 0,
     droppedOnDialFailure: 0,
     framesIn: 0,
@@ -131,18 +260,60 @@ export class Transport extends EventEmitter<TransportEvents> {
   readonly #static = randomBytes(32);
   #extension: Uint8Array = new Uint8Array(0);
   #advertised: Address[] = [];
-  #server: WebSocketServer | undefined;
+  #server: Server | undefined;
+  #wss: WebSocketServer | undefined;
   readonly #all = new Set<Connection>();
   readonly #links = new Map<PeerId, PeerLink>();
+  /** Peer → addresses, newest first; Map order is LRU order (oldest first). */
   readonly #book = new Map<PeerId, Address[]>();
+  readonly #manager: ConnectionManager<Owner>;
+  readonly #dialBounds: DialBounds;
+  readonly #bans: BanList;
+  readonly #dialKeys = new WeakMap<Connection, string>();
+  readonly #pendingSockets = new Map<Duplex, PendingSocket>();
+  /** DNS timeouts in flight (cleared on close). */
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #sweep: NodeJS.Timeout | undefined;
+  #inUse: (peer: PeerId) => boolean;
+  readonly #lookup: NonNullable<TransportCreateOptions['lookup']>;
+  /** The host we listen on (undefined without a listener). */
+  #listenHost: string | undefined;
+  /** This node's own hosts, canonical: peers on them are exempt from per-IP/per-prefix limits. */
+  #ownHosts: string[] = [];
+  #policy: AddressPolicy = { loopback: false, private: false };
   #closing: Promise<void> | undefined;
 
-  private constructor(keyPair: KeyPair, config: TransportConfig, suite: CryptoSuite) {
+  private constructor(
+    keyPair: KeyPair,
+    config: TransportConfig,
+    suite: CryptoSuite,
+    opts: TransportCreateOptions,
+  ) {
     super();
     this.#keyPair = keyPair;
     this.#suite = suite;
     this.id = bytesToHex(keyPair.publicKey);
     this.config = config;
+    this.#inUse = opts.inUse ?? (() => true);
+    this.#lookup = opts.lookup ?? defaultLookup;
+    this.#manager = new ConnectionManager<Owner>(config, (slot) => this.#idle(slot), now());
+    this.#dialBounds = new DialBounds({
+      perMinute: config.maxDialsPerAddressPerMinute,
+      backoffBaseMs: config.dialBackoffBaseMs,
+      backoffMaxMs: config.dialBackoffMaxMs,
+      maxStates: config.maxDialAddressStates,
+    });
+    this.#bans = new BanList(config.maxBans);
+    const manager = this.#manager;
+    const book = this.#book;
+    const bans = this.#bans;
+    // Gauges read live from their structures; the rest are plain counters.
+    this.stats = Object.defineProperties(this.#stats as unknown as TransportStats, {
+      pending: { get: () => manager.pendingInbound, enumerable: true },
+      evictions: { get: () => manager.evictions, enumerable: true },
+      addressBookPeers: { get: () => book.size, enumerable: true },
+      bans: { get: () => bans.size, enumerable: true },
+    });
   }
 
   /**
@@ -150,12 +321,26 @@ export class Transport extends EventEmitter<TransportEvents> {
    * @throws {GttError} `INVALID_CONFIG` for bad options, `LISTEN_FAILED` when the port cannot be bound.
    */
   static async create(opts: TransportCreateOptions): Promise<Transport> {
-    const t = new Transport(opts.keyPair, parseTransportConfig(opts.config), opts.crypto ?? defaultSuite());
+    const t = new Transport(
+      opts.keyPair,
+      parseTransportConfig(opts.config),
+      opts.crypto ?? defaultSuite(),
+      opts,
+    );
     if (opts.listen !== null) {
       const bound = await t.#listen(opts.listen);
+      t.#listenHost = bound.host;
       t.setAdvertised(opts.advertise?.(bound) ?? [bound]);
     }
+    const grace = t.config.topiclessGraceMs;
+    t.#sweep = setInterval(() => t.#sweepUnused(), Math.max(25, Math.floor(grace / 4)));
+    t.#sweep.unref();
     return t;
+  }
+
+  /** Sets the `inUse` predicate (see {@link TransportCreateOptions.inUse}). */
+  setInUse(inUse: (peer: PeerId) => boolean): void {
+    this.#inUse = inUse;
   }
 
   /** The addresses this node advertises. */
@@ -163,10 +348,49 @@ export class Transport extends EventEmitter<TransportEvents> {
     return this.#advertised.map((a) => ({ ...a }));
   }
 
-  /** Sets the advertised addresses (sent in every later handshake's extension). */
+  /**
+   * Sets the advertised addresses (sent in every later handshake's extension). Not filtered by the
+   * address policy: they are the user's own; they decide the `'auto'` settings of the policy.
+   */
   setAdvertised(addresses: Address[]): void {
     this.#advertised = addresses.map((a) => ({ ...a }));
     this.#extension = encodeAddressList(this.#advertised);
+    this.#refreshPolicy();
+  }
+
+  /** The address policy in force (the `'auto'` settings resolved). */
+  get addressPolicy(): AddressPolicy {
+    return { ...this.#policy };
+  }
+
+  /** Own hosts and the `'auto'` policy from the listener's host and the advertised addresses. */
+  #refreshPolicy(): void {
+    const own = new Set<string>();
+    const classes = new Set<HostClass>();
+    const add = (host: string): void => {
+      const c = canonicalHost(host);
+      if (c === undefined) return;
+      own.add(c);
+      classes.add(classifyHost(c));
+    };
+    if (this.#listenHost !== undefined) {
+      if (classifyHost(this.#listenHost) !== 'unspecified') add(this.#listenHost);
+      else {
+        // Bound to every interface: a peer on any of them is on this machine.
+        for (const list of Object.values(networkInterfaces()))
+          for (const ni of list ?? []) {
+            const c = canonicalHost(ni.address);
+            if (c !== undefined) own.add(c);
+          }
+      }
+    }
+    for (const a of this.#advertised) add(a.host);
+    this.#ownHosts = [...own];
+    const cfg = this.config.addressPolicy;
+    this.#policy = {
+      loopback: cfg.loopback === 'auto' ? classes.has('loopback') : cfg.loopback,
+      private: cfg.private === 'auto' ? classes.has('private') : cfg.private,
+    };
   }
 
   /** The advertised addresses, encoded (the gossip peer data). */
@@ -174,19 +398,64 @@ export class Transport extends EventEmitter<TransportEvents> {
     return this.#extension;
   }
 
-  /** Remembers addresses to dial `peer` at (newest first, deduplicated). */
-  addAddresses(peer: PeerId, addresses: readonly Address[]): void {
-    if (addresses.length === 0 || peer === this.id) return;
+  /**
+   * Remembers addresses to dial `peer` at (newest first, deduplicated, at most
+   * `maxAddressesPerPeer`), keeping only those the address policy allows (refusals are counted in
+   * `stats.addressRejects`). Returns the addresses kept, canonical.
+   */
+  addAddresses(peer: PeerId, addresses: readonly Address[]): Address[] {
+    return this.#store(peer, addresses).accepted;
+  }
+
+  #store(
+    peer: PeerId,
+    addresses: readonly Address[],
+  ): { accepted: Address[]; refusal: AddressRejectReason | undefined } {
+    const accepted: Address[] = [];
+    let refusal: AddressRejectReason | undefined;
+    if (peer === this.id || this.#bans.isBanned(peer, now())) return { accepted, refusal };
+    for (const a of addresses) {
+      const v = checkAddress(a, this.#policy);
+      if (!v.ok) {
+        bump(this.#stats.addressRejects, v.reason);
+        refusal ??= v.reason;
+        continue;
+      }
+      accepted.push({ host: canonicalHost(a.host)!, port: a.port });
+    }
+    if (accepted.length === 0) return { accepted, refusal };
     const old = this.#book.get(peer) ?? [];
     const seen = new Set<string>();
     const merged: Address[] = [];
-    for (const a of [...addresses, ...old]) {
-      const k = `${a.host}|${a.port}`;
+    for (const a of [...accepted, ...old]) {
+      const k = keyOf(a);
       if (seen.has(k)) continue;
       seen.add(k);
       merged.push({ host: a.host, port: a.port });
+      if (merged.length === this.config.maxAddressesPerPeer) break;
     }
-    this.#book.set(peer, merged.slice(0, 16));
+    this.#book.delete(peer); // most recently used now
+    this.#book.set(peer, merged);
+    this.#trimBook(peer);
+    return { accepted, refusal };
+  }
+
+  /** Drops the least recently used peers without a live link or dial over `maxAddressBookPeers`. */
+  #trimBook(keep: PeerId): void {
+    while (this.#book.size > this.config.maxAddressBookPeers) {
+      let victim: PeerId | undefined;
+      for (const p of this.#book.keys()) {
+        if (p !== keep && !this.#links.has(p)) {
+          victim = p;
+          break;
+        }
+      }
+      // Every other peer has a link (bounded by the table): the newcomer waits for a later chance.
+      victim ??= this.#links.has(keep) ? undefined : keep;
+      if (victim === undefined) return;
+      this.#book.delete(victim);
+      this.#stats.addressBookEvictions++;
+    }
   }
 
   /** The addresses known for `peer`, newest first (copies). */
@@ -217,13 +486,67 @@ export class Transport extends EventEmitter<TransportEvents> {
     return [...this.#links].filter(([, l]) => l.conn !== undefined).map(([p]) => p);
   }
 
+  /** The remote IP address and port of the open connection to `peer` (a copy), if any. */
+  remoteAddress(peer: PeerId): Address | undefined {
+    const r = this.#links.get(peer)?.conn?.remote;
+    return r === undefined ? undefined : { host: r.host, port: r.port };
+  }
+
+  /**
+   * The network group of `peer` (`netGroup` of src/crypto/address-policy.ts: its /24 or /48) from the
+   * open connection's remote address, else from its first address in the book. Undefined for a peer
+   * on one of this node's own hosts (exempt from per-prefix limits) and for a peer with no known
+   * address. The gossip core's address-diversity rule reads it.
+   */
+  netGroupOf(peer: PeerId): string | undefined {
+    const host = this.#links.get(peer)?.conn?.remote?.host ?? this.#book.get(peer)?.[0]?.host;
+    return host === undefined ? undefined : netGroup(host, this.#ownHosts);
+  }
+
+  /**
+   * Bans `peer` for `durationMs`: closes every connection to it (reported as `banned`), drops its
+   * queued frames and addresses, fails its dial, refuses it after its handshake proves its id, and
+   * fails every later dial to it at once (`dial-failed`, reason `banned`), until the ban ends. A
+   * later ban extends an earlier one; a duration that is not a positive number is ignored. The ban
+   * list holds at most `maxBans` peers.
+   */
+  ban(peer: PeerId, durationMs: number): void {
+    if (peer === this.id || this.#closing !== undefined || !(durationMs > 0)) return;
+    const t = now();
+    this.#bans.ban(peer, t + durationMs, t);
+    this.#book.delete(peer);
+    const link = this.#links.get(peer);
+    if (link !== undefined) {
+      this.#stopLinger(link);
+      link.queue = [];
+      link.queuedBytes = 0;
+      const dial = link.dial;
+      if (dial !== undefined) {
+        const conn = dial.conn;
+        dial.conn = undefined;
+        dial.index = dial.targets.length;
+        conn?.destroy('banned');
+        if (link.conn === undefined) this.#failDial(peer, link, { reason: 'banned', established: false });
+        else this.#endDial(link);
+      }
+      // Still linked: its close is reported as lost (cause `error`).
+      link.conn?.close('banned');
+    }
+    for (const c of this.#all) if (c.remoteId === peer && c !== link?.conn) c.destroy('banned');
+  }
+
+  /** Whether `peer` is banned now. */
+  isBanned(peer: PeerId): boolean {
+    return this.#bans.isBanned(peer, now());
+  }
+
   /**
    * Sends a GOSSIP frame body to `peer`, dialing it first when needed (at `addresses`, else at what
    * the address book knows). Failures come back as events, never as exceptions.
    */
   send(peer: PeerId, bytes: Uint8Array, addresses?: readonly Address[]): void {
     if (this.#closing !== undefined || peer === this.id) return;
-    if (addresses !== undefined) this.addAddresses(peer, addresses);
+    const refusal = addresses === undefined ? undefined : this.#store(peer, addresses).refusal;
     const link = this.#link(peer);
     this.#stopLinger(link);
     if (link.conn !== undefined) {
@@ -236,7 +559,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     }
     link.queue.push(bytes);
     link.queuedBytes += bytes.length;
-    if (link.dial === undefined && link.conn === undefined) this.#dial(peer, link);
+    if (link.dial === undefined && link.conn === undefined) this.#dial(peer, link, refusal);
   }
 
   /** Closes the connection to `peer` gracefully after the frames already sent. Not reported as lost. */
@@ -293,6 +616,15 @@ export class Transport extends EventEmitter<TransportEvents> {
   }
 
   async #shutdown(abrupt: boolean): Promise<void> {
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    this.#sweep = undefined;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    for (const p of [...this.#pendingSockets.values()]) {
+      clearTimeout(p.timer);
+      p.socket.destroy();
+    }
+    this.#pendingSockets.clear();
     const closed = [...this.#all].map(
       (c) => new Promise<void>((resolve) => c.once('close', () => resolve())),
     );
@@ -307,6 +639,8 @@ export class Transport extends EventEmitter<TransportEvents> {
     }
     const server = this.#server;
     this.#server = undefined;
+    this.#wss?.close();
+    this.#wss = undefined;
     const serverClosed =
       server === undefined
         ? Promise.resolve()
@@ -317,15 +651,40 @@ export class Transport extends EventEmitter<TransportEvents> {
   }
 
   #listen(listen: { host: string; port: number }): Promise<Address> {
-    const server = new WebSocketServer({
-      host: listen.host,
-      port: listen.port,
+    const upgradeMs = this.config.upgradeTimeoutMs;
+    const server = createServer({
+      // Node's own bound on slow clients (408 and close), checked every `connectionsCheckingInterval`;
+      // the per-socket `upgradeTimeoutMs` timer is the exact one.
+      headersTimeout: upgradeMs,
+      requestTimeout: upgradeMs,
+      connectionsCheckingInterval: Math.max(50, Math.floor(upgradeMs / 2)),
+    });
+    const wss = new WebSocketServer({
+      noServer: true,
       maxPayload: this.#maxPayload(),
       perMessageDeflate: false,
       clientTracking: false,
     });
     this.#server = server;
-    server.on('connection', (socket) => this.#onInbound(socket));
+    this.#wss = wss;
+    // Before the HTTP server's own listener: a refused socket is destroyed before any byte is parsed.
+    server.prependListener('connection', (socket: Socket) => this.#onSocket(socket));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#onUpgrade(req, socket, head),
+    );
+    server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      const p = this.#pendingSockets.get(res.socket as Duplex);
+      if (p !== undefined) bump(this.#stats.upgradeFailures, 'not-websocket');
+      res.writeHead(426, { Connection: 'close' }).end();
+    });
+    server.on('clientError', (_err: Error, socket: Duplex) => {
+      if (this.#pendingSockets.has(socket)) bump(this.#stats.upgradeFailures, 'bad-request');
+      socket.destroy();
+    });
+    wss.on('wsClientError', (_err: Error, socket: Duplex) => {
+      bump(this.#stats.upgradeFailures, 'bad-request');
+      socket.destroy();
+    });
     return new Promise<Address>((resolve, reject) => {
       const onError = (err: Error): void => {
         server.close();
@@ -335,7 +694,7 @@ export class Transport extends EventEmitter<TransportEvents> {
         );
       };
       server.once('error', onError);
-      server.once('listening', () => {
+      server.listen(listen.port, listen.host, () => {
         server.off('error', onError);
         // Later server errors (e.g. EMFILE on accept) must not crash the process.
         server.on('error', () => {});
@@ -349,6 +708,69 @@ export class Transport extends EventEmitter<TransportEvents> {
     });
   }
 
+  /** A TCP socket was accepted: admit it (a slot from the manager) or destroy it at once. */
+  #onSocket(socket: Socket): void {
+    socket.on('error', () => {});
+    const ip = canonicalHost(socket.remoteAddress ?? '');
+    if (this.#closing !== undefined || ip === undefined) {
+      socket.destroy();
+      return;
+    }
+    const r = this.#manager.admitInbound(ip, netGroup(ip, this.#ownHosts), socket, now());
+    if (!r.ok) {
+      this.#stats.inboundRefused++;
+      bump(this.#stats.refused, r.reason);
+      if (r.reason === 'table-full') this.#count('max-connections');
+      socket.destroy();
+      return;
+    }
+    const slot = r.slot;
+    const timer = setTimeout(() => {
+      bump(this.#stats.upgradeFailures, 'timeout');
+      socket.destroy();
+    }, this.config.upgradeTimeoutMs);
+    timer.unref();
+    const p: PendingSocket = {
+      socket,
+      slot,
+      remote: { host: ip, port: socket.remotePort ?? 0 },
+      timer,
+      upgraded: false,
+    };
+    slot.evict = () => {
+      bump(this.#stats.upgradeFailures, 'evicted');
+      socket.destroy();
+    };
+    this.#pendingSockets.set(socket, p);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.#pendingSockets.delete(socket);
+      if (!p.upgraded) this.#manager.release(slot);
+    });
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const p = this.#pendingSockets.get(socket);
+    const wss = this.#wss;
+    if (p === undefined || wss === undefined || this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      p.upgraded = true;
+      clearTimeout(p.timer);
+      this.#pendingSockets.delete(socket);
+      if (this.#closing !== undefined || p.slot.released) {
+        this.#manager.release(p.slot);
+        ws.terminate();
+        return;
+      }
+      this.#stats.inboundAccepted++;
+      this.#manager.upgraded(p.slot);
+      this.#newConnection(ws, undefined, p.slot, p.remote);
+    });
+  }
+
   #maxPayload(): number {
     return Math.max(this.config.maxFrameBytes + TAG_BYTES, MAX_HANDSHAKE_MESSAGE_BYTES);
   }
@@ -357,7 +779,12 @@ export class Transport extends EventEmitter<TransportEvents> {
     return this.stats;
   }
 
-  #newConnection(socket: WebSocket, expected: PeerId | undefined): Connection {
+  #newConnection(
+    socket: WebSocket,
+    expected: PeerId | undefined,
+    slot: Slot<Owner>,
+    remote: Address,
+  ): Connection {
     const conn = new Connection(
       {
         socket,
@@ -369,35 +796,67 @@ export class Transport extends EventEmitter<TransportEvents> {
         config: this.config,
         now,
         crypto: this.#suite,
+        remote,
       },
       this.#counters(),
     );
+    slot.owner = conn;
+    slot.evict = () => conn.destroy('evicted');
     this.#all.add(conn);
-    this.stats.handshaking++;
-    conn.on('open', () => this.#onOpen(conn));
+    this.#stats.handshaking++;
+    conn.on('progress', () => this.#manager.progressed(slot));
+    conn.on('open', () => {
+      this.#manager.opened(slot, conn.remoteId!, now());
+      slot.evict = () => conn.close('evicted');
+      this.#onOpen(conn);
+    });
     conn.on('message', (bytes) => {
       const peer = conn.remoteId;
-      if (peer !== undefined && this.#closing === undefined) this.emit('message', peer, bytes);
+      if (peer === undefined || this.#closing !== undefined) return;
+      // A banned peer's connection may still be closing (graceful close delivers until the socket ends).
+      if (this.#bans.size > 0 && this.#bans.isBanned(peer, now())) return;
+      this.emit('message', peer, bytes);
     });
     conn.on('overflow', (bytes) => this.#overflow(conn.remoteId ?? '', bytes));
-    conn.on('close', (info) => this.#onClose(conn, info));
+    conn.on('close', (info) => {
+      this.#manager.release(slot);
+      this.#onClose(conn, info);
+    });
     return conn;
   }
 
-  #onInbound(socket: WebSocket): void {
-    if (this.#closing !== undefined) {
-      socket.terminate();
-      return;
+  /**
+   * Whether an open slot may be closed to admit a newcomer: its peer's link is this connection, and
+   * it lingers or nothing uses it (no topic, no queued frames, no dial).
+   */
+  #idle(slot: Slot<Owner>): boolean {
+    const peer = slot.peer;
+    if (peer === undefined) return false;
+    const link = this.#links.get(peer);
+    if (link === undefined || link.conn !== slot.owner) return false;
+    return link.linger !== undefined || !this.#used(peer, link);
+  }
+
+  #used(peer: PeerId, link: PeerLink): boolean {
+    return link.queue.length > 0 || link.dial !== undefined || this.#inUse(peer);
+  }
+
+  /**
+   * Closes open connections no topic has used for `topiclessGraceMs` (`unused`). A lingering link is
+   * left to its linger timer; a duplicate on its way out to its own close.
+   */
+  #sweepUnused(): void {
+    if (this.#closing !== undefined) return;
+    const t = now();
+    const grace = this.config.topiclessGraceMs;
+    for (const slot of this.#manager.all()) {
+      const peer = slot.peer;
+      if (slot.pending || peer === undefined) continue;
+      const link = this.#links.get(peer);
+      if (link === undefined || link.conn !== slot.owner || link.linger !== undefined) continue;
+      if (this.#used(peer, link)) slot.idleSince = t;
+      else if (t - slot.idleSince >= grace) (slot.owner as Connection).close('unused');
     }
-    if (this.#all.size >= this.config.maxConnections) {
-      this.stats.inboundRefused++;
-      this.#count('max-connections');
-      socket.on('error', () => {});
-      socket.close(1013, 'max-connections');
-      return;
-    }
-    this.stats.inboundAccepted++;
-    this.#newConnection(socket, undefined);
   }
 
   #link(peer: PeerId): PeerLink {
@@ -409,62 +868,175 @@ export class Transport extends EventEmitter<TransportEvents> {
     return link;
   }
 
-  #dial(peer: PeerId, link: PeerLink): void {
-    const addresses = this.#book.get(peer) ?? [];
-    link.dial = { addresses: [...addresses], index: 0, conn: undefined, last: undefined };
-    this.stats.pendingDials++;
-    this.stats.dialsStarted++;
+  #dial(peer: PeerId, link: PeerLink, refusal: AddressRejectReason | undefined): void {
+    const targets = (this.#book.get(peer) ?? []).map((address) => ({
+      address,
+      key: keyOf(address),
+      resolved: false,
+    }));
+    // Nothing to try because the policy refused what the caller gave: say so rather than "no address".
+    const last: CloseInfo | undefined =
+      refusal === undefined ? undefined : { reason: 'address-refused', detail: refusal, established: false };
+    link.dial = { targets, index: 0, conn: undefined, last, resolving: false };
+    this.#stats.pendingDials++;
+    this.#stats.dialsStarted++;
+    if (this.#bans.isBanned(peer, now())) {
+      bump(this.#stats.dialsRefused, 'banned');
+      this.#failDial(peer, link, { reason: 'banned', established: false });
+      return;
+    }
     this.#nextAddress(peer, link);
   }
 
-  /** Tries the dial's next address, or fails the dial when none is left. */
+  /**
+   * Tries the dial's next address, or fails the dial when none is left. Each address passes the
+   * address policy and its dial bounds first; a host name is resolved (asynchronously) and its
+   * results take its place in the list.
+   */
   #nextAddress(peer: PeerId, link: PeerLink): void {
     const dial = link.dial;
-    if (dial === undefined) return;
-    const address = dial.addresses[dial.index++];
-    if (address === undefined || this.#all.size >= this.config.maxConnections) {
-      const last: CloseInfo =
-        address === undefined
-          ? (dial.last ?? { reason: 'socket-error', detail: 'no address', established: false })
-          : { reason: 'max-connections', established: false };
-      if (address !== undefined) this.#count('max-connections');
-      this.#endDial(link);
-      this.stats.dialsFailed++;
-      if (link.conn === undefined) {
-        this.stats.droppedOnDialFailure += link.queue.length;
-        link.queue = [];
-        link.queuedBytes = 0;
-        this.#gc(peer, link);
-        this.emit('peer-disconnected', peer, 'dial-failed', last);
+    if (dial === undefined || dial.resolving) return;
+    for (;;) {
+      const target = dial.targets[dial.index++];
+      if (target === undefined) {
+        this.#failDial(peer, link, dial.last ?? NO_ADDRESS);
+        return;
       }
+      const verdict = checkAddress(target.address, this.#policy);
+      if (!verdict.ok) {
+        bump(this.#stats.addressRejects, verdict.reason);
+        dial.last = { reason: 'address-refused', detail: verdict.reason, established: false };
+        continue;
+      }
+      const t = now();
+      if (!target.resolved) {
+        const b = this.#dialBounds.take(target.key, t);
+        if (!b.ok) {
+          bump(this.#stats.dialsRefused, b.reason);
+          const detail =
+            b.reason === 'rate'
+              ? `rate: at most ${this.config.maxDialsPerAddressPerMinute} dials a minute to ${target.key}`
+              : `backoff: ${target.key} failed, next try in ${b.retryInMs} ms`;
+          dial.last = { reason: 'dial-throttled', detail, established: false };
+          continue;
+        }
+      }
+      // Every name is resolved here, `localhost` too: the policy checks what a name stands for.
+      if (isIP(target.address.host) === 0) {
+        this.#resolve(peer, link, dial, target);
+        return;
+      }
+      let url: string;
+      try {
+        url = `ws://${formatAddress(target.address)}`;
+      } catch {
+        dial.last = { reason: 'socket-error', detail: 'bad address', established: false };
+        continue;
+      }
+      const slot = this.#manager.admitOutbound(undefined, t);
+      if (slot === undefined) {
+        this.#count('max-connections');
+        this.#failDial(peer, link, { reason: 'max-connections', established: false });
+        return;
+      }
+      const socket = new WebSocket(url, {
+        maxPayload: this.#maxPayload(),
+        perMessageDeflate: false,
+        handshakeTimeout: this.config.handshakeTimeoutMs,
+      });
+      this.#stats.dialAttempts++;
+      const conn = this.#newConnection(socket, peer, slot, target.address);
+      this.#dialKeys.set(conn, target.key);
+      dial.conn = conn;
       return;
     }
-    let url: string;
-    try {
-      url = `ws://${formatAddress(address)}`;
-    } catch {
-      dial.last = { reason: 'socket-error', detail: 'bad address', established: false };
-      this.#nextAddress(peer, link);
-      return;
-    }
-    const socket = new WebSocket(url, {
-      maxPayload: this.#maxPayload(),
-      perMessageDeflate: false,
-      handshakeTimeout: this.config.handshakeTimeoutMs,
+  }
+
+  /** Resolves a host name of `dial`, bounded by `dnsTimeoutMs`; continues the dial when done. */
+  #resolve(peer: PeerId, link: PeerLink, dial: Dial, target: DialTarget): void {
+    dial.resolving = true;
+    this.#stats.dnsLookups++;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(Object.assign(new Error('DNS timeout'), { code: 'ETIMEOUT' })),
+        this.config.dnsTimeoutMs,
+      );
+      timer.unref();
+      this.#timers.add(timer);
     });
-    dial.conn = this.#newConnection(socket, peer);
+    const done = (results: readonly { address: string }[] | undefined, err: unknown): void => {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        this.#timers.delete(timer);
+      }
+      dial.resolving = false;
+      if (this.#closing !== undefined || link.dial !== dial || this.#links.get(peer) !== link) return;
+      if (link.conn !== undefined) {
+        this.#endDial(link);
+        return;
+      }
+      if (results === undefined) {
+        this.#stats.dnsFailures++;
+        const code = (err as { code?: unknown } | undefined)?.code;
+        dial.last = { reason: 'socket-error', detail: `dns: ${String(code ?? err)}`, established: false };
+      } else {
+        const found: DialTarget[] = [];
+        let refusal: AddressRejectReason | undefined;
+        for (const r of results) {
+          if (found.length >= MAX_RESOLVED_ADDRESSES) break;
+          const host = canonicalHost(String(r.address));
+          // A resolver answers with IP addresses; anything else is skipped, not resolved again.
+          if (host === undefined || isIP(host) === 0 || found.some((f) => f.address.host === host)) continue;
+          const address = { host, port: target.address.port };
+          const v = checkAddress(address, this.#policy);
+          if (!v.ok) {
+            bump(this.#stats.addressRejects, v.reason);
+            refusal ??= v.reason;
+            continue;
+          }
+          found.push({ address, key: target.key, resolved: true });
+        }
+        if (found.length === 0) {
+          const detail = `${target.address.host}: ${refusal ?? 'no address'}`;
+          dial.last = { reason: 'address-refused', detail, established: false };
+        } else dial.targets.splice(dial.index, 0, ...found);
+      }
+      this.#nextAddress(peer, link);
+    };
+    Promise.race([Promise.resolve().then(() => this.#lookup(target.address.host)), timeout]).then(
+      (results) => done(results, undefined),
+      (err: unknown) => done(undefined, err),
+    );
+  }
+
+  /** Ends a dial that has nothing left to try; reports it unless another connection to the peer opened. */
+  #failDial(peer: PeerId, link: PeerLink, last: CloseInfo): void {
+    this.#endDial(link);
+    this.#stats.dialsFailed++;
+    if (link.conn === undefined) {
+      this.#stats.droppedOnDialFailure += link.queue.length;
+      link.queue = [];
+      link.queuedBytes = 0;
+      this.#gc(peer, link);
+      this.emit('peer-disconnected', peer, 'dial-failed', last);
+    }
   }
 
   #endDial(link: PeerLink): void {
     if (link.dial === undefined) return;
     link.dial = undefined;
-    this.stats.pendingDials--;
+    this.#stats.pendingDials--;
   }
 
   #onOpen(conn: Connection): void {
-    this.stats.handshaking--;
+    this.#stats.handshaking--;
+    // Counted before any early close: #onClose takes an established connection off again.
+    this.#stats.connections++;
     const peer = conn.remoteId;
     if (peer === undefined) return;
+    const key = this.#dialKeys.get(conn);
+    if (key !== undefined) this.#dialBounds.succeeded(key);
     if (this.#closing !== undefined) {
       conn.close('local');
       return;
@@ -473,7 +1045,10 @@ export class Transport extends EventEmitter<TransportEvents> {
       conn.close('self');
       return;
     }
-    this.stats.connections++;
+    if (this.#bans.isBanned(peer, now())) {
+      conn.close('banned');
+      return;
+    }
     const link = this.#link(peer);
     if (link.dial?.conn === conn) this.#endDial(link);
     const current = link.conn;
@@ -509,12 +1084,14 @@ export class Transport extends EventEmitter<TransportEvents> {
   #onClose(conn: Connection, info: CloseInfo): void {
     this.#all.delete(conn);
     this.#count(info.reason);
-    if (info.established) this.stats.connections--;
+    if (info.established) this.#stats.connections--;
     else {
-      this.stats.handshaking--;
+      this.#stats.handshaking--;
+      const key = this.#dialKeys.get(conn);
+      if (key !== undefined && !OUR_OWN.has(info.reason)) this.#dialBounds.failed(key, now());
       if (info.reason === 'handshake-failed' || info.reason === 'handshake-timeout') {
         const k = info.detail ?? info.reason;
-        this.stats.handshakeFailures[k] = (this.stats.handshakeFailures[k] ?? 0) + 1;
+        this.#stats.handshakeFailures[k] = (this.#stats.handshakeFailures[k] ?? 0) + 1;
       }
     }
     if (this.#closing !== undefined) return;
@@ -526,7 +1103,7 @@ export class Transport extends EventEmitter<TransportEvents> {
       link.dial.conn = undefined;
       link.dial.last = info;
       if (link.conn === undefined) this.#nextAddress(peer, link);
-      else this.#endDial(link);
+      else if (!link.dial.resolving) this.#endDial(link);
       return;
     }
     if (link.conn !== conn) return; // a duplicate, a disconnected link or an inbound handshake
@@ -542,14 +1119,14 @@ export class Transport extends EventEmitter<TransportEvents> {
   }
 
   #overflow(peer: PeerId, bytes: number): void {
-    this.stats.sendQueueOverflows++;
+    this.#stats.sendQueueOverflows++;
     this.emit('overflow', peer, bytes);
     if (this.config.sendQueueOverflow === 'disconnect') {
       const link = this.#links.get(peer);
       if (link?.dial !== undefined && link.conn === undefined) {
         // A dial whose queue is full: give up on the peer rather than thin its frames silently.
         const conn = link.dial.conn;
-        link.dial.index = link.dial.addresses.length;
+        link.dial.index = link.dial.targets.length;
         link.dial.last = { reason: 'send-queue-overflow', established: false };
         link.dial.conn = undefined;
         conn?.destroy('send-queue-overflow');
@@ -559,7 +1136,7 @@ export class Transport extends EventEmitter<TransportEvents> {
   }
 
   #count(reason: CloseReason): void {
-    this.stats.closed[reason] = (this.stats.closed[reason] ?? 0) + 1;
+    this.#stats.closed[reason] = (this.#stats.closed[reason] ?? 0) + 1;
   }
 }
 
@@ -568,12 +1145,15 @@ function causeOf(reason: CloseReason): DisconnectCause {
   switch (reason) {
     case 'keepalive-timeout':
     case 'handshake-timeout':
+    case 'first-message-timeout':
       return 'timeout';
     case 'remote-close':
     case 'socket-closed':
     case 'local':
     case 'duplicate':
     case 'self':
+    case 'unused':
+    case 'evicted':
       return 'closed';
     default:
       return 'error';

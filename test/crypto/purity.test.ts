@@ -10,5 +10,5 @@ describePureLayer(
     /^@noble\/ciphers\/chacha\.js$/,
     /^\.\/[a-z-]+\.js$/,
   ],
-  ['address.ts', 'index.ts', 'keys.ts', 'record.ts', 'seal.ts', 'suite.ts', 'topic.ts'],
+  ['address.ts', 'address-policy.ts', 'index.ts', 'keys.ts', 'record.ts', 'seal.ts', 'suite.ts', 'topic.ts'],
 );
