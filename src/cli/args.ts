@@ -1,5 +1,5 @@
 /**
- * The command line of `gtt`: which command, and its options, validated once here (house rule 7). Every
+ * The command line of `gtt`: which command, and its options, validated once here. Every
  * mistake is a {@link UsageError} with a one-line message; `main` prints it and exits with code 2.
  */
 import { isIPv4 } from 'node:net';

@@ -5,7 +5,7 @@
  * (`nobleSuite`, the default of every pure function that takes a suite: src/crypto/record.ts,
  * src/crypto/seal.ts, src/dht/bep44.ts, src/net's handshake, identity and Noise).
  *
- * Why: pure-JS @noble costs, per operation on a 2-core test machine (scratch/cbench.mts), ed25519
+ * Why: pure-JS @noble costs, per operation on the 2-core test machine, ed25519
  * verify 3750 µs (node:crypto 135 µs with a cached key), sign 1440 µs (53 µs), X25519 2260 µs
  * (207 µs with key import) and ChaCha20-Poly1305 on 1100 bytes 35 µs (10.5 µs). A Noise XX handshake
  * took ~14 ms of CPU per side, and every receiver verifies each broadcast's origin signature (49

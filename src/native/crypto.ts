@@ -5,7 +5,7 @@
  * 3-30× less CPU (numbers in src/crypto/suite.ts); test/net/suite.test.ts checks the two against each
  * other and the RFC vectors.
  *
- * This is the one shared I/O module below net and dht (house rule 4: dht must not import net). It
+ * This is the one shared I/O module below net and dht (layers import one way: dht must not import net). It
  * imports only node:crypto and src/crypto.
  *
  * Key import is most of OpenSSL's cost, so keys are imported once:

@@ -1,9 +1,9 @@
 /**
  * Options of the WebSocket transport and of `Gossip`: one zod schema, every default a named constant
- * with its source (house rule 6). Durations end in `Ms`.
+ * with its source. Durations end in `Ms`.
  *
- * Sources: "issue 4" = the acceptance text of the transport issue; "PROTOCOL.md §n" = our spec;
- * "guess" = not measured yet.
+ * Sources: "PROTOCOL.md §n" = our spec; "measured" = the figure named beside it; "guess" = not
+ * measured yet.
  */
 import { z } from 'zod';
 import { GttError } from '../errors.js';
@@ -20,7 +20,7 @@ export const DEFAULT_MAX_FRAME_BYTES = DEFAULT_MAX_FRAME_PLAINTEXT_BYTES;
  * of at most 1219 bytes take a few round trips; 5 s leaves room for a slow link).
  */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000;
-/** A peer silent for this long is dropped and reported as `timeout` (issue 4: "within 5 s"). */
+/** A peer silent for this long is dropped and reported as `timeout` (a lost peer is noticed within 5 s). */
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 5000;
 /**
  * A PING goes out after this long without sending anything (guess: a quarter of the timeout, so three

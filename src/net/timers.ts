@@ -1,6 +1,6 @@
 /**
  * The actor's one timer structure: a binary min-heap of deadlines (ordered by time, then insertion)
- * behind a single Node timer armed for the earliest one (iroh-gossip's timer map, house rule 3). The
+ * behind a single Node timer armed for the earliest one (iroh-gossip's timer map; timers are data, ARCHITECTURE.md "Gossip core"). The
  * Node timer is unref'd: sockets keep a live node's process alive, not its protocol timers.
  */
 

@@ -80,7 +80,7 @@ export type UpgradeFailure =
   /** An upgrade request the WebSocket server refused, or an HTTP parse error. */
   | 'bad-request';
 
-/** Counters of a {@link Transport} (house rule 14). */
+/** Counters of a {@link Transport}. */
 export interface TransportStats extends ConnectionCounters {
   /** Open connections. */
   connections: number;

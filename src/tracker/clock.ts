@@ -1,6 +1,6 @@
 /**
  * The tracker's clock: where the unix minute and every wait of the bootstrap loop and the workers come
- * from. Injected (issue 5: "time comes from an injected clock, unix minute included") so that a test
+ * from. Injected, unix minute included, so that a test
  * can stand just before a minute boundary, and a benchmark can run ten minutes of a topic's life in
  * thirty seconds, without touching the DHT's or the transport's own (real) timeouts.
  */

@@ -44,9 +44,9 @@ export function parseRecordStoreConfig(input: RecordStoreConfigInput | undefined
   return parsed.data;
 }
 
-// --- The topic tracker: bootstrap loop, publisher, merges (issue 5) -------------------------------------
+// --- The topic tracker: bootstrap loop, publisher, merges ------------------------------------------------
 //
-// Sources: "reference" = distributed-topic-tracker's defaults (../shared/reference, BootstrapConfig,
+// Sources: "reference" = distributed-topic-tracker's defaults (its BootstrapConfig,
 // PublisherConfig, MergeConfig); "bench:join" = tuned with `npm run bench:join` on the 2-core CI machine.
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Discovery only (issue 5): the bootstrap loop, the publisher and the merges without our gossip mesh,
+ * Discovery only: the bootstrap loop, the publisher and the merges without our gossip mesh,
  * for apps that bring their own gossip layer or transport. The app says who it is and where it listens,
  * and reports its current neighbours (and, optionally, recent message ids) through a callback; we
  * publish its records and hand it candidate peers `{ id, addresses }` to connect to, as they are found.

@@ -3,7 +3,7 @@
  *
  * `joinTopic` backs a {@link Mesh} with our own gossip topic; `discoverPeers` backs it with the app's
  * callbacks, so apps that bring their own gossip or transport get the same bootstrap loop, publisher and
- * merges (issue 5, "discovery only").
+ * merges ("discovery only", README).
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Address, PeerInfo } from '../crypto/index.js';

@@ -2,7 +2,7 @@
  * The topic tracker: the bootstrap loop, the publisher and the two merges, over a {@link Mesh} and a
  * {@link RecordStore}. ARCHITECTURE.md "Tracker" has the picture; PROTOCOL.md §10 the rules.
  *
- * ## Bootstrap (follows distributed-topic-tracker's `bootstrap.rs`, ../shared/reference)
+ * ## Bootstrap (follows distributed-topic-tracker's `bootstrap.rs`)
  * 1. A *pass* reads in stages, each only once the candidates of the ones before ran out: slot 0 of the
  *    current minute; its slots 1–3 unless slot 0 was clean; slot 0 of the previous minute; its slots
  *    1–3 unless that was clean. Publishers fill slot 0 first (record-store.ts), so a warm join costs one
