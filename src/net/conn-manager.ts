@@ -25,9 +25,9 @@
  * own dials are bounded by the dial bounds, not by per-IP caps.
  */
 import { Lru } from '../crypto/lru.js';
+import { TokenBucket } from '../proto/budget.js';
 import type { PeerId } from '../proto/types.js';
 import type { TransportConfig } from './config.js';
-import { TokenBucket } from './limits.js';
 
 /** Why an inbound socket was refused at accept. */
 export type AdmitRefusal =
@@ -107,7 +107,7 @@ export class ConnectionManager<T> {
   constructor(limits: ManagerLimits, idle: (slot: Slot<T>) => boolean, now: number) {
     this.#l = limits;
     this.#idle = idle;
-    this.#total = new TokenBucket(limits.acceptRatePerSecond / 1000, limits.acceptBurst, now);
+    this.#total = new TokenBucket(limits.acceptRatePerSecond, limits.acceptBurst, now);
     this.#perIp = new Lru(limits.maxTrackedIps);
   }
 
@@ -132,7 +132,7 @@ export class ConnectionManager<T> {
     if (group !== undefined) {
       let bucket = this.#perIp.get(ip);
       if (bucket === undefined) {
-        bucket = new TokenBucket(l.acceptRatePerIpPerSecond / 1000, l.acceptBurstPerIp, now);
+        bucket = new TokenBucket(l.acceptRatePerIpPerSecond, l.acceptBurstPerIp, now);
         this.#perIp.set(ip, bucket);
       }
       if (!bucket.take(now)) return { ok: false, reason: 'accept-rate-ip' };

@@ -1,7 +1,6 @@
 /**
  * Small bounded structures of the transport (PROTOCOL.md §9.8), clock passed in as `now` (ms):
  *
- * - `TokenBucket`: `burst` tokens, refilled at `ratePerMs`; one token per admitted event.
  * - `DialBounds`: per dialed address (host:port), a token bucket of `maxDialsPerAddressPerMinute`
  *   and an exponential back-off after failures (`base · 2^(failures-1)`, at most `max`, reset when a
  *   dial opens). The states live in an LRU of `maxStates` (a forgotten address starts afresh).
@@ -9,42 +8,8 @@
  *   first, then the ban that ends first).
  */
 import { Lru } from '../crypto/lru.js';
+import { TokenBucket } from '../proto/budget.js';
 import type { PeerId } from '../proto/types.js';
-
-/** A token bucket. */
-export class TokenBucket {
-  readonly #ratePerMs: number;
-  readonly #burst: number;
-  #tokens: number;
-  #at: number;
-
-  constructor(ratePerMs: number, burst: number, now: number) {
-    this.#ratePerMs = ratePerMs;
-    this.#burst = burst;
-    this.#tokens = burst;
-    this.#at = now;
-  }
-
-  /** Takes one token if there is one. */
-  take(now: number): boolean {
-    this.#refill(now);
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
-  /** Milliseconds until a token is available (0 when one is). */
-  waitMs(now: number): number {
-    this.#refill(now);
-    return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / this.#ratePerMs);
-  }
-
-  #refill(now: number): void {
-    if (now > this.#at)
-      this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#ratePerMs);
-    this.#at = now;
-  }
-}
 
 /** Why {@link DialBounds} refused a dial. */
 export type DialRefusal = 'rate' | 'backoff';
@@ -86,7 +51,7 @@ export class DialBounds {
     let s = this.#states.get(key);
     if (s === undefined) {
       s = {
-        bucket: new TokenBucket(this.#o.perMinute / 60_000, this.#o.perMinute, now),
+        bucket: new TokenBucket(this.#o.perMinute / 60, this.#o.perMinute, now),
         failures: 0,
         retryAt: 0,
       };

@@ -14,7 +14,8 @@
  * - Dials made on another peer's behalf (walk ends) share one bucket per node.
  *
  * A token bucket holds at most `burst` tokens and gains `perSecond` per second; taking `n` tokens
- * succeeds only when `n` are there (libtorrent's and gossipsub's rate limits work the same way).
+ * succeeds only when `n` are there (libtorrent's and gossipsub's rate limits work the same way). The
+ * transport's accept and dial limits use the same class.
  */
 import type { LimitsConfig } from './config.js';
 import type { BanReason, PeerId } from './types.js';
@@ -48,6 +49,15 @@ export class TokenBucket {
     if (this.tokens < n) return false;
     this.tokens -= n;
     return true;
+  }
+
+  /** Milliseconds from `now` until `n` tokens are there (0 when they are); nothing is taken. */
+  waitMs(now: number, n = 1): number {
+    const tokens =
+      now > this.at
+        ? Math.min(this.burst, this.tokens + ((now - this.at) * this.perSecond) / 1000)
+        : this.tokens;
+    return tokens >= n ? 0 : Math.ceil(((n - tokens) * 1000) / this.perSecond);
   }
 }
 

@@ -1,16 +1,18 @@
 /**
- * The transport's bookkeeping without sockets (PROTOCOL.md §9.8): token buckets, dial bounds, the ban
+ * The transport's bookkeeping without sockets (PROTOCOL.md §9.8): the token bucket it shares with the
+ * core, dial bounds, the ban
  * list and the connection manager's admission and eviction rules, on a virtual clock.
  */
 import { describe, expect, it } from 'vitest';
 import { netGroup } from '../../src/crypto/address-policy.js';
 import { parseTransportConfig, type TransportOptions } from '../../src/net/config.js';
 import { ConnectionManager, type Slot } from '../../src/net/conn-manager.js';
-import { BanList, DialBounds, TokenBucket } from '../../src/net/limits.js';
+import { BanList, DialBounds } from '../../src/net/limits.js';
+import { TokenBucket } from '../../src/proto/budget.js';
 
 describe('TokenBucket', () => {
   it('admits the burst, then the rate', () => {
-    const b = new TokenBucket(1 / 100, 3, 0); // one per 100 ms
+    const b = new TokenBucket(10, 3, 0); // one per 100 ms
     expect([b.take(0), b.take(0), b.take(0), b.take(0)]).toEqual([true, true, true, false]);
     expect(b.waitMs(0)).toBe(100);
     expect(b.take(99)).toBe(false);
