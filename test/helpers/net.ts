@@ -63,9 +63,20 @@ export async function until(cond: () => boolean, ms = 10_000, what = 'condition'
   }
 }
 
+/** Where a raw client dials from, and what it advertises in its handshake. */
+export interface RawOptions {
+  /** Local address to bind (each 127.x.y.z is its own host to per-IP limits); default any. */
+  from?: string;
+  /** Identity extension of the handshake (the addresses the remote learns); default none. */
+  extension?: Uint8Array;
+}
+
 /** A raw WebSocket client to `port`, opened. */
-export async function rawSocket(port: number): Promise<WebSocket> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+export async function rawSocket(port: number, opts: RawOptions = {}): Promise<WebSocket> {
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${port}`,
+    opts.from === undefined ? {} : { localAddress: opts.from },
+  );
   ws.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -88,14 +99,20 @@ export interface RawPeer {
 }
 
 /** Dials `port` with a raw socket and runs the initiator handshake expecting `remoteId` (hex). */
-export async function rawPeer(port: number, remoteId: string, keyPair = randomKeyPair()): Promise<RawPeer> {
-  const ws = await rawSocket(port);
+export async function rawPeer(
+  port: number,
+  remoteId: string,
+  keyPair = randomKeyPair(),
+  opts: RawOptions = {},
+): Promise<RawPeer> {
+  const ws = await rawSocket(port, opts);
   const hs = new Handshake({
     role: 'initiator',
     identitySecretKey: keyPair.secretKey,
     staticSecretKey: randomBytes(32),
     ephemeralSecretKey: randomBytes(32),
     expectedRemoteId: hexToBytes(remoteId),
+    ...(opts.extension === undefined ? {} : { extension: opts.extension }),
   });
   const session = await new Promise<HandshakeDone>((resolve, reject) => {
     ws.once('message', (data: Buffer) => {
@@ -104,6 +121,7 @@ export async function rawPeer(port: number, remoteId: string, keyPair = randomKe
       if (step.done !== undefined) resolve(step.done);
       else reject(new Error(`handshake failed: ${step.error}`));
     });
+    ws.once('close', () => reject(new Error('closed during the handshake')));
     ws.send(hs.start()!);
   });
   const sealed = (frame: Frame): Uint8Array => {

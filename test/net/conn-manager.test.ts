@@ -8,8 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TopicId } from '../../src/crypto/topic.js';
 import { Gossip, type GossipOptions } from '../../src/net/gossip.js';
-import { Closer, once, rawPeer, rawSocket, transport, until } from '../helpers/net.js';
-import { bareWebSocket, rawPeerFrom, rawTcp, wsClosed } from './attackers.js';
+import { Closer, closed, once, rawPeer, rawSocket, transport, until } from '../helpers/net.js';
+import { bareWebSocket, rawPeerFrom, rawTcp } from './attackers.js';
 
 const closer = new Closer();
 afterEach(() => closer.closeAll());
@@ -106,7 +106,7 @@ describe('pending sockets', () => {
     const victim = await transport(closer, { firstMessageTimeoutMs: 300, handshakeTimeoutMs: 20_000 });
     const started = performance.now();
     const bare = await Promise.all([1, 2, 3].map((i) => bareWebSocket(closer, port(victim), `127.0.3.${i}`)));
-    await Promise.all(bare.map(wsClosed));
+    await Promise.all(bare.map(closed));
     expect(performance.now() - started).toBeLessThan(10_000);
     await until(() => victim.stats.closed['first-message-timeout'] === 3, 5000, 'counted');
     expect(victim.stats.pending).toBe(0);
@@ -149,7 +149,7 @@ describe('open connections', () => {
     expect(vt.closed.evicted).toBeGreaterThanOrEqual(1);
     expect(victim.topic(TOPIC)!.neighbors()).toEqual(expect.arrayContaining([neighbour.id, second.id]));
     // The other fakes go once the grace period is over.
-    await Promise.all(fakes.map((f) => wsClosed(f.ws)));
+    await Promise.all(fakes.map((f) => closed(f.ws)));
     await until(() => (vt.closed.unused ?? 0) + (vt.closed.evicted ?? 0) === 5, 10_000, 'all five counted');
     expect(vt.closed.unused).toBeGreaterThanOrEqual(1);
     expect(victim.topic(TOPIC)!.neighbors()).toEqual(expect.arrayContaining([neighbour.id, second.id]));

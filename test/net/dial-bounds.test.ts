@@ -8,8 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CloseInfo } from '../../src/net/connection.js';
 import type { DisconnectCause } from '../../src/proto/types.js';
-import { Closer, once, rawPeer, rawServer, transport, until } from '../helpers/net.js';
-import { wsClosed } from './attackers.js';
+import { Closer, closed, once, rawPeer, rawServer, transport, until } from '../helpers/net.js';
 
 const closer = new Closer();
 afterEach(() => closer.closeAll());
@@ -146,7 +145,7 @@ describe('bans', () => {
     a.on('message', () => delivered++);
     a.ban(rawId, 60_000);
     raw.sendFrame({ type: 'gossip', message: new Uint8Array([9]) });
-    await wsClosed(raw.ws);
+    await closed(raw.ws);
     expect(delivered).toBe(0);
   });
 
