@@ -211,6 +211,25 @@ export function canonicalHost(host: string): string | undefined {
   }
 }
 
+/** A policy setting: allow, refuse, or decide from the node's own addresses. */
+export type PolicySetting = boolean | 'auto';
+
+/**
+ * The policy of a node whose own hosts (listen host, advertised hosts) are `hosts`, its `'auto'`
+ * settings resolved: loopback when one of them is loopback (a testnet on one machine), private when
+ * one is private (a LAN). Never throws: invalid hosts count for nothing.
+ */
+export function resolvePolicy(
+  hosts: readonly string[],
+  settings: { loopback: PolicySetting; private: PolicySetting } = { loopback: 'auto', private: 'auto' },
+): AddressPolicy {
+  const classes = new Set(hosts.map((h) => classifyHost(h)));
+  return {
+    loopback: settings.loopback === 'auto' ? classes.has('loopback') : settings.loopback,
+    private: settings.private === 'auto' ? classes.has('private') : settings.private,
+  };
+}
+
 /**
  * Whether `address` may be stored or dialed under `policy`: never an unspecified, broadcast,
  * multicast, link-local, metadata, reserved or invalid host, nor port 0; a loopback host only when

@@ -45,8 +45,8 @@ import {
   canonicalHost,
   checkAddress,
   classifyHost,
-  type HostClass,
   netGroup,
+  resolvePolicy,
 } from '../crypto/address-policy.js';
 import type { KeyPair } from '../crypto/keys.js';
 import type { CryptoSuite } from '../crypto/suite.js';
@@ -366,12 +366,12 @@ export class Transport extends EventEmitter<TransportEvents> {
   /** Own hosts and the `'auto'` policy from the listener's host and the advertised addresses. */
   #refreshPolicy(): void {
     const own = new Set<string>();
-    const classes = new Set<HostClass>();
+    const mine: string[] = [];
     const add = (host: string): void => {
       const c = canonicalHost(host);
       if (c === undefined) return;
       own.add(c);
-      classes.add(classifyHost(c));
+      mine.push(c);
     };
     if (this.#listenHost !== undefined) {
       if (classifyHost(this.#listenHost) !== 'unspecified') add(this.#listenHost);
@@ -386,11 +386,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     }
     for (const a of this.#advertised) add(a.host);
     this.#ownHosts = [...own];
-    const cfg = this.config.addressPolicy;
-    this.#policy = {
-      loopback: cfg.loopback === 'auto' ? classes.has('loopback') : cfg.loopback,
-      private: cfg.private === 'auto' ? classes.has('private') : cfg.private,
-    };
+    this.#policy = resolvePolicy(mine, this.config.addressPolicy);
   }
 
   /** The advertised addresses, encoded (the gossip peer data). */

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { EventEmitter } from 'eventemitter3';
 import { type Address, normalizeAddressAs } from '../crypto/address.js';
+import { checkAddress, resolvePolicy } from '../crypto/address-policy.js';
 import { type KeyPair, keyPairFromSeed, type SecretRotation, TopicId } from '../crypto/index.js';
 import { Dht, type DhtOptions } from '../dht/index.js';
 import { throwIfAborted } from '../errors.js';
@@ -23,7 +24,10 @@ import type { Mesh } from './mesh.js';
 import type { RecordStore, RecordStoreStats } from './record-store.js';
 import { Tracker, type TrackerEvent, type TrackerStats } from './tracker.js';
 
-/** A candidate peer: connect to it with your own transport. */
+/**
+ * A candidate peer: connect to it with your own transport. Its addresses passed the address policy
+ * (PROTOCOL.md §9.8) resolved from your own `addresses`; a peer with none left is not offered.
+ */
 export interface DiscoveredPeer {
   /** Hex ed25519 public key (the id it publishes records under). */
   id: string;
@@ -145,7 +149,13 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
           })),
         recentMessageIds: () => [...(options.state().messageIds ?? [])],
         isJoined: () => options.state().neighbors.length > 0,
-        join: (peer) => discovery?._offer({ id: bytesToHex(peer.id), addresses: peer.addresses }),
+        join: (peer) => {
+          // Records are remote input: hand the app only addresses our own would be allowed to dial
+          // (PROTOCOL.md §9.8; loopback and private ranges when the app's own addresses are such).
+          const policy = resolvePolicy(addressesOf().map((a) => a.host));
+          const addresses = peer.addresses.filter((a) => checkAddress(a, policy).ok);
+          if (addresses.length > 0) discovery?._offer({ id: bytesToHex(peer.id), addresses });
+        },
         onNeighborUp: (fire) => {
           notify.add(fire);
           return () => notify.delete(fire);

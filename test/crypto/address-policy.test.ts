@@ -13,6 +13,7 @@ import {
   type HostClass,
   METADATA_HOSTS,
   netGroup,
+  resolvePolicy,
 } from '../../src/crypto/address-policy.js';
 
 /** host → class; sources: the IANA IPv4/IPv6 special-purpose registries and the RFC in the comment. */
@@ -244,5 +245,18 @@ describe('netGroup', () => {
     expect(netGroup('2001:DB8:0::1', own)).toBeUndefined();
     expect(netGroup('127.0.0.66', own)).toBe('4:127.0.0.66');
     expect(netGroup('2001:db8::2', own)).toBe('6:2001:db8:0');
+  });
+});
+
+describe('resolvePolicy', () => {
+  it("resolves 'auto' from the node's own hosts and keeps explicit settings", () => {
+    expect(resolvePolicy(['127.0.0.1'])).toEqual({ loopback: true, private: false });
+    expect(resolvePolicy(['192.168.1.5', '203.0.113.9'])).toEqual({ loopback: false, private: true });
+    expect(resolvePolicy(['203.0.113.9', 'not a host!'])).toEqual({ loopback: false, private: false });
+    expect(resolvePolicy([])).toEqual({ loopback: false, private: false });
+    expect(resolvePolicy(['127.0.0.1'], { loopback: false, private: true })).toEqual({
+      loopback: false,
+      private: true,
+    });
   });
 });

@@ -77,3 +77,41 @@ it('rejects bad input with clear errors', async () => {
     discoverPeers('t', { dht, addresses: [], state: undefined as unknown as () => { neighbors: [] } }),
   ).rejects.toBeInstanceOf(TypeError);
 });
+
+it('hands the app only addresses the address policy allows: metadata and multicast addresses in a record are dropped', async () => {
+  const topic = `discovery-policy-${Math.random()}`;
+  const keys = [0, 1].map(() => keyPairFromSeed(randomBytes(32)));
+  // The first publishes a record naming a metadata endpoint and a multicast group beside its own
+  // loopback address; the second, on the same loopback testnet, may dial loopback but never those.
+  const addresses = [
+    [
+      { host: '169.254.169.254', port: 80 },
+      { host: '127.0.0.1', port: 40_010 },
+      { host: '224.0.0.1', port: 40_011 },
+    ],
+    [{ host: '127.0.0.1', port: 40_012 }],
+  ];
+  const connected: DiscoveredPeer[][] = [[], []];
+  const handles: PeerDiscovery[] = [];
+  try {
+    for (const i of [0, 1]) {
+      handles.push(
+        await discoverPeers(topic, {
+          dht: await testnet.createNode(),
+          keyPair: keys[i],
+          addresses: addresses[i]!,
+          state: () => ({ neighbors: connected[i]!.map((p) => ({ id: p.id, addresses: p.addresses })) }),
+        }),
+      );
+    }
+    for await (const peer of handles[1]!) {
+      expect(peer).toEqual({
+        id: bytesToHex(keys[0]!.publicKey),
+        addresses: [{ host: '127.0.0.1', port: 40_010 }],
+      });
+      break;
+    }
+  } finally {
+    await Promise.all(handles.map((h) => h.close()));
+  }
+}, 60_000);
