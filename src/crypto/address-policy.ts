@@ -261,11 +261,12 @@ export function checkAddress(address: Address, policy: AddressPolicy): AddressVe
  * loopback host, since each 127.x.y.z is a separate host of a lab, and `"n:name"` for a DNS name.
  * Undefined (exempt from per-IP and per-prefix limits) for a host equal to one of `ownHosts`, this
  * node's own addresses: on a one-machine testnet every peer is 127.0.0.1 and none is limited, while a
- * peer bound to 127.0.0.66 still is. An invalid host is its own group (`"?:text"`). Never throws.
+ * peer bound to 127.0.0.66 still is. Every invalid host is in one group, `"?"`. Never throws.
  */
 export function netGroup(host: string, ownHosts: readonly string[]): string | undefined {
   const c = canonicalHost(host);
-  if (c === undefined) return `?:${String(host)}`;
+  // Not a host: one group for all of them (its text may not even be convertible to a string).
+  if (c === undefined) return '?';
   for (const own of ownHosts) if (canonicalHost(own) === c) return undefined;
   const p = parseHost(c)!;
   switch (p.kind) {
