@@ -60,9 +60,19 @@ export const DEFAULT_RELEASE_LINGER_MS = 5000;
 // node's own hosts, so a one-machine testnet on 127.0.0.1 is limited by the totals alone.
 
 /**
- * Inbound sockets not open yet (TCP accepted, HTTP upgrade not done, or handshake not done), in all
- * (never more than `maxConnections`). When full, one that has not progressed (no Noise
- * message 1 yet; not upgraded first, oldest first) is dropped for a newcomer.
+ * Inbound sockets accepted whose WebSocket upgrade is not done (the HTTP stage). When full, a newcomer
+ * takes the place of the one accepted longest ago: an honest dialer's upgrade request comes with its
+ * first packet, so this stage is where half-open and slow-HTTP floods stay, and they evict each other.
+ * Guess: a quarter of the table; with {@link DEFAULT_MAX_PENDING_INBOUND} half of it is pending at
+ * most, and a flood from 300 hosts (each at its per-IP rate, ~800 sockets/s in test:adversarial
+ * slow-tcp) still leaves a socket ~80 ms to be read, ten times an honest dialer's measured p99 (16 ms).
+ */
+export const DEFAULT_MAX_PENDING_UPGRADES = 64;
+/**
+ * Inbound WebSockets whose handshake has not finished (upgraded, not open). When an upgrade finds it
+ * full, the one upgraded longest ago that has not sent Noise message 1 is dropped for it (else the
+ * upgrade is refused): silent WebSockets evict each other, and an honest dialer, whose message 1
+ * follows the upgrade by one round trip, is newer than all of them.
  * Guess: a quarter of the table; an honest handshake takes a few round trips, and 50 peers joining one
  * node at once stay below it.
  */
@@ -76,9 +86,12 @@ export const DEFAULT_MAX_CONNECTIONS_PER_IP = 8;
 /** Inbound connections (pending and open) from one /24 or /48 (guess: a campus NAT or a rack). */
 export const DEFAULT_MAX_CONNECTIONS_PER_PREFIX = 16;
 /**
- * Inbound sockets admitted per second, in all, and the burst (token bucket). Guess: a handshake costs
- * ~1.5 ms of CPU per side with OpenSSL (ARCHITECTURE.md "Crypto suite"), so 100/s is ~15 % of a core;
- * the burst refills a whole table at once, for the join of a 50-node testnet.
+ * Inbound handshakes started per second, in all, and the burst (token bucket), charged when the
+ * dialer's Noise message 1 arrives: over it the socket is closed before any handshake work. Not
+ * charged at TCP accept, where sockets that never cost a handshake drained it from many hosts each
+ * under its per-IP rate (test:adversarial silent-websockets, slow-tcp) and refused honest dialers.
+ * Guess: a handshake costs ~1.5 ms of CPU per side with OpenSSL (ARCHITECTURE.md "Crypto suite"), so
+ * 100/s is ~15 % of a core; the burst refills a whole table at once, for the join of a 50-node testnet.
  */
 export const DEFAULT_ACCEPT_RATE_PER_SECOND = 100;
 /** Burst of {@link DEFAULT_ACCEPT_RATE_PER_SECOND} (guess: one full table). */
@@ -162,6 +175,7 @@ export const TransportConfigSchema = z
     sendQueueOverflow: z.enum(['disconnect', 'drop']).default(DEFAULT_SEND_QUEUE_OVERFLOW),
     closeTimeoutMs: DurationMs.default(DEFAULT_CLOSE_TIMEOUT_MS),
     releaseLingerMs: z.int().min(0).max(2_147_483_647).default(DEFAULT_RELEASE_LINGER_MS),
+    maxPendingUpgrades: z.int().min(1).max(65_535).default(DEFAULT_MAX_PENDING_UPGRADES),
     maxPendingInbound: z.int().min(1).max(65_535).default(DEFAULT_MAX_PENDING_INBOUND),
     maxPendingPerIp: z.int().min(1).max(65_535).default(DEFAULT_MAX_PENDING_PER_IP),
     maxPendingPerPrefix: z.int().min(1).max(65_535).default(DEFAULT_MAX_PENDING_PER_PREFIX),

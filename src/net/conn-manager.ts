@@ -5,31 +5,54 @@
  *
  * A slot is taken at TCP accept (inbound) or just before a dial's socket is made (outbound), and
  * given back when that socket closes. A slot is *pending* until its handshake finishes, then *open*.
- * An inbound pending slot moves through stages: accepted (TCP), upgraded (WebSocket), progressed
- * (the dialer's Noise message 1 arrived).
+ * A pending inbound slot is in one of two stages, each a queue in order of entry with its own cap:
+ * the HTTP stage (accepted, upgrade not done; `maxPendingUpgrades`) and the handshake stage
+ * (upgraded, not open; `maxPendingInbound`), where it has *progressed* once the dialer's Noise
+ * message 1 arrived.
  *
  * Admission of an inbound socket, cheapest checks first, so that a flood from one IP is refused by
- * its own limits before it can drain the shared ones:
+ * its own limits before it can touch the shared ones:
  *   1. per-IP accept rate (token bucket; IPs tracked in an LRU);
  *   2. per-IP and per-prefix caps on pending, then on all inbound (pending + open) slots;
- *   3. total accept rate;
- *   4. pending inbound full: a pending inbound slot that has not progressed is dropped (`evicted`)
- *      to admit the newcomer, the least advanced first (accepted before upgraded), the oldest among
- *      those; else the newcomer is refused. An honest dialer upgrades and sends message 1 within a
- *      round trip or two, so a flood of silent sockets evicts its own kind first;
- *   5. table full (`maxConnections`, open + pending, both directions): the open slot idle longest
- *      among those the transport calls idle (no topic, lingering) is closed (`evicted`), else a
- *      pending inbound slot without progress (as in 4), else the newcomer is refused.
+ *   3. HTTP stage full: its socket accepted longest ago is dropped (`evicted`) for the newcomer;
+ *   4. table full (`maxConnections`, open + pending, both directions): the open slot idle longest
+ *      among those the transport calls idle (no topic, lingering) is closed (`evicted`), else the
+ *      pending inbound slot longest without progress (since its accept or its upgrade, never one
+ *      that sent message 1), else the newcomer is refused.
+ * At the upgrade (`upgraded`), a full handshake stage drops the slot upgraded longest ago that has
+ * not sent message 1; if every one has, the upgrade is refused (`pending-full`). When message 1
+ * arrives (`progressed`) the total accept rate is charged; over it the socket is refused
+ * (`accept-rate`) before any handshake work.
  * Steps 1-2 skip a socket whose netGroup is undefined (a peer on one of our own hosts): a
- * one-machine testnet is limited by the totals only. An outbound dial goes through step 5 only; our
+ * one-machine testnet is limited by the totals only. An outbound dial goes through step 4 only; our
  * own dials are bounded by the dial bounds, not by per-IP caps.
+ *
+ * Why two stages, each evicting its own oldest: an honest dialer sends its upgrade request with its
+ * first packet and message 1 one round trip after the upgrade, so it leaves each stage quickly, while
+ * a half-open or slow-HTTP socket stays in the first and a silent WebSocket in the second. A flood
+ * from any number of hosts (each under its per-IP rate) then pushes out its own oldest members, never
+ * a socket of the other stage: an honest socket is at risk only if it stalls in a stage while that
+ * stage's cap of newer sockets arrive. One queue ranked by stage (not upgraded first) evicted honest
+ * sockets whose upgrade request was not read yet in favour of older silent WebSockets; one queue
+ * ranked by age let a half-open flood evict honest sockets waiting their round trip for message 1.
+ * Ranking by order of entry, not by absolute age, keeps this true on a victim whose event loop runs
+ * late: the lag delays every socket alike.
+ *
+ * Why the total accept rate is charged at message 1: that is where the responder's handshake work
+ * (what the rate bounds) begins. Charged at TCP accept, sockets that never cost a handshake drained
+ * it from many hosts, each under its per-IP rate, and it refused the honest dialers it was meant to
+ * let in. What a socket costs before message 1 (an accept, a timer, the HTTP parser) is bounded by
+ * the stage caps and the per-IP rates, and a refused socket costs the same accept and close anyway.
  */
 import { Lru } from '../crypto/lru.js';
 import { TokenBucket } from '../proto/budget.js';
 import type { PeerId } from '../proto/types.js';
 import type { TransportConfig } from './config.js';
 
-/** Why an inbound socket was refused at accept. */
+/**
+ * Why an inbound socket was refused: at accept, or (`accept-rate`) when its Noise message 1 arrived
+ * over the total accept rate.
+ */
 export type AdmitRefusal =
   | 'accept-rate'
   | 'accept-rate-ip'
@@ -52,6 +75,8 @@ export interface Slot<T> {
   upgraded: boolean;
   progressed: boolean;
   readonly since: number;
+  /** When a pending slot last made progress: its accept, then its upgrade. */
+  stepAt: number;
   /** When an open slot was last seen in use (or opened). */
   idleSince: number;
   peer: PeerId | undefined;
@@ -66,6 +91,7 @@ export interface Slot<T> {
 export type ManagerLimits = Pick<
   TransportConfig,
   | 'maxConnections'
+  | 'maxPendingUpgrades'
   | 'maxPendingInbound'
   | 'maxPendingPerIp'
   | 'maxPendingPerPrefix'
@@ -88,13 +114,22 @@ function inc(m: Map<string, number>, k: string | undefined, by: number): void {
   else m.set(k, n);
 }
 
+/** The first slot of `stage` (in order of entry) that has not sent message 1: the longest stalled. */
+function stalled<T>(stage: Set<Slot<T>>): Slot<T> | undefined {
+  for (const s of stage) if (!s.progressed) return s;
+  return undefined;
+}
+
 /** The table of slots. */
 export class ConnectionManager<T> {
   readonly #l: ManagerLimits;
   /** Whether an open slot may be closed to admit a newcomer (no topic uses it). */
   readonly #idle: (slot: Slot<T>) => boolean;
   readonly #slots = new Set<Slot<T>>();
-  readonly #pendingIn = new Set<Slot<T>>();
+  /** Pending inbound slots not upgraded yet, in accept order. */
+  readonly #upgrading = new Set<Slot<T>>();
+  /** Pending inbound slots upgraded (handshake not finished), in upgrade order. */
+  readonly #handshaking = new Set<Slot<T>>();
   readonly #pendingByIp = new Map<string, number>();
   readonly #pendingByGroup = new Map<string, number>();
   readonly #inByIp = new Map<string, number>();
@@ -118,7 +153,7 @@ export class ConnectionManager<T> {
 
   /** Inbound slots still pending. */
   get pendingInbound(): number {
-    return this.#pendingIn.size;
+    return this.#upgrading.size + this.#handshaking.size;
   }
 
   /** Every slot (a copy, safe to close from). */
@@ -144,13 +179,15 @@ export class ConnectionManager<T> {
       if ((this.#inByGroup.get(group) ?? 0) >= l.maxConnectionsPerPrefix)
         return { ok: false, reason: 'connections-prefix' };
     }
-    if (!this.#total.take(now)) return { ok: false, reason: 'accept-rate' };
-    if (this.#pendingIn.size >= Math.min(l.maxPendingInbound, l.maxConnections)) {
-      if (!this.#evictPending()) return { ok: false, reason: 'pending-full' };
+    // The HTTP stage full: the socket accepted longest ago (none of them has made any progress) goes.
+    if (this.#upgrading.size >= Math.min(l.maxPendingUpgrades, l.maxConnections)) {
+      const victim = stalled(this.#upgrading);
+      if (victim === undefined) return { ok: false, reason: 'pending-full' };
+      this.#evict(victim);
     }
     if (this.#slots.size >= l.maxConnections && !this.#makeRoom()) return { ok: false, reason: 'table-full' };
     const slot = this.#slot(true, ip, group, owner, now);
-    this.#pendingIn.add(slot);
+    this.#upgrading.add(slot);
     inc(this.#pendingByIp, slot.ip, 1);
     inc(this.#pendingByGroup, slot.group, 1);
     if (group !== undefined) {
@@ -166,14 +203,35 @@ export class ConnectionManager<T> {
     return this.#slot(false, undefined, undefined, owner, now);
   }
 
-  /** An inbound slot's WebSocket upgrade is done. */
-  upgraded(slot: Slot<T>): void {
+  /**
+   * An inbound slot's WebSocket upgrade is done: it moves to the handshake stage. When that stage is
+   * full, the slot upgraded longest ago that has not sent message 1 is evicted for it; false when
+   * every one has (the caller closes the socket: refusal `pending-full`).
+   */
+  upgraded(slot: Slot<T>, now: number): boolean {
+    if (!this.#upgrading.has(slot)) return !slot.released;
+    if (this.#handshaking.size >= Math.min(this.#l.maxPendingInbound, this.#l.maxConnections)) {
+      const victim = stalled(this.#handshaking);
+      if (victim === undefined) return false;
+      this.#evict(victim);
+    }
+    this.#upgrading.delete(slot);
+    this.#handshaking.add(slot);
     slot.upgraded = true;
+    slot.stepAt = now;
+    return true;
   }
 
-  /** An inbound slot's dialer sent its first message. */
-  progressed(slot: Slot<T>): void {
+  /**
+   * An inbound slot's dialer sent its first message: the handshake starts, charged to the total accept
+   * rate. False when that rate is spent: the caller closes the socket before doing any handshake work
+   * (refusal `accept-rate`). Outbound slots and slots already progressed are not charged.
+   */
+  progressed(slot: Slot<T>, now: number): boolean {
+    if (slot.progressed) return true;
+    if (!this.#total.take(now)) return false;
     slot.progressed = true;
+    return true;
   }
 
   /** The slot's handshake finished with `peer`. */
@@ -207,6 +265,7 @@ export class ConnectionManager<T> {
       upgraded: !inbound,
       progressed: !inbound,
       since: now,
+      stepAt: now,
       idleSince: now,
       peer: undefined,
       owner,
@@ -218,23 +277,16 @@ export class ConnectionManager<T> {
   }
 
   #unpend(slot: Slot<T>): void {
-    if (!this.#pendingIn.delete(slot)) return;
+    if (!this.#upgrading.delete(slot) && !this.#handshaking.delete(slot)) return;
     inc(this.#pendingByIp, slot.ip, -1);
     inc(this.#pendingByGroup, slot.group, -1);
   }
 
-  /** Evicts a pending inbound slot without progress: the oldest not upgraded, else the oldest. */
+  /** Evicts the pending inbound slot longest without progress, of either stage (never one that sent message 1). */
   #evictPending(): boolean {
-    // Insertion order is accept order.
-    let victim: Slot<T> | undefined;
-    for (const s of this.#pendingIn) {
-      if (s.progressed) continue;
-      if (!s.upgraded) {
-        victim = s;
-        break;
-      }
-      victim ??= s;
-    }
+    const http = stalled(this.#upgrading);
+    const ws = stalled(this.#handshaking);
+    const victim = http !== undefined && (ws === undefined || http.stepAt <= ws.stepAt) ? http : ws;
     if (victim === undefined) return false;
     this.#evict(victim);
     return true;

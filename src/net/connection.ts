@@ -10,6 +10,11 @@
  * ```
  * A connection closed gracefully (`close()`) still delivers frames until its socket closes: the peer
  * may have sent some before it learned of the close (a duplicate of a simultaneous dial, §9.7).
+ *
+ * Reading can be stopped (PROTOCOL.md §8.7): `pause(ms)` stops reading from a peer over its budget,
+ * so that its frames wait in its own socket buffers and TCP back-pressure slows it down. A paused peer
+ * is not silent: the keepalive does not count the pause. (Fairness between sockets is the transport's:
+ * its WebSockets deliver one message per socket per event-loop turn.)
  */
 import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -80,6 +85,13 @@ export interface CloseInfo {
   established: boolean;
 }
 
+/**
+ * Longest read pause `pause()` takes at once (guess: a default budget refills a max-size frame in
+ * 63 ms; only a budget with a zero refill rate asks for longer, and the peer is read again, so that its
+ * CLOSE and PINGs are seen, at least this often).
+ */
+export const MAX_READ_PAUSE_MS = 1000;
+
 /** Result of {@link Connection.send}. */
 export type SendResult = 'sent' | 'overflow' | 'closed';
 
@@ -127,6 +139,8 @@ export interface ConnectionCounters {
   bytesIn: number;
   bytesOut: number;
   pingsOut: number;
+  /** Times reading from a peer was paused for its budget (`pause`). */
+  readPauses: number;
 }
 
 /** One WebSocket connection to a peer. */
@@ -154,6 +168,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #lastSend: number;
   #pingSeq = 0;
   #closeEmitted = false;
+  /** Reading stopped until this time (`pause`), or 0. */
+  #pausedUntil = 0;
+  #pauseTimer: NodeJS.Timeout | undefined;
 
   /** @throws {TypeError|RangeError} when a key has the wrong type or length. */
   constructor(opts: ConnectionOptions, counters: ConnectionCounters) {
@@ -230,8 +247,65 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
+   * Stops reading from the peer for `ms` (at most `MAX_READ_PAUSE_MS`; a longer pause already under
+   * way is kept): what it sends meanwhile waits in the socket buffers, and TCP back-pressure slows it
+   * down. Frames already read are still delivered. The keepalive does not count the pause as silence.
+   * Only an open connection pauses; `close()` ends a pause.
+   */
+  pause(ms: number): void {
+    if (this.#state !== 'open' || !(ms > 0)) return;
+    const now = this.#now();
+    const until = now + Math.min(ms, MAX_READ_PAUSE_MS);
+    if (until <= this.#pausedUntil) return;
+    this.#pausedUntil = until;
+    this.#counters.readPauses++;
+    this.#socket.pause();
+    this.#armResume(now);
+  }
+
+  /** Whether reading is paused by `pause()`. */
+  get paused(): boolean {
+    return this.#pausedUntil > 0;
+  }
+
+  #armResume(now: number): void {
+    if (this.#pauseTimer !== undefined) clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = setTimeout(
+      () => {
+        this.#pauseTimer = undefined;
+        this.#resumeReading();
+      },
+      Math.max(1, Math.ceil(this.#pausedUntil - now)),
+    );
+    this.#pauseTimer.unref();
+  }
+
+  /** Reads again once the pause is over. */
+  #resumeReading(): void {
+    if (this.#state !== 'open') return;
+    if (this.#pausedUntil > 0) {
+      const now = this.#now();
+      if (now < this.#pausedUntil) {
+        this.#armResume(now);
+        return;
+      }
+      this.#pausedUntil = 0;
+      // We chose not to read: the peer was not silent meanwhile.
+      if (now > this.#lastRecv) this.#lastRecv = now;
+    }
+    this.#socket.resume();
+  }
+
+  #clearPause(): void {
+    if (this.#pauseTimer !== undefined) clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = undefined;
+    this.#pausedUntil = 0;
+  }
+
+  /**
    * Closes gracefully: a CLOSE frame (when open), then the WebSocket close handshake, destroyed after
-   * `closeTimeoutMs`. Frames keep arriving until the socket closes. Idempotent.
+   * `closeTimeoutMs`. Frames keep arriving until the socket closes (a pause ends), except with reason
+   * `banned`: then nothing more is read. Idempotent.
    */
   close(reason: CloseReason = 'local', detail?: string): void {
     if (this.#state === 'closing' || this.#state === 'closed') return;
@@ -243,6 +317,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#sendFrame({ type: 'close', reason: detail ?? reason });
     this.#state = 'closing';
     this.#clearTimer();
+    if (reason === 'banned') {
+      // Whatever a banned peer still sends is dropped: it is not even read while the close runs out.
+      this.#clearPause();
+      this.#socket.pause();
+    } else if (this.#pausedUntil > 0) {
+      // The close handshake needs the peer's answer: a pause would only hold it to closeTimeoutMs.
+      this.#clearPause();
+      this.#socket.resume();
+    }
     this.#socket.close(1000);
     this.#timer = setTimeout(() => this.#socket.terminate(), this.#config.closeTimeoutMs);
     this.#timer.unref();
@@ -383,6 +466,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#timer = undefined;
     if (this.#state !== 'open') return;
     const now = this.#now();
+    if (this.#pausedUntil > 0 && now - this.#lastRecv >= this.#config.keepaliveTimeoutMs) {
+      // Not reading by our own choice (`pause`): its silence is ours; count from the resume.
+      this.#lastRecv = now;
+    }
     if (now - this.#lastRecv >= this.#config.keepaliveTimeoutMs) {
       // Timers run before socket reads in an event-loop turn: after a long synchronous stretch (a
       // burst of handshakes), frames may be waiting in the kernel. Decide after this turn's reads.
@@ -411,6 +498,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.#closeEmitted) return;
     this.#closeEmitted = true;
     this.#clearTimer();
+    this.#clearPause();
     this.#close ??= { reason: 'socket-closed', established: this.#session !== undefined };
     this.#state = 'closed';
     const info = this.#close;
@@ -424,6 +512,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#close ??= { reason, detail, established: this.#session !== undefined };
     this.#state = 'closed';
     this.#clearTimer();
+    this.#clearPause();
     this.#socket.terminate();
   }
 

@@ -4,10 +4,11 @@
  * out-events, in order, one event at a time.
  *
  * ```
- * socket frames ─▶ decodeFrame ─▶ recv ───────────────┐
- * lost link / failed dial ──────▶ peer-disconnected ──┤
- * timer heap ───────────────────▶ timer-expired ──────┼─▶ inbox ─▶ GossipNode.handle(ev, now) ─▶ out-events
- * Topic handles ────────────────▶ command ────────────┘
+ * socket frames ─▶ chargeFrame ─▶ decodeFrame ─▶ recv ──────────────┐
+ * lost link / failed dial ─────────────────────▶ peer-disconnected ─┤
+ * timer heap ──────────────────────────────────▶ timer-expired ─────┼─▶ inbox ─▶ GossipNode.handle(ev, now) ─▶ out-events
+ * Topic handles ───────────────────────────────▶ command ───────────┘
+ *   chargeFrame refuses: dropped undecoded; over budget, Transport.pause(peer) until it fits
  * out-events: send ─▶ encodeFrame ─▶ Transport.send (dials when needed)   emit ─▶ Topic handle
  *             schedule-timer ─▶ timer heap                                disconnect-peer ─▶ Transport.disconnect
  * ```
@@ -307,7 +308,24 @@ export class Gossip {
     });
   }
 
+  /**
+   * A frame from `peer`. The core's first checks (PROTOCOL.md §8.7: not banned, within budget, which
+   * is charged) run on its size before it is decoded, so that a flood costs no decoding (an IHAVE of
+   * 1,900 entries is 1,900 hex strings); a frame over budget is dropped undecoded and the peer is not
+   * read from until its budget holds the frame again, so the flood waits in its own socket.
+   */
   #onFrame(peer: PeerId, bytes: Uint8Array): void {
+    if (this.#closing !== undefined) return;
+    // Socket events never arrive while the actor runs; if one did, `handle` charges it in turn.
+    const charged = !this.#running;
+    if (charged) {
+      const c = this.#node.chargeFrame(peer, bytes.length, now());
+      if (!c.ok) {
+        if (c.pauseMs > 0) this.#transport.pause(peer, c.pauseMs);
+        if (c.out.length > 0) this.#run(c.out);
+        return;
+      }
+    }
     const plum = this.#node.config.plumtree;
     const r = decodeFrame(bytes, {
       maxMessageBytes: plum.maxMessageBytes,
@@ -317,7 +335,14 @@ export class Gossip {
       this.#wireRejects[r.reason] = (this.#wireRejects[r.reason] ?? 0) + 1;
       return;
     }
-    this.#dispatch({ type: 'recv', from: peer, topic: r.topic, message: r.message, size: bytes.length });
+    this.#dispatch({
+      type: 'recv',
+      from: peer,
+      topic: r.topic,
+      message: r.message,
+      size: bytes.length,
+      charged,
+    });
   }
 
   /**
@@ -342,8 +367,14 @@ export class Gossip {
     if (this.#closing !== undefined && event.type !== 'command') return;
     this.#inbox.push(event);
     if (this.#running) return;
+    this.#run([]);
+  }
+
+  /** Executes `first` (out-events the core returned outside `handle`), then runs the inbox to empty. */
+  #run(first: readonly OutEvent[]): void {
     this.#running = true;
     try {
+      for (const o of first) this.#execute(o);
       for (let i = 0; i < this.#inbox.length; i++) {
         const out = this.#node.handle(this.#inbox[i]!, now());
         for (const o of out) this.#execute(o);
@@ -388,7 +419,7 @@ export class Gossip {
         break;
       case 'ban-peer':
         // The core already dropped the peer from every view; the transport closes its connection
-        // and refuses it (handshakes and dials) until the ban expires.
+        // (reading no more of it) and refuses it (handshakes and dials) until the ban expires.
         this.#transport.ban(o.peer, o.durationMs);
         break;
       default:

@@ -12,9 +12,10 @@
  *   `duplicate`; frames already on it are still delivered.
  * - **Connection manager** (`conn-manager.ts`, PROTOCOL.md §9.8): every socket holds a slot from TCP
  *   accept (inbound) or dial (outbound) until it closes; open plus pending slots never exceed
- *   `maxConnections`, with caps per IP and per prefix, an accept rate, short timeouts for the HTTP
- *   upgrade (`upgradeTimeoutMs`) and for the dialer's first message (`firstMessageTimeoutMs`), and
- *   eviction of idle topicless connections and stalled pending ones to admit newcomers. Open
+ *   `maxConnections`, with caps per IP and per prefix, accept rates (per IP at accept; in all when a
+ *   handshake starts), short timeouts for the HTTP upgrade (`upgradeTimeoutMs`) and for the dialer's
+ *   first message (`firstMessageTimeoutMs`), and eviction of idle topicless connections and of the
+ *   pending socket longest without progress to admit newcomers. Open
  *   connections no topic uses (the injected `inUse`) are closed after `topiclessGraceMs`.
  * - **Address policy** (`src/crypto/address-policy.ts`): every address learned from the network is
  *   checked before it enters the address book and again before it is dialed; host names are resolved
@@ -73,7 +74,7 @@ export type DialRefusalReason = DialRefusal | 'banned';
 export type UpgradeFailure =
   /** No finished upgrade within `upgradeTimeoutMs` of the TCP accept (slow or silent client). */
   | 'timeout'
-  /** Dropped to admit a newcomer to a full pending table. */
+  /** Dropped to admit a newcomer to a full HTTP stage (`maxPendingUpgrades`), or to a full table. */
   | 'evicted'
   /** A plain HTTP request (answered 426). */
   | 'not-websocket'
@@ -101,7 +102,11 @@ export interface TransportStats extends ConnectionCounters {
   dnsFailures: number;
   /** Inbound WebSockets accepted (upgrade done). */
   inboundAccepted: number;
-  /** Inbound sockets refused at accept (table full or any other limit; by reason in `refused`). */
+  /**
+   * Inbound sockets refused (by reason in `refused`): at accept (table full or any other limit), at
+   * the upgrade when every pending handshake is under way (`pending-full`), or when their Noise
+   * message 1 arrived over the total accept rate (`accept-rate`, closed as `max-connections`).
+   */
   inboundRefused: number;
   refused: Partial<Record<AdmitRefusal, number>>;
   /** Admitted inbound sockets dropped before their upgrade, by reason. */
@@ -252,6 +257,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     bytesIn: 0,
     bytesOut: 0,
     pingsOut: 0,
+    readPauses: 0,
     closed: {},
     handshakeFailures: {},
   };
@@ -537,6 +543,15 @@ export class Transport extends EventEmitter<TransportEvents> {
   }
 
   /**
+   * Stops reading from `peer`'s connection for `ms` (`Connection.pause`: at most `MAX_READ_PAUSE_MS`),
+   * e.g. while it is over its budget (PROTOCOL.md §8.7): TCP back-pressure then slows the sender down
+   * and its flood costs us nothing meanwhile. No-op without an open connection.
+   */
+  pause(peer: PeerId, ms: number): void {
+    this.#links.get(peer)?.conn?.pause(ms);
+  }
+
+  /**
    * Sends a GOSSIP frame body to `peer`, dialing it first when needed (at `addresses`, else at what
    * the address book knows). Failures come back as events, never as exceptions.
    */
@@ -660,6 +675,7 @@ export class Transport extends EventEmitter<TransportEvents> {
       maxPayload: this.#maxPayload(),
       perMessageDeflate: false,
       clientTracking: false,
+      allowSynchronousEvents: false,
     });
     this.#server = server;
     this.#wss = wss;
@@ -761,8 +777,15 @@ export class Transport extends EventEmitter<TransportEvents> {
         ws.terminate();
         return;
       }
+      if (!this.#manager.upgraded(p.slot, now())) {
+        // Every pending handshake is under way (message 1 sent): none is a stalled one to evict.
+        this.#stats.inboundRefused++;
+        bump(this.#stats.refused, 'pending-full');
+        this.#manager.release(p.slot);
+        ws.terminate();
+        return;
+      }
       this.#stats.inboundAccepted++;
-      this.#manager.upgraded(p.slot);
       this.#newConnection(ws, undefined, p.slot, p.remote);
     });
   }
@@ -800,7 +823,14 @@ export class Transport extends EventEmitter<TransportEvents> {
     slot.evict = () => conn.destroy('evicted');
     this.#all.add(conn);
     this.#stats.handshaking++;
-    conn.on('progress', () => this.#manager.progressed(slot));
+    conn.on('progress', () => {
+      // Message 1 arrived: the handshake work starts here, and the total accept rate pays for it.
+      // Over it, the socket is closed before any of that work (`destroy` ends the handshake at once).
+      if (this.#manager.progressed(slot, now())) return;
+      this.#stats.inboundRefused++;
+      bump(this.#stats.refused, 'accept-rate');
+      conn.destroy('max-connections', 'accept-rate');
+    });
     conn.on('open', () => {
       this.#manager.opened(slot, conn.remoteId!, now());
       slot.evict = () => conn.close('evicted');
@@ -939,6 +969,7 @@ export class Transport extends EventEmitter<TransportEvents> {
         maxPayload: this.#maxPayload(),
         perMessageDeflate: false,
         handshakeTimeout: this.config.handshakeTimeoutMs,
+        allowSynchronousEvents: false,
       });
       this.#stats.dialAttempts++;
       const conn = this.#newConnection(socket, peer, slot, target.address);

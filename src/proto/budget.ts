@@ -3,14 +3,21 @@
  * peer that sends it. Pure: time comes in as `now`.
  *
  * - Every active neighbour (of any topic) has token buckets for the messages and frame bytes it may
- *   send us, and one for the bytes of GRAFT answers we give it. A message over budget is dropped; a
- *   neighbour with more than `maxOverBudgetDrops` drops within `overBudgetWindowMs`, or with
+ *   send us, one for the bytes of GRAFT answers we give it, and one for the GRAFTs we send it (the
+ *   work its IHAVEs make us do). A message over budget is dropped, and
+ *   `waitMs` tells the driver how long to stop reading from the sender (its bucket refills meanwhile);
+ *   a neighbour with more than `maxOverBudgetDrops` drops within `overBudgetWindowMs`, or with
  *   `maxInvalidSignatures` invalid origin signatures, is banned for `banMs`.
  * - The state of a neighbour lives while it is active in some topic and `leftGraceMs` after (what it
  *   sent before the link was dropped is still charged, and a quick return does not wipe its strikes),
  *   so it is bounded by the active views plus `maxRecentlyLeft`; strangers (which may only send JOIN,
  *   NEIGHBOR and the replies we asked for) have none.
  * - Bans are a map capped at `maxBannedPeers`; the oldest is lifted first when it is full.
+ * - Identities are free, addresses are not: a ban also marks the banned peer's address group
+ *   (`netGroup`) for `banMs` (same cap), and a neighbour of a marked group starts with empty message
+ *   and byte buckets, and its own origin budget empty too (`penalized`). It gets the refill rate but
+ *   no burst, so a flooder that comes back under a fresh identity is throttled from its first frame
+ *   instead of spending a whole burst again.
  * - Dials made on another peer's behalf (walk ends) share one bucket per node.
  *
  * A token bucket holds at most `burst` tokens and gains `perSecond` per second; taking `n` tokens
@@ -20,7 +27,7 @@
 import type { LimitsConfig } from './config.js';
 import type { BanReason, PeerId } from './types.js';
 
-/** A token bucket, full when created. */
+/** A token bucket, full when created unless `tokens` says otherwise. */
 export class TokenBucket {
   private tokens: number;
   private at: number;
@@ -29,8 +36,9 @@ export class TokenBucket {
     private readonly perSecond: number,
     private readonly burst: number,
     now: number,
+    tokens = burst,
   ) {
-    this.tokens = burst;
+    this.tokens = Math.min(burst, Math.max(0, tokens));
     this.at = now;
   }
 
@@ -66,12 +74,16 @@ interface PeerState {
   messages: TokenBucket;
   bytes: TokenBucket;
   graftBytes: TokenBucket;
+  /** GRAFTs we may send it (work its IHAVEs ask of us). */
+  graftAsks: TokenBucket;
   /** Over-budget drops since `windowStart`. */
   drops: number;
   windowStart: number;
   invalidSignatures: number;
   /** Any strike while active: such a neighbour is never protected from eviction. */
   misbehaved: boolean;
+  /** It started with empty budgets: its address group had a ban (see the module comment). */
+  penalized: boolean;
 }
 
 /** Budgets, strikes and bans of one node. */
@@ -80,6 +92,8 @@ export class Guard {
   /** Peers whose state is kept after they left every active view, and since when, oldest first. */
   private readonly left = new Map<PeerId, number>();
   private readonly bans = new Map<PeerId, number>();
+  /** Address groups with a ban, until when; insertion order is expiry order (`maxBannedPeers`). */
+  private readonly groupBans = new Map<string, number>();
   private readonly walkDials: TokenBucket;
   private queued: Array<{ peer: PeerId; reason: BanReason }> = [];
 
@@ -87,20 +101,43 @@ export class Guard {
     this.walkDials = new TokenBucket(cfg.walkDialsPerSecond, cfg.walkDialBurst, 0);
   }
 
-  /** `peer` became active in some topic: give it fresh budgets (kept if it already has them). */
-  attach(peer: PeerId, now: number): void {
+  /**
+   * `peer` (of address group `group`, if known) became active in some topic: give it fresh budgets
+   * (kept if it already has them), empty ones when its group had a ban within `banMs`. Returns
+   * whether it started empty.
+   */
+  attach(peer: PeerId, now: number, group?: string): boolean {
     this.left.delete(peer);
-    if (this.peers.has(peer)) return;
+    if (this.peers.has(peer)) return false;
     const c = this.cfg;
+    const penalized = group !== undefined && this.groupBanned(group, now);
+    const start = penalized ? 0 : undefined;
     this.peers.set(peer, {
-      messages: new TokenBucket(c.messagesPerSecond, c.messageBurst, now),
-      bytes: new TokenBucket(c.bytesPerSecond, c.byteBurst, now),
+      messages: new TokenBucket(c.messagesPerSecond, c.messageBurst, now, start),
+      bytes: new TokenBucket(c.bytesPerSecond, c.byteBurst, now, start),
       graftBytes: new TokenBucket(c.graftServeBytesPerSecond, c.graftServeBurstBytes, now),
+      graftAsks: new TokenBucket(c.graftRequestsPerSecond, c.graftRequestBurst, now),
       drops: 0,
       windowStart: now,
       invalidSignatures: 0,
       misbehaved: false,
+      penalized,
     });
+    return penalized;
+  }
+
+  /** Whether `peer` started with empty budgets (its own origin budget starts empty too). */
+  penalized(peer: PeerId): boolean {
+    return this.peers.get(peer)?.penalized ?? false;
+  }
+
+  private groupBanned(group: string, now: number): boolean {
+    if (this.groupBans.size === 0) return false;
+    const until = this.groupBans.get(group);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.groupBans.delete(group);
+    return false;
   }
 
   /** `peer` is active in no topic any more: its state goes `leftGraceMs` later. */
@@ -142,6 +179,17 @@ export class Guard {
     return false;
   }
 
+  /**
+   * Milliseconds from `now` until `peer`'s budgets hold one more message of `bytes` (0 when they do,
+   * or when it has none; `Infinity` for a zero refill rate). Nothing is taken: the driver stops reading
+   * from an over-budget peer for this long (PROTOCOL.md §8.7), so TCP back-pressure slows the sender.
+   */
+  waitMs(peer: PeerId, bytes: number, now: number): number {
+    const s = this.peers.get(peer);
+    if (s === undefined) return 0;
+    return Math.max(s.messages.waitMs(now), s.bytes.waitMs(now, bytes));
+  }
+
   /** A drop of `peer`'s traffic for a budget it overran (its own, or its origin's). */
   overBudget(peer: PeerId, now: number): void {
     const s = this.peers.get(peer);
@@ -172,6 +220,17 @@ export class Guard {
     return this.peers.get(peer)?.graftBytes.take(now, bytes) ?? false;
   }
 
+  /** Whether we may send `peer` a GRAFT now (taken if so; true for a peer without budgets). */
+  graftAsk(peer: PeerId, now: number): boolean {
+    return this.peers.get(peer)?.graftAsks.take(now) ?? true;
+  }
+
+  /** Whether `peer`'s GRAFT budget is spent at `now` (nothing taken): its IHAVEs are not acted upon. */
+  graftAsksSpent(peer: PeerId, now: number): boolean {
+    const s = this.peers.get(peer);
+    return s !== undefined && s.graftAsks.waitMs(now) > 0;
+  }
+
   /** Whether a dial on another peer's behalf may go now (taken if so). */
   walkDial(now: number): boolean {
     return this.walkDials.take(now);
@@ -187,12 +246,18 @@ export class Guard {
     return false;
   }
 
-  /** Bans `peer` until `now + banMs` and forgets its budgets. */
-  ban(peer: PeerId, now: number): void {
+  /** Bans `peer` (of address group `group`, if known) until `now + banMs` and forgets its budgets. */
+  ban(peer: PeerId, now: number, group?: string): void {
     this.bans.delete(peer);
     this.bans.set(peer, now + this.cfg.banMs);
     // Every ban lasts `banMs`, so insertion order is expiry order: the first one ends soonest.
     while (this.bans.size > this.cfg.maxBannedPeers) this.bans.delete(this.bans.keys().next().value!);
+    if (group !== undefined) {
+      this.groupBans.delete(group);
+      this.groupBans.set(group, now + this.cfg.banMs);
+      while (this.groupBans.size > this.cfg.maxBannedPeers)
+        this.groupBans.delete(this.groupBans.keys().next().value!);
+    }
     this.peers.delete(peer);
     this.left.delete(peer);
   }
@@ -200,6 +265,11 @@ export class Guard {
   /** Banned peers (some may have expired without being looked up). */
   get banned(): number {
     return this.bans.size;
+  }
+
+  /** Address groups with a ban (some may have expired without being looked up). */
+  get bannedGroups(): number {
+    return this.groupBans.size;
   }
 
   /** Bans decided while handling the current event, each peer once; the node carries them out. */

@@ -259,6 +259,15 @@ export const DEFAULT_GRAFT_SERVE_BYTES_PER_SECOND = 256 * 1024;
 /** ... with this burst: a new neighbour's catch-up of 16 full-size messages at once (guess). */
 export const DEFAULT_GRAFT_SERVE_BURST_BYTES = 1024 * 1024;
 /**
+ * GRAFTs we send one neighbour per second, i.e. work its IHAVEs may make us do: an honest lazy
+ * neighbour is asked only for what the tree did not bring, a repair of a lost eager parent at most a
+ * fifth of a link's honest 500 payloads/s (guess). Measured in bench:attack: without it, IHAVE floods
+ * of fresh ids made us send 512 GRAFTs per frame in one timer run (150–400 ms stalls) ...
+ */
+export const DEFAULT_GRAFT_REQUESTS_PER_SECOND = 100;
+/** ... with this burst: a GRAFT for every id of a new neighbour's announcement (`maxAnnounceOnNeighborUp`). */
+export const DEFAULT_GRAFT_REQUEST_BURST = 256;
+/**
  * GOSSIP of one origin accepted per second, after its signature checked (per topic): 10× the honest
  * 10 msg/s of an origin. A flooding origin is throttled at its first honest hop, so its flood never
  * reaches the rest of the swarm at the rate of a link budget ...
@@ -283,10 +292,13 @@ export const DEFAULT_BYTES_PER_SECOND = 1024 * 1024;
 export const DEFAULT_BYTE_BURST = 4 * 1024 * 1024;
 /**
  * A neighbour is banned after more than this many messages dropped for its budget within
- * `overBudgetWindowMs` (guess: an honest burst never empties a 4000-message bucket; a flood does
- * within seconds, then drops hundreds per second).
+ * `overBudgetWindowMs`. Honest use never drops one (the budgets are 4× and 1.8× a link's honest peak,
+ * and the origin budget 10× an origin's). Since the driver stops reading from a peer over budget,
+ * a sustained overrun drops only what was already read: 1–2 frames per pause for max-size frames (≈ 16
+ * pauses/s at the default rates), a socket read's worth for small ones; 20 bans it within ~1 s
+ * (measured in bench:attack; 100 let a signed flood go on 0.7 s per identity, at 870 verified frames/s).
  */
-export const DEFAULT_MAX_OVER_BUDGET_DROPS = 100;
+export const DEFAULT_MAX_OVER_BUDGET_DROPS = 20;
 /** The window of `maxOverBudgetDrops` (guess). */
 export const DEFAULT_OVER_BUDGET_WINDOW_MS = 10_000;
 /**
@@ -324,6 +336,8 @@ export const LimitsConfigSchema = z
     maxBadIds: z.int().min(0).default(DEFAULT_MAX_BAD_IDS),
     graftServeBytesPerSecond: z.number().min(0).default(DEFAULT_GRAFT_SERVE_BYTES_PER_SECOND),
     graftServeBurstBytes: z.number().min(0).default(DEFAULT_GRAFT_SERVE_BURST_BYTES),
+    graftRequestsPerSecond: z.number().min(0).default(DEFAULT_GRAFT_REQUESTS_PER_SECOND),
+    graftRequestBurst: z.number().min(1).default(DEFAULT_GRAFT_REQUEST_BURST),
     originMessagesPerSecond: z.number().min(0).default(DEFAULT_ORIGIN_MESSAGES_PER_SECOND),
     originMessageBurst: z.number().min(1).default(DEFAULT_ORIGIN_MESSAGE_BURST),
     originBytesPerSecond: z.number().min(0).default(DEFAULT_ORIGIN_BYTES_PER_SECOND),

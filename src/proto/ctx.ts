@@ -56,6 +56,8 @@ export interface ProtoStats {
   evictions: number;
   /** Peers banned (PROTOCOL.md §8.7). */
   bans: number;
+  /** Neighbours that started with empty budgets: their address group had a ban (PROTOCOL.md §8.7). */
+  emptyBudgetStarts: number;
   /** Messages, or parts of them, dropped by a limit or a sender precondition (PROTOCOL.md §8.7). */
   dropped: Partial<Record<DropReason, number>>;
 }
@@ -81,6 +83,7 @@ export function createStats(): ProtoStats {
     cacheEvictedBytes: 0,
     evictions: 0,
     bans: 0,
+    emptyBudgetStarts: 0,
     dropped: {},
   };
 }

@@ -5,7 +5,9 @@
  * A received message passes the node's checks before a protocol sees it (PROTOCOL.md §8.7): its
  * sender is not banned → it fits the sender's budget (neighbours only; strangers have none) → the
  * topic is held → the sender may send that kind (`HyParView.admit`). Bans decided while handling an
- * event (budget overrun, invalid signatures) are carried out at its end, in every topic.
+ * event (budget overrun, invalid signatures) are carried out at its end, in every topic. The first two
+ * checks are also `chargeFrame`, which a driver calls on the frame's size before decoding it, so that
+ * a frame over budget costs no decoding and tells the driver how long to stop reading its sender.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { GttError } from '../errors.js';
@@ -147,15 +149,21 @@ export class GossipNode {
     const out: OutEvent[] = [];
     switch (event.type) {
       case 'recv': {
-        this.stats.messagesIn++;
         const from = event.from;
-        if (this.guard.isBanned(from, now)) {
+        if (event.charged !== true) {
+          this.stats.messagesIn++;
+          if (this.guard.isBanned(from, now)) {
+            this.drop('banned');
+            break;
+          }
+          // Everything a neighbour sends is charged, also what the checks below drop.
+          if (!this.guard.charge(from, event.size ?? frameSize(event.message), now)) {
+            this.drop('over-budget');
+            break;
+          }
+        } else if (this.guard.isBanned(from, now)) {
+          // Banned between its charge and its turn in the driver's inbox.
           this.drop('banned');
-          break;
-        }
-        // Everything a neighbour sends is charged, also what the checks below drop.
-        if (!this.guard.charge(from, event.size ?? frameSize(event.message), now)) {
-          this.drop('over-budget');
           break;
         }
         const t = this.topicStates.get(event.topic);
@@ -226,6 +234,33 @@ export class GossipNode {
     return this.filterReleases(out);
   }
 
+  /**
+   * The node's first checks on a frame of `size` bytes from `from`, before the driver decodes it
+   * (PROTOCOL.md §8.7): the sender is not banned, and the frame fits its budget, which is charged. A
+   * driver that calls this hands the frame on as `recv` with `charged: true` when `ok`, and drops it
+   * undecoded otherwise; `handle` alone does the same checks for a driver that does not.
+   *
+   * When the frame is over budget, `pauseMs` is how long until the sender's budget holds it again
+   * (`Infinity` for a zero refill rate): the driver should stop reading from the sender meanwhile, so
+   * that the flood waits in the sender's socket, not in our CPU. `out` carries out any ban the drop
+   * decided (`ban-peer`, `disconnect-peer` and the topics' DISCONNECTs), in order. Never throws.
+   */
+  chargeFrame(from: PeerId, size: number, now: number): { ok: boolean; pauseMs: number; out: OutEvent[] } {
+    this.stats.messagesIn++;
+    if (this.guard.isBanned(from, now)) {
+      this.drop('banned');
+      return { ok: false, pauseMs: 0, out: [] };
+    }
+    if (this.guard.charge(from, size, now)) return { ok: true, pauseMs: 0, out: [] };
+    this.drop('over-budget');
+    const out: OutEvent[] = [];
+    const bans = this.guard.takeBans();
+    for (const b of bans) this.ban(b.peer, b.reason, now, out);
+    // A banned peer's connection is being closed: nothing to wait for.
+    const pauseMs = this.guard.tracks(from) ? this.guard.waitMs(from, size, now) : 0;
+    return { ok: false, pauseMs, out: this.filterReleases(out) };
+  }
+
   /** Topics held. */
   topics(): TopicKey[] {
     return [...this.topicStates.keys()];
@@ -272,9 +307,9 @@ export class GossipNode {
     return t === undefined ? undefined : { ...t.hpv.sizes(), ...t.plum.sizes() };
   }
 
-  /** Node-wide bounded structures: neighbours with budgets, and bans held (some maybe expired). */
-  peerSizes(): { budgets: number; banned: number } {
-    return { budgets: this.guard.tracked, banned: this.guard.banned };
+  /** Node-wide bounded structures: neighbours with budgets, bans and banned groups held (some maybe expired). */
+  peerSizes(): { budgets: number; banned: number; bannedGroups: number } {
+    return { budgets: this.guard.tracked, banned: this.guard.banned, bannedGroups: this.guard.bannedGroups };
   }
 
   private createTopic(topic: TopicKey): TopicState {
@@ -291,7 +326,9 @@ export class GossipNode {
       this.netGroup,
     );
     const t = new TopicState(ctx, this.config, this.origin, {
-      up: (p) => this.guard.attach(p, ctx.now),
+      up: (p) => {
+        if (this.guard.attach(p, ctx.now, this.netGroup(p))) this.stats.emptyBudgetStarts++;
+      },
       down: (p) => {
         for (const other of this.topicStates.values()) if (other.hpv.active.has(p)) return;
         this.guard.detach(p, ctx.now);
@@ -304,7 +341,7 @@ export class GossipNode {
   /** Bans `peer` in every topic and tells the driver to close and refuse its connection. */
   private ban(peer: PeerId, reason: BanReason, now: number, out: OutEvent[]): void {
     this.stats.bans++;
-    this.guard.ban(peer, now);
+    this.guard.ban(peer, now, this.netGroup(peer));
     for (const t of this.topicStates.values()) {
       this.begin(t, now, out);
       t.hpv.expel(peer);

@@ -18,15 +18,20 @@
  *
  * Hardening against hostile neighbours (PROTOCOL.md §8.4, §8.7; every bound is in `LimitsConfig`):
  * - A GOSSIP passes, in this order: (the node's checks: not banned, from an active neighbour, within
- *   its budget) → cheap field checks → its id → seen ids (a duplicate costs no verification) → the
- *   negative cache of (id, signature) pairs that failed → the origin signature, verified on every
- *   GOSSIP, also one straight from its origin, so that a bad signature is always the sender's fault →
- *   the origin's own budget (so that a flooding origin is throttled at its first honest hop).
+ *   its budget) → cheap field checks → its id → seen ids (a duplicate costs no verification) → when
+ *   it comes straight from its origin, the origin's own budget → the negative cache of (id,
+ *   signature) pairs that failed → the origin signature, verified on every GOSSIP, also one straight
+ *   from its origin, so that a bad signature is always the sender's fault → for a relayed copy, the
+ *   origin's budget (so that a flooding origin is throttled at its first honest hop, and a forgery
+ *   cannot spend an honest origin's budget).
  * - Missing ids keep at most `maxAnnouncersPerId` announcers, one entry per peer; a peer may have us
- *   wait for at most `maxMissingPerPeer` ids, all peers for `maxMissing`; entries beyond are ignored.
+ *   wait for at most `maxMissingPerPeer` ids, all peers for `maxMissing`; entries beyond are ignored,
+ *   and once a peer is at its cap the rest of its IHAVE is not iterated at all.
  *   Each missing id has one GRAFT timer, and leaves when its payload comes or its announcers run out.
  * - A GRAFT is answered at most once per (neighbour, id) while the payload is cached, and within the
- *   neighbour's GRAFT byte budget.
+ *   neighbour's GRAFT byte budget. GRAFTs we send one neighbour pass its GRAFT request budget (an
+ *   announcer over it is skipped for the next one), and while that budget is spent its IHAVEs are
+ *   ignored: a flood of announcements cannot make us do more than the budget's work for it.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { TokenBucket } from './budget.js';
@@ -302,6 +307,14 @@ export class PlumTree {
       ctx.stats.invalidMessage++;
       return;
     }
+    // Straight from its origin (the link proves who sent it), the origin's budget is the sender's own
+    // and is checked before the signature, so a flood over it costs no verification. A relayed copy
+    // is charged only after: a forgery must not spend an honest origin's budget.
+    const direct = from === m.origin;
+    if (direct && !this.originBudget(m.origin, m.content.length, from)) {
+      this.overOrigin(id, m.hops, from, true);
+      return;
+    }
     // Every copy is verified, also one straight from its origin: a node that forwarded without
     // checking would pass a forgery on and be blamed for it by the next hop. So a bad signature is
     // always the sender's fault (PROTOCOL.md §8.4), and counts towards its ban.
@@ -326,13 +339,8 @@ export class PlumTree {
         return;
       }
     }
-    if (!this.originBudget(m.origin, m.content.length)) {
-      // Remembered as seen, so that IHAVEs and other copies of it do not bring it back (and no GRAFT
-      // asks for it). Straight from the origin, the flood is the sender's: a strike.
-      ctx.drop('origin-over-budget');
-      this.markSeen(id, m.hops, undefined);
-      this.forget(id);
-      if (from === m.origin) ctx.guard.overBudget(from, ctx.now);
+    if (!direct && !this.originBudget(m.origin, m.content.length, from)) {
+      this.overOrigin(id, m.hops, from, false);
       return;
     }
     this.markSeen(id, m.hops, from);
@@ -363,15 +371,33 @@ export class PlumTree {
     for (const peer of this.lazy) if (peer !== from && peer !== m.origin) this.queueIHave(peer, { id, hops });
   }
 
-  /** Charges one message of `bytes` content to `origin`'s budget. */
-  private originBudget(origin: PeerId, bytes: number): boolean {
+  /**
+   * A GOSSIP over its origin's budget: remembered as seen, so that IHAVEs and other copies of it do not
+   * bring it back (and no GRAFT asks for it). Straight from the origin, the flood is the sender's: a
+   * strike.
+   */
+  private overOrigin(id: MessageId, hops: number, from: PeerId, direct: boolean): void {
+    const ctx = this.ctx;
+    ctx.drop('origin-over-budget');
+    this.markSeen(id, hops, undefined);
+    this.forget(id);
+    if (direct) ctx.guard.overBudget(from, ctx.now);
+  }
+
+  /**
+   * Charges one message of `bytes` content, received from `from`, to `origin`'s budget. A new budget
+   * starts empty when the origin sends straight and is penalized (its address group had a ban:
+   * budget.ts), so that a fresh identity gets no burst of broadcasts either.
+   */
+  private originBudget(origin: PeerId, bytes: number, from: PeerId): boolean {
     const ctx = this.ctx;
     const l = ctx.limits;
     let b = this.origins.get(origin);
     if (b === undefined) {
+      const start = from === origin && ctx.guard.penalized(from) ? 0 : undefined;
       b = {
-        messages: new TokenBucket(l.originMessagesPerSecond, l.originMessageBurst, ctx.now),
-        bytes: new TokenBucket(l.originBytesPerSecond, l.originByteBurst, ctx.now),
+        messages: new TokenBucket(l.originMessagesPerSecond, l.originMessageBurst, ctx.now, start),
+        bytes: new TokenBucket(l.originBytesPerSecond, l.originByteBurst, ctx.now, start),
       };
       while (this.origins.size >= l.maxOrigins) this.origins.delete(this.origins.keys().next().value!);
       this.origins.set(origin, b);
@@ -388,11 +414,23 @@ export class PlumTree {
   private onIHave(from: PeerId, entries: IHaveEntry[]): void {
     const ctx = this.ctx;
     const l = ctx.limits;
+    if (ctx.guard.graftAsksSpent(from, ctx.now)) {
+      // We could not GRAFT this peer now anyway: its announcements are not worth a timer each.
+      ctx.drop('graft-ask-limited', entries.length);
+      return;
+    }
     let held = this.missingPerPeer.get(from) ?? 0;
     let repeats = 0;
     let full = 0;
     let crowded = 0;
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      if (held >= l.maxMissingPerPeer) {
+        // Nothing more of this peer's can be kept: the rest of the frame is not looked at (it could
+        // only feed the tree optimisation, which this peer's flood does not deserve).
+        full += entries.length - i;
+        break;
+      }
+      const e = entries[i]!;
       const seen = this.seen.get(e.id);
       if (seen !== undefined) {
         if (seen.from !== undefined)
@@ -408,7 +446,7 @@ export class PlumTree {
         crowded++;
         continue;
       }
-      if (held >= l.maxMissingPerPeer || (list === undefined && this.missing.size >= l.maxMissing)) {
+      if (list === undefined && this.missing.size >= l.maxMissing) {
         full++;
         continue;
       }
@@ -479,7 +517,7 @@ export class PlumTree {
     const list = this.missing.get(id);
     if (list === undefined) return;
     let next = list.shift();
-    while (next !== undefined && !this.isNeighbor(next.peer)) {
+    while (next !== undefined && (!this.isNeighbor(next.peer) || !this.mayAsk(next.peer))) {
       this.release(next.peer);
       next = list.shift();
     }
@@ -499,6 +537,13 @@ export class PlumTree {
     ctx.send(next.peer, { type: 'graft', id });
     this.graftTimers.add(id);
     ctx.timer(this.cfg.graftTimeout2Ms, { type: 'graft', id });
+  }
+
+  /** Whether `peer`'s GRAFT request budget lets us ask it now (taken if so). */
+  private mayAsk(peer: PeerId): boolean {
+    if (this.ctx.guard.graftAsk(peer, this.ctx.now)) return true;
+    this.ctx.drop('graft-ask-limited');
+    return false;
   }
 
   /** §3.4: GRAFT makes the link eager and asks for the payload if an id is given. */

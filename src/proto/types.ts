@@ -170,9 +170,18 @@ export type Command =
 export type InEvent =
   /**
    * A message of `topic` received from `from` over a live link. `size` is the frame's length in bytes,
-   * charged to the sender's budget (default: `frameSize(message)`).
+   * charged to the sender's budget (default: `frameSize(message)`). `charged`: the driver already
+   * passed the frame through `GossipNode.chargeFrame` before decoding it (PROTOCOL.md §8.7), so it is
+   * not counted or charged again.
    */
-  | { type: 'recv'; from: PeerId; topic: TopicKey; message: Message; size?: number | undefined }
+  | {
+      type: 'recv';
+      from: PeerId;
+      topic: TopicKey;
+      message: Message;
+      size?: number | undefined;
+      charged?: boolean | undefined;
+    }
   | { type: 'command'; topic: TopicKey; command: Command }
   | { type: 'timer-expired'; topic: TopicKey; timer: Timer }
   /** The transport lost the link to `peer` (every topic), or could not dial it. */
@@ -257,6 +266,11 @@ export type DropReason =
   | 'graft-repeat'
   /** GRAFT answer over the neighbour's GRAFT byte budget. */
   | 'graft-over-budget'
+  /**
+   * A GRAFT of ours not sent to an announcer over its GRAFT request budget (the next announcer is
+   * asked), or IHAVE entries ignored while that budget is spent.
+   */
+  | 'graft-ask-limited'
   /** A walk end (FORWARD_JOIN or SHUFFLE) that would dial over the walk-dial budget. */
   | 'walk-dial-limited'
   /** A request of ours not sent: `maxPendingRequests` in flight. */

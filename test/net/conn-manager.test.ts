@@ -58,8 +58,8 @@ describe('pending sockets', () => {
     await until(() => attackers.filter((a) => !a.closed).length === 3, 10_000, 'refused sockets closed');
   });
 
-  it('sockets from many IPs fill the pending table; the oldest without progress make room for an honest peer', async () => {
-    const victim = await gossip({ maxPendingInbound: 8, maxConnections: 16 });
+  it('sockets from many IPs fill the HTTP stage; the oldest make room for an honest peer', async () => {
+    const victim = await gossip({ maxPendingUpgrades: 8, maxConnections: 16 });
     victim.subscribe(TOPIC);
     const vt = victim.stats.transport;
     // 30 IPs × 2 sockets: every per-IP cap holds, only the pending table fills.
@@ -76,6 +76,47 @@ describe('pending sockets', () => {
     await until(() => attackers.filter((a) => !a.closed).length <= 8, 10_000, 'extra sockets closed');
     expect(vt.upgradeFailures.evicted).toBeGreaterThanOrEqual(52);
     await honestJoin(victim);
+  });
+
+  it('a half-open flood from many IPs evicts its own kind, not upgraded sockets; an upgrade evicts the oldest silent WebSocket', async () => {
+    const victim = await gossip({
+      maxPendingUpgrades: 4,
+      maxPendingInbound: 4,
+      firstMessageTimeoutMs: 30_000,
+      handshakeTimeoutMs: 60_000,
+    });
+    victim.subscribe(TOPIC);
+    const vt = victim.stats.transport;
+    // Four silent WebSockets fill the handshake stage, one by one so that their order is known.
+    const silent: Awaited<ReturnType<typeof bareWebSocket>>[] = [];
+    for (let i = 1; i <= 4; i++) silent.push(await bareWebSocket(closer, port(victim), `127.0.10.${i}`));
+    await until(() => vt.handshaking === 4, 10_000, 'four upgraded');
+    // 16 half-open sockets from 16 IPs: they push each other out of the HTTP stage, nothing else.
+    const tcp = Array.from({ length: 16 }, (_, i) => rawTcp(closer, port(victim), `127.0.11.${i + 1}`));
+    await until(() => (vt.upgradeFailures.evicted ?? 0) >= 12, 10_000, 'half-open sockets evicted');
+    await until(() => tcp.filter((t) => !t.closed).length <= 4, 10_000, 'evicted sockets closed');
+    expect(silent.every((w) => w.readyState === w.OPEN)).toBe(true);
+    expect(vt.closed.evicted).toBeUndefined();
+    // An honest peer's upgrade finds the handshake stage full: the silent one upgraded first goes.
+    await honestJoin(victim);
+    await closed(silent[0]!);
+    expect(vt.closed.evicted).toBe(1);
+    expect(silent.slice(1).every((w) => w.readyState === w.OPEN)).toBe(true);
+  });
+
+  it('the total accept rate is charged at message 1: silent sockets from many IPs cannot spend it', async () => {
+    const victim = await transport(closer, { acceptBurst: 3, acceptRatePerSecond: 0.01 });
+    const p = port(victim);
+    const tcp = Array.from({ length: 20 }, (_, i) => rawTcp(closer, p, `127.0.12.${i + 1}`));
+    await Promise.all(tcp.map((t) => t.connected));
+    await until(() => victim.stats.pending === 20, 10_000, 'all twenty admitted');
+    expect(victim.stats.refused).toEqual({});
+    // Three handshakes are the burst; the fourth is refused when its message 1 arrives.
+    for (let i = 0; i < 3; i++) await rawPeer(p, victim.id);
+    await until(() => victim.stats.connections === 3, 10_000, 'three open');
+    await expect(rawPeer(p, victim.id)).rejects.toThrow();
+    expect(victim.stats.refused).toEqual({ 'accept-rate': 1 });
+    expect(victim.stats.closed['max-connections']).toBe(1);
   });
 
   it('slow HTTP headers are cut at upgradeTimeoutMs', async () => {

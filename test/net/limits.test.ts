@@ -114,40 +114,60 @@ describe('ConnectionManager', () => {
   });
 
   it('the own host is exempt from per-IP limits, not from the totals', () => {
-    const { admit } = manager({ maxPendingPerIp: 1, maxConnections: 4, maxPendingInbound: 3 });
+    const { admit } = manager({ maxPendingPerIp: 1, maxConnections: 4, maxPendingUpgrades: 3 });
     expect([1, 2, 3].map(() => admit('127.0.0.1').ok)).toEqual([true, true, true]);
-    // The pending table is full of sockets without progress: the oldest makes room.
+    // The upgrade stage is full of sockets without progress: the oldest makes room.
     expect(admit('127.0.0.1', 'fourth').ok).toBe(true);
   });
 
-  it('a full pending table drops its oldest slot that has not progressed, else refuses', () => {
-    const { m, admit, evicted } = manager({ maxPendingInbound: 2, maxPendingPerIp: 10 });
-    const a = admit('127.0.0.5', 'a');
-    const b = admit('127.0.0.6', 'b');
-    if (!a.ok || !b.ok) throw new Error('admitted');
-    m.progressed(a.slot);
-    expect(admit('127.0.0.7', 'c').ok).toBe(true);
-    expect(evicted).toEqual(['b']);
-    const c = m.all().find((s) => s.owner === 'c')!;
-    m.progressed(c);
-    expect(admit('127.0.0.8', 'd')).toEqual({ ok: false, reason: 'pending-full' });
-    expect(m.evictions).toBe(1);
+  it('sockets that never upgrade evict their own kind: the oldest not upgraded, never one waiting for message 1', () => {
+    // A half-open / slow-HTTP flood from many hosts: a newcomer takes the place of the socket
+    // accepted longest ago whose upgrade is still not done. An honest socket upgraded at once and
+    // waits a round trip for its message 1 in the other stage, untouched by the flood.
+    const { m, admit, evicted } = manager({
+      maxPendingUpgrades: 2,
+      maxPendingInbound: 2,
+      maxPendingPerIp: 10,
+    });
+    const h = admit('127.0.0.5', 'honest', 0);
+    if (!h.ok) throw new Error(h.reason);
+    expect(m.upgraded(h.slot, 1)).toBe(true);
+    for (let i = 0; i < 10; i++) expect(admit(`127.0.1.${i}`, `x${i}`, 2 + i).ok).toBe(true);
+    expect(evicted).toEqual(['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7']);
+    expect(m.all().map((s) => s.owner)).toEqual(['honest', 'x8', 'x9']);
+    expect(m.pendingInbound).toBe(3);
+    expect(m.progressed(h.slot, 5000)).toBe(true);
+    m.opened(h.slot, 'peer-h', 5001);
+    expect(m.pendingInbound).toBe(2);
   });
 
-  it('a socket that upgraded outlives older ones that did not', () => {
-    const { m, admit, evicted } = manager({ maxPendingInbound: 3, maxPendingPerIp: 10 });
-    const a = admit('127.0.0.5', 'a');
-    if (!a.ok) throw new Error('admitted');
-    m.upgraded(a.slot); // the honest one: upgraded at once
-    admit('127.0.0.6', 'b');
-    admit('127.0.0.7', 'c');
-    admit('127.0.0.8', 'd');
-    admit('127.0.0.9', 'e');
-    expect(evicted).toEqual(['b', 'c']);
-    // Only upgraded ones left without progress: the oldest of them goes.
-    for (const s of m.all()) m.upgraded(s);
-    admit('127.0.0.10', 'f');
-    expect(evicted).toEqual(['b', 'c', 'a']);
+  it('silent WebSockets evict their own kind at upgrade: the one longest without message 1; a newcomer never evicts them', () => {
+    const { m, admit, evicted } = manager({
+      maxPendingUpgrades: 10,
+      maxPendingInbound: 2,
+      maxPendingPerIp: 10,
+    });
+    const slot = (name: string) => m.all().find((s) => s.owner === name)!;
+    admit('127.0.0.5', 'a', 0);
+    expect(m.upgraded(slot('a'), 1)).toBe(true);
+    admit('127.0.0.6', 'b', 2);
+    expect(m.upgraded(slot('b'), 3)).toBe(true);
+    // The honest socket accepted later, its upgrade request not read yet, is not the one to go.
+    admit('127.0.0.7', 'honest', 500);
+    admit('127.0.0.8', 'x', 501);
+    expect(evicted).toEqual([]);
+    // Its upgrade finds the handshake stage full: the silent one upgraded longest ago goes.
+    expect(m.upgraded(slot('honest'), 502)).toBe(true);
+    expect(evicted).toEqual(['a']);
+    expect(m.upgraded(slot('x'), 503)).toBe(true);
+    expect(evicted).toEqual(['a', 'b']);
+    // Message 1: never evicted. With every handshake under way, an upgrade is refused instead.
+    expect(m.progressed(slot('honest'), 504)).toBe(true);
+    expect(m.progressed(slot('x'), 505)).toBe(true);
+    admit('127.0.0.9', 'y', 506);
+    expect(m.upgraded(slot('y'), 507)).toBe(false);
+    expect(evicted).toEqual(['a', 'b']);
+    expect(m.evictions).toBe(2);
   });
 
   it('a full table closes the idle open slot first (idle longest), never one in use; then a stalled pending one', () => {
@@ -173,21 +193,35 @@ describe('ConnectionManager', () => {
     expect(evicted).toEqual(['idle-old', 'idle-new', 'newcomer']);
     expect(m.all().map((s) => s.owner)).toEqual(['neighbour', 'newcomer2', 'newcomer3']);
     // An outbound dial in a full table with nothing to evict but progressed slots: refused.
-    for (const s of m.all()) m.progressed(s);
+    for (const s of m.all()) m.progressed(s, 0);
     expect(m.admitOutbound('dial', 0)).toBeUndefined();
   });
 
-  it('the per-IP accept rate acts before the total one', () => {
+  it('the total accept rate is charged when message 1 arrives, not at accept: silent sockets cannot drain it', () => {
     const m = new ConnectionManager<string>(
-      parseTransportConfig({ acceptBurst: 5, acceptRatePerSecond: 0.001, acceptBurstPerIp: 2 }),
+      parseTransportConfig({ acceptBurst: 2, acceptRatePerSecond: 1 }),
       () => false,
       0,
     );
-    const admit = (ip: string) => m.admitInbound(ip, netGroup(ip, []), ip, 0);
-    for (let i = 0; i < 10; i++) admit('203.0.113.9');
-    expect(admit('203.0.113.9')).toEqual({ ok: false, reason: 'accept-rate-ip' });
-    // One IP's flood took 2 of the 5 shared tokens, not all of them.
-    expect([1, 2, 3].map((i) => admit(`198.51.100.${i}`).ok)).toEqual([true, true, true]);
-    expect(admit('198.51.100.4')).toEqual({ ok: false, reason: 'accept-rate' });
+    const admit = (ip: string) => {
+      const r = m.admitInbound(ip, netGroup(ip, own), ip, 0);
+      if (!r.ok) throw new Error(`${ip}: ${r.reason}`);
+      return r.slot;
+    };
+    // Ten silent sockets from ten IPs, far over the total rate: all admitted (the pending caps bound them).
+    const silent = Array.from({ length: 10 }, (_, i) => admit(`198.51.${100 + i}.1`));
+    expect(m.pendingInbound).toBe(10);
+    // Handshakes starting are what the total rate pays for; the own host is charged too.
+    const near = admit('127.0.0.1');
+    expect(m.progressed(silent[0]!, 0)).toBe(true);
+    expect(m.progressed(near, 0)).toBe(true);
+    expect(m.progressed(silent[1]!, 0)).toBe(false);
+    expect(silent[1]!.progressed).toBe(false);
+    expect(m.progressed(silent[1]!, 1000)).toBe(true);
+    // Charged once per slot; an outbound slot is never charged.
+    expect(m.progressed(silent[0]!, 1000)).toBe(true);
+    const out = m.admitOutbound('dial', 1000)!;
+    expect(m.progressed(out, 1000)).toBe(true);
+    expect(m.progressed(silent[2]!, 1000)).toBe(false);
   });
 });
