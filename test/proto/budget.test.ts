@@ -8,42 +8,20 @@
 import { describe, expect, it } from 'vitest';
 import { Guard, TokenBucket } from '../../src/proto/budget.js';
 import {
-  createRng,
   DEFAULT_MAX_MISSING_PER_PEER,
   DEFAULT_MAX_OVER_BUDGET_DROPS,
-  GossipNode,
-  type GossipNodeOptions,
+  type GossipNode,
   type IHaveEntry,
   type Message,
   type OutEvent,
   type PeerId,
-  type ProtoOptions,
   parseProtoConfig,
 } from '../../src/proto/index.js';
+import { mid, mk, peer, sends, T, withNeighbors } from '../helpers/core.js';
 
-const ME = 'ee'.repeat(32);
-const T = '11'.repeat(32);
-const peer = (n: number): PeerId => `a${n.toString(16).padStart(63, '0')}`;
-const mid = (n: number): string => `b${n.toString(16).padStart(63, '0')}`;
-
-function mk(config: ProtoOptions = {}, extra: Partial<GossipNodeOptions> = {}): GossipNode {
-  return new GossipNode({
-    me: ME,
-    rng: createRng(1),
-    config: { ...config, plumtree: { signatures: false, ...config.plumtree } },
-    seqStart: 0n,
-    ...extra,
-  });
-}
 const recv = (n: GossipNode, from: PeerId, message: Message, at: number, charged = false): OutEvent[] =>
   n.handle({ type: 'recv', from, topic: T, message, charged }, at);
-function withNeighbors(n: GossipNode, peers: PeerId[], at = 0): void {
-  if (!n.topics().includes(T))
-    n.handle({ type: 'command', topic: T, command: { type: 'join', peers: [] } }, at);
-  for (const [i, p] of peers.entries()) recv(n, p, { type: 'join' }, at + i);
-  expect(n.activeView(T)).toEqual(expect.arrayContaining(peers));
-}
-const sends = (out: OutEvent[]) => out.filter((e) => e.type === 'send');
+
 const gossip = (origin: PeerId, seq: number, hops = 1, signature?: Uint8Array): Message => ({
   type: 'gossip',
   origin,

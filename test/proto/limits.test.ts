@@ -4,49 +4,24 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  createRng,
   DEFAULT_MAX_MISSING_PER_PEER,
   DEFAULT_WALK_DIAL_BURST,
-  GossipNode,
-  type GossipNodeOptions,
+  type GossipNode,
   type IHaveEntry,
   type Message,
   type OutEvent,
   type PeerId,
-  type ProtoOptions,
   parseProtoConfig,
 } from '../../src/proto/index.js';
+import { mid, mk, peer, sends, T, withNeighbors } from '../helpers/core.js';
 
-const ME = 'ee'.repeat(32);
-const T = '11'.repeat(32);
 const U = '22'.repeat(32);
-/** A distinct peer id per number (never ME). */
-const peer = (n: number): PeerId => `a${n.toString(16).padStart(63, '0')}`;
-/** A distinct message id per number. */
-const mid = (n: number): string => `b${n.toString(16).padStart(63, '0')}`;
-
-function mk(config: ProtoOptions = {}, extra: Partial<GossipNodeOptions> = {}): GossipNode {
-  return new GossipNode({
-    me: ME,
-    rng: createRng(1),
-    config: { ...config, plumtree: { signatures: false, ...config.plumtree } },
-    seqStart: 0n,
-    ...extra,
-  });
-}
 const recv = (n: GossipNode, from: PeerId, message: Message, at: number, topic = T): OutEvent[] =>
   n.handle({ type: 'recv', from, topic, message }, at);
 const start = (n: GossipNode, at = 0, topic = T): OutEvent[] =>
   n.handle({ type: 'command', topic, command: { type: 'join', peers: [] } }, at);
-const sends = (out: OutEvent[]) => out.filter((e) => e.type === 'send');
 const timers = (out: OutEvent[], type: string) =>
   out.filter((e) => e.type === 'schedule-timer' && e.timer.type === type);
-/** `n` joined `topic` with neighbours `peers` (each JOINs it, one ms apart from `at`). */
-function withNeighbors(n: GossipNode, peers: PeerId[], at = 0, topic = T): void {
-  if (!n.topics().includes(topic)) start(n, at, topic);
-  for (const [i, p] of peers.entries()) recv(n, p, { type: 'join' }, at + i, topic);
-  expect(n.activeView(topic)).toEqual(expect.arrayContaining(peers));
-}
 
 describe('sender preconditions', () => {
   it('FORWARD_JOIN, SHUFFLE, GOSSIP, IHAVE, GRAFT, PRUNE from a connection that is not a neighbour: no send, nothing learned', () => {
