@@ -263,11 +263,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#armResume(now);
   }
 
-  /** Whether reading is paused by `pause()`. */
-  get paused(): boolean {
-    return this.#pausedUntil > 0;
-  }
-
   #armResume(now: number): void {
     if (this.#pauseTimer !== undefined) clearTimeout(this.#pauseTimer);
     this.#pauseTimer = setTimeout(

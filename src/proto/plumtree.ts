@@ -31,7 +31,9 @@
  * - A GRAFT is answered at most once per (neighbour, id) while the payload is cached, and within the
  *   neighbour's GRAFT byte budget. GRAFTs we send one neighbour pass its GRAFT request budget (an
  *   announcer over it is skipped for the next one), and while that budget is spent its IHAVEs are
- *   ignored: a flood of announcements cannot make us do more than the budget's work for it.
+ *   ignored: a flood of announcements cannot make us do more than the budget's work for it. An id
+ *   whose every announcer is over budget is forgotten, as when they all leave: the burst covers a new
+ *   neighbour's whole announcement, and a repair asks each id of several lazy announcers.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { TokenBucket } from './budget.js';
