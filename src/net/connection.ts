@@ -219,11 +219,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.#close;
   }
 
-  /** Whether the remote has sent anything (an inbound handshake that started). */
-  get progressed(): boolean {
-    return this.#progressed;
-  }
-
   /** Bytes the socket holds unsent. */
   get bufferedBytes(): number {
     return this.#socket.bufferedAmount;

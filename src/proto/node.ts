@@ -150,20 +150,15 @@ export class GossipNode {
     switch (event.type) {
       case 'recv': {
         const from = event.from;
-        if (event.charged !== true) {
-          this.stats.messagesIn++;
-          if (this.guard.isBanned(from, now)) {
-            this.drop('banned');
-            break;
-          }
-          // Everything a neighbour sends is charged, also what the checks below drop.
-          if (!this.guard.charge(from, event.size ?? frameSize(event.message), now)) {
-            this.drop('over-budget');
-            break;
-          }
-        } else if (this.guard.isBanned(from, now)) {
-          // Banned between its charge and its turn in the driver's inbox.
-          this.drop('banned');
+        const refusedFrame =
+          event.charged !== true
+            ? this.admitFrame(from, event.size ?? frameSize(event.message), now)
+            : // Charged by `chargeFrame`; it may have been banned before its turn in the driver's inbox.
+              this.guard.isBanned(from, now)
+              ? 'banned'
+              : undefined;
+        if (refusedFrame !== undefined) {
+          this.drop(refusedFrame);
           break;
         }
         const t = this.topicStates.get(event.topic);
@@ -246,13 +241,10 @@ export class GossipNode {
    * decided (`ban-peer`, `disconnect-peer` and the topics' DISCONNECTs), in order. Never throws.
    */
   chargeFrame(from: PeerId, size: number, now: number): { ok: boolean; pauseMs: number; out: OutEvent[] } {
-    this.stats.messagesIn++;
-    if (this.guard.isBanned(from, now)) {
-      this.drop('banned');
-      return { ok: false, pauseMs: 0, out: [] };
-    }
-    if (this.guard.charge(from, size, now)) return { ok: true, pauseMs: 0, out: [] };
-    this.drop('over-budget');
+    const refused = this.admitFrame(from, size, now);
+    if (refused === undefined) return { ok: true, pauseMs: 0, out: [] };
+    this.drop(refused);
+    if (refused === 'banned') return { ok: false, pauseMs: 0, out: [] };
     const out: OutEvent[] = [];
     const bans = this.guard.takeBans();
     for (const b of bans) this.ban(b.peer, b.reason, now, out);
@@ -348,6 +340,16 @@ export class GossipNode {
     }
     out.push({ type: 'ban-peer', peer, durationMs: this.config.limits.banMs, reason });
     out.push({ type: 'disconnect-peer', peer });
+  }
+
+  /**
+   * The first checks of a received frame (PROTOCOL.md §8.7): its sender is not banned, and it fits the
+   * sender's budget, which is charged (everything a neighbour sends, also what later checks drop).
+   */
+  private admitFrame(from: PeerId, size: number, now: number): 'banned' | 'over-budget' | undefined {
+    this.stats.messagesIn++;
+    if (this.guard.isBanned(from, now)) return 'banned';
+    return this.guard.charge(from, size, now) ? undefined : 'over-budget';
   }
 
   private drop(reason: DropReason): void {
