@@ -24,6 +24,9 @@
  *   from its origin, so that a bad signature is always the sender's fault → for a relayed copy, the
  *   origin's budget (so that a flooding origin is throttled at its first honest hop, and a forgery
  *   cannot spend an honest origin's budget).
+ * - Every id of an IHAVE costs its sender one message of its budget (the frame paid for the first):
+ *   an announcement is charged what the message would be, so a flood of IHAVE frames is throttled,
+ *   and then banned, at the rate of messages, not of frames.
  * - Missing ids keep at most `maxAnnouncersPerId` announcers, one entry per peer; a peer may have us
  *   wait for at most `maxMissingPerPeer` ids, all peers for `maxMissing`; entries beyond are ignored,
  *   and once a peer is at its cap the rest of its IHAVE is not iterated at all.
@@ -416,6 +419,10 @@ export class PlumTree {
   private onIHave(from: PeerId, entries: IHaveEntry[]): void {
     const ctx = this.ctx;
     const l = ctx.limits;
+    if (!ctx.guard.chargeAnnouncements(from, entries.length - 1, ctx.now)) {
+      ctx.drop('over-budget', entries.length);
+      return;
+    }
     if (ctx.guard.graftAsksSpent(from, ctx.now)) {
       // We could not GRAFT this peer now anyway: its announcements are not worth a timer each.
       ctx.drop('graft-ask-limited', entries.length);

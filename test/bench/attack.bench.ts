@@ -39,7 +39,7 @@
  *
  * Targets, printed next to each row (`pass` or the misses): victimAlive; heapGrowthMB ≤ 50; honest
  * delivery ≥ 99 %; for the floods from a single peer (ihave-*, forged-gossip, signed-flood,
- * graft-flood) honest p99 ≤ 3 × the baseline's; ≥ 99 % of honest connects during the transport
+ * graft-flood) honest p99 ≤ 3 × the baseline's (the medians over runs: run with `--runs 3` or more); ≥ 99 % of honest connects during the transport
  * attacks and no descriptor exhaustion; ≤ 28 dials on the walkers' behalf (the SHUFFLE_REPLY bound of
  * test/adversarial/walks.test.ts); 0 dials to hostile addresses; ≥ 2 honest neighbours at every
  * sample under eclipse.
@@ -501,7 +501,7 @@ async function runAttack(lab: Lab, name: Name): Promise<Outcome> {
 }
 
 /** The common targets of a row, then its own. */
-function checksOf(name: Name, o: Outcome, baselineP99Ms: number): Check[] {
+function checksOf(o: Outcome): Check[] {
   const r = o.r;
   const checks: Check[] = [
     ['alive', r.victimAlive],
@@ -511,13 +511,20 @@ function checksOf(name: Name, o: Outcome, baselineP99Ms: number): Check[] {
       r.honestExpected > 0 && r.honestDelivered >= Math.ceil(DELIVERY_TARGET * r.honestExpected),
     ],
   ];
-  if (SINGLE_PEER_FLOODS.has(name)) {
-    checks.push([
-      `p99 ≤ ${P99_FACTOR}× baseline`,
-      Number.isFinite(baselineP99Ms) ? r.honestP99Ms <= P99_FACTOR * baselineP99Ms : undefined,
-    ]);
-  }
   return [...checks, ...o.checks];
+}
+
+/**
+ * The latency target of a single-peer flood, on the medians over runs (the figures the row reports):
+ * one run's p99 of ~60 broadcasts is close to its maximum, so a single scheduling hiccup of this
+ * shared machine decides it; the bounds above must hold in every run.
+ */
+function latencyCheck(name: Name, p99Ms: number | null, baselineP99Ms: number): Check | undefined {
+  if (!SINGLE_PEER_FLOODS.has(name)) return undefined;
+  return [
+    `p99 ≤ ${P99_FACTOR}× baseline`,
+    p99Ms !== null && Number.isFinite(baselineP99Ms) ? p99Ms <= P99_FACTOR * baselineP99Ms : undefined,
+  ];
 }
 
 interface Measured {
@@ -577,12 +584,18 @@ async function main(): Promise<void> {
       const v = nums(f);
       return v.length === 0 ? null : round(p95(v), 2);
     };
-    // A target holds when it held in every run (missed in one: missed; not measured in one: unknown).
+    // A bound holds when it held in every run (missed in one: missed; not measured in one: unknown);
+    // the latency target is taken on the medians.
     const held = new Map<string, (boolean | undefined)[]>();
     for (const o of ok) {
-      for (const [label, v] of checksOf(name, o, baselineP99))
-        held.set(label, [...(held.get(label) ?? []), v]);
+      for (const [label, v] of checksOf(o)) held.set(label, [...(held.get(label) ?? []), v]);
     }
+    const latency = latencyCheck(
+      name,
+      med((o) => o.r.honestP99Ms),
+      baselineP99,
+    );
+    if (latency !== undefined && ok.length > 0) held.set(latency[0], [latency[1]]);
     const labels = new Map<string, boolean | undefined>();
     for (const [label, vs] of held) {
       labels.set(label, vs.includes(false) ? false : vs.includes(undefined) ? undefined : true);

@@ -106,6 +106,57 @@ describe('frames are charged before they are decoded', () => {
   });
 });
 
+describe('announcements cost what messages cost', () => {
+  it('every id of an IHAVE is charged as a message: frames past the budget are ignored, empty it, and strike', () => {
+    const n = mk({ limits: { graftRequestBurst: 100_000 } });
+    withNeighbors(n, [peer(1)]);
+    // Repeats of one id: the frame's size, not what it announces, is what the flooder pays for.
+    const frame: Message = {
+      type: 'ihave',
+      entries: Array.from({ length: 1900 }, () => ({ id: mid(1), hops: 1 })),
+    };
+    // The 4000-message burst holds two frames of 1900 ids (each frame's own charge included).
+    for (const at of [10, 11]) {
+      expect(n.chargeFrame(peer(1), 100, at).ok).toBe(true);
+      recv(n, peer(1), frame, at, true);
+    }
+    expect(n.stats.dropped['over-budget']).toBeUndefined();
+    expect(n.stats.dropped['announce-repeat']).toBe(1899 + 1900);
+    expect(n.chargeFrame(peer(1), 100, 12).ok).toBe(true);
+    recv(n, peer(1), frame, 12, true);
+    expect(n.stats.dropped['over-budget']).toBe(1900);
+    expect(n.stats.dropped['announce-repeat']).toBe(1899 + 1900);
+    // The bucket is empty: the next frame is refused undecoded, and the driver pauses the sender.
+    const c = n.chargeFrame(peer(1), 100, 12);
+    expect(c.ok).toBe(false);
+    expect(c.pauseMs).toBeGreaterThan(0);
+    // Sustained, it is a ban at the rate of frames the refill lets through.
+    let banned = false;
+    for (let at = 13; at < 5000 && !banned; at++) {
+      const r = n.chargeFrame(peer(1), 100, at);
+      banned = r.out.some((e) => e.type === 'ban-peer');
+      if (r.ok) banned = recv(n, peer(1), frame, at, true).some((e) => e.type === 'ban-peer');
+    }
+    expect(banned).toBe(true);
+  });
+
+  it('an honest IHAVE of a few hundred ids a second is never over budget', () => {
+    const n = mk();
+    withNeighbors(n, [peer(1)]);
+    // 500 ids/s (50 members × 10 messages/s, all announced on one lazy link), in 20 frames a second.
+    for (let f = 0; f < 20 * 30; f++) {
+      const entries = Array.from({ length: 25 }, (_, i) => ({ id: mid(f * 25 + i), hops: 1 }));
+      const at = 10 + f * 50;
+      expect(n.chargeFrame(peer(1), 25 * 34, at).ok).toBe(true);
+      recv(n, peer(1), { type: 'ihave', entries }, at, true);
+      // Their payloads come by the tree: nothing stays missing.
+      for (const e of entries)
+        n.handle({ type: 'timer-expired', topic: T, timer: { type: 'graft', id: e.id } }, at);
+    }
+    expect(n.stats.dropped['over-budget']).toBeUndefined();
+  });
+});
+
 describe('cheap checks before expensive ones', () => {
   it('an IHAVE is not iterated past the peer’s missing cap', () => {
     const n = mk({ limits: { graftRequestBurst: 100_000 } });

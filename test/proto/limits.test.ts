@@ -149,8 +149,8 @@ describe('caps on what peers fill', () => {
   });
 
   it('10,000 IHAVE ids from one neighbour: at most maxMissingPerPeer missing ids, GRAFT timers and GRAFTs; gone with the neighbour', () => {
-    // The GRAFT request budget (its own test below) out of the way.
-    const n = mk({ limits: { graftRequestBurst: 100_000 } });
+    // The GRAFT request budget and the message budget (their own tests: test/proto/budget.test.ts) out of the way.
+    const n = mk({ limits: { graftRequestBurst: 100_000, messageBurst: 100_000 } });
     withNeighbors(n, [peer(1)]);
     let graftTimers = 0;
     for (let f = 0; f < 10_000; f += 1900) {
