@@ -32,6 +32,7 @@ import { createSecureRng } from '../proto/rng.js';
 import {
   assertNever,
   type InEvent,
+  type Message,
   type OutEvent,
   type PeerId,
   type PeerInfo,
@@ -121,6 +122,8 @@ export class Gossip {
   readonly #timers: TimerHeap<{ topic: TopicKey; timer: Timer }>;
   readonly #topics = new Map<TopicKey, Topic>();
   readonly #inbox: InEvent[] = [];
+  /** The last frame encoded in this run of the actor (see `#encode`). */
+  #encoded: { topic: TopicKey; message: Message; bytes: Uint8Array } | undefined;
   readonly #driver: TopicDriver;
   readonly #keyPair: KeyPair;
   readonly #wireRejects: Partial<Record<WireRejectReason, number>> = {};
@@ -382,7 +385,20 @@ export class Gossip {
     } finally {
       this.#inbox.length = 0;
       this.#running = false;
+      this.#encoded = undefined;
     }
+  }
+
+  /**
+   * The frame of `message`. A payload goes to every eager neighbour as one message object (PlumTree's
+   * forward), so the last one encoded in this run is reused: the same bytes, encoded once.
+   */
+  #encode(topic: TopicKey, message: Message): Uint8Array {
+    const last = this.#encoded;
+    if (last !== undefined && last.message === message && last.topic === topic) return last.bytes;
+    const bytes = encodeFrame(topic, message);
+    this.#encoded = { topic, message, bytes };
+    return bytes;
   }
 
   #execute(o: OutEvent): void {
@@ -394,7 +410,7 @@ export class Gossip {
           if (!list.ok) this.#badPeerData++;
           addresses = list.addresses;
         }
-        this.#transport.send(o.to, encodeFrame(o.topic, o.message), addresses);
+        this.#transport.send(o.to, this.#encode(o.topic, o.message), addresses);
         break;
       }
       case 'emit': {
