@@ -675,7 +675,8 @@ export class Transport extends EventEmitter<TransportEvents> {
       maxPayload: this.#maxPayload(),
       perMessageDeflate: false,
       clientTracking: false,
-      allowSynchronousEvents: false,
+      // Messages of one read at once; Connection caps them per turn (MAX_MESSAGES_PER_TURN).
+      allowSynchronousEvents: true,
     });
     this.#server = server;
     this.#wss = wss;
@@ -969,7 +970,7 @@ export class Transport extends EventEmitter<TransportEvents> {
         maxPayload: this.#maxPayload(),
         perMessageDeflate: false,
         handshakeTimeout: this.config.handshakeTimeoutMs,
-        allowSynchronousEvents: false,
+        allowSynchronousEvents: true,
       });
       this.#stats.dialAttempts++;
       const conn = this.#newConnection(socket, peer, slot, target.address);
