@@ -69,6 +69,36 @@ export const DEFAULT_MAX_STORED_VALUES = 1000;
  */
 export const MIN_QUERY_TIMEOUT_MS = 20;
 
+/**
+ * Queries per second one IPv4 address may send us, averaged over 10 s, before it is blocked
+ * (libtorrent `dht_block_ratelimit`, which defaults to 5). Ours is 20 (guess, from our own traffic):
+ * a walk toward a random target asks most of the asker's farthest bucket, so a node there gets about
+ * 0.4 queries per walk; a peer polling 4 slots every 2 s sends it ~0.8 queries/s per topic, and 5/s
+ * would block an honest peer with a handful of topics. 20/s still bounds one address to ~2 ms of CPU
+ * per second (a put with a bad signature costs ~0.1 ms, its Ed25519 verification).
+ */
+export const DEFAULT_SERVER_RATE_LIMIT = 20;
+/** How long a blocked address stays ignored after its last datagram (libtorrent `dht_block_timeout`). */
+export const DEFAULT_SERVER_BLOCK_MS = 300_000;
+/** Addresses the rate limit tracks at once, least recently heard forgotten first (guess; libtorrent: 20). */
+export const DEFAULT_SERVER_TRACKED_IPS = 4096;
+/**
+ * Loopback (127.0.0.0/8) senders are not rate-limited (guess): a testnet runs all its nodes on one
+ * loopback address, and that traffic comes from this machine, not from the network.
+ */
+export const DEFAULT_SERVER_EXEMPT_LOOPBACK = true;
+/**
+ * A stored item expires this long after its last put or identical re-put (BEP 44 "Expiration": items
+ * MAY expire after 2 hours without re-announcement. libtorrent `dht_item_lifetime` defaults to 0, never).
+ */
+export const DEFAULT_SERVER_ITEM_LIFETIME_MS = 2 * 60 * 60_000;
+/**
+ * Items one source (an IPv4 address; address and port on loopback) may have stored here (guess: a
+ * tenth of DEFAULT_MAX_STORED_VALUES, so ten addresses are needed to fill the store, while an honest
+ * node rarely has more than a few items on one storing node).
+ */
+export const DEFAULT_SERVER_MAX_ITEMS_PER_IP = 100;
+
 const IPV6_MESSAGE = 'IPv6 addresses are not supported: bittorrent-dht speaks IPv4 only (udp4)';
 
 const Port = z.int().min(0).max(65_535);
@@ -94,6 +124,22 @@ const BootstrapEntry = z.preprocess(
     port: Port.min(1),
   }),
 );
+
+/** How this node serves other nodes (see `serve.ts`); every field is optional. */
+export const ServerOptionsSchema = z.strictObject({
+  /** Queries per second per IPv4 address, averaged over 10 s; above it the address is blocked. */
+  rateLimit: z.number().positive().default(DEFAULT_SERVER_RATE_LIMIT),
+  /** A blocked address is ignored until it has been silent this long. */
+  blockMs: DurationMs.default(DEFAULT_SERVER_BLOCK_MS),
+  /** Addresses the rate limit tracks at once. */
+  trackedIps: z.int().min(1).default(DEFAULT_SERVER_TRACKED_IPS),
+  /** Leave loopback senders out of the rate limit (testnets). */
+  exemptLoopback: z.boolean().default(DEFAULT_SERVER_EXEMPT_LOOPBACK),
+  /** A stored item expires this long after its last put or identical re-put. */
+  itemLifetimeMs: DurationMs.default(DEFAULT_SERVER_ITEM_LIFETIME_MS),
+  /** Items one source may have stored here (at most `maxStoredValues` in all). */
+  maxItemsPerIp: z.int().min(1).default(DEFAULT_SERVER_MAX_ITEMS_PER_IP),
+});
 
 /** The options of {@link Dht.create}; every field is optional. */
 export const DhtOptionsSchema = z.strictObject({
@@ -136,6 +182,8 @@ export const DhtOptionsSchema = z.strictObject({
   k: z.int().min(1).default(DEFAULT_K),
   /** BEP 44 items this node stores for others. */
   maxStoredValues: z.int().min(1).default(DEFAULT_MAX_STORED_VALUES),
+  /** How this node serves others: rate limit, item lifetime, per-address share (see `serve.ts`). */
+  server: ServerOptionsSchema.default(ServerOptionsSchema.parse({})),
   /** Uniform random number in [0, 1) for retry jitter; inject a fixed one in tests. */
   random: z
     .custom<() => number>((f) => typeof f === 'function', 'expected a function returning a number in [0, 1)')

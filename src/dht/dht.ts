@@ -10,6 +10,17 @@
  * - `put` folds every per-node outcome except 3xx into "All queries failed". {@link Dht.put} sends the
  *   `put` queries itself and reports each node's outcome: accepted, an error code (203 bad token,
  *   205 too large, 301 CAS mismatch, 302 seq not greater, 400 cannot verify, …) or a timeout.
+ *
+ * Racing writers (PROTOCOL.md §6.2, §6.3). A storing node keeps one item per target, and for an equal
+ * seq bittorrent-dht keeps the first and answers 302, while libtorrent keeps the first and answers
+ * success. Two measures keep `accepted` true:
+ * - **BEP 44 `cas`.** A put to a node that held an item when our walk (or the borrowed `responders`)
+ *   read it carries `cas` = that item's seq. A node whose item changed in the meantime answers 301 (both
+ *   bittorrent-dht and libtorrent check `cas` before `seq`), a conflict like 302. A node that held
+ *   nothing gets no `cas` (BEP 44 defines it against a stored seq).
+ * - **Read-back.** Where a "stored" answer cannot be trusted (a libtorrent node that no `cas` protected,
+ *   see {@link needsReadBack}), one `get` query to that node checks that it holds our exact item (seq,
+ *   value, signature); one that does not is moved to `rejected` with code `ENOTSTORED`.
  * - k-rpc's own walk (`_rpc.closest`) hides failed queries, cannot be stopped without a reply, waits
  *   a whole query timeout for every dead node among the closest, and never calls back after
  *   `destroy()`. Our walk (`lookup.ts`, the BEP 5 iterative lookup) sees each outcome, so timeouts are
@@ -62,7 +73,7 @@ import {
 import { type Contact, compareDistance, decodeNodes, Lookup } from './lookup.js';
 import { abortable, Operation, type Tracked } from './op.js';
 import { RttEstimator } from './rtt.js';
-import { tuneServing } from './serve.js';
+import { createServerStats, type ServerStats, tuneServing } from './serve.js';
 
 /** A DHT node: its id and UDP address. */
 export interface NodeRef {
@@ -160,16 +171,29 @@ export interface PutOptions {
   readonly responders?: readonly LookupNode[];
 }
 
-/** A node that refused a put: `code` is the KRPC error code (e.g. 302) or a string such as 'EUNEXPECTEDNODE'. */
+/**
+ * A node that refused a put: `code` is the KRPC error code (e.g. 302) or a string such as
+ * 'EUNEXPECTEDNODE', or 'ENOTSTORED' for a node that answered success but whose read-back showed
+ * another item or none (see the module comment).
+ */
 export interface PutRejection {
   readonly node: NodeRef;
   readonly code: number | string;
   readonly message: string;
+  /**
+   * True when the node holds another item that keeps ours out, so the same seq cannot win there: 301
+   * (its item changed since we read it), 302 (it holds an equal or higher seq), and `ENOTSTORED` when
+   * the read-back showed an item.
+   */
+  readonly conflict: boolean;
 }
 
 /** Per-node outcomes of one put attempt. */
 export interface PutAttempt {
-  /** Nodes that stored the item. */
+  /**
+   * Nodes that stored the item: they answered success, and where that answer could not be trusted, a
+   * read-back showed our exact item (module comment).
+   */
   readonly accepted: NodeRef[];
   /**
    * Nodes that answered 302 while holding exactly this item (same seq, value and signature, as their
@@ -178,7 +202,7 @@ export interface PutAttempt {
    */
   readonly alreadyStored: NodeRef[];
   readonly rejected: PutRejection[];
-  /** Nodes whose put query timed out. */
+  /** Nodes whose put query timed out, or whose read-back did not answer within the attempt's budget. */
   readonly timedOut: NodeRef[];
   /** Nodes that answered the lookup. */
   readonly responded: number;
@@ -225,21 +249,30 @@ export interface DhtStats {
   valuesRejected: Partial<Record<RejectReason, number>>;
   /** `put` queries sent. */
   putsSent: number;
-  /** `put` queries a node accepted. */
+  /** `put` queries a node accepted (after the read-back, when one was needed). */
   putsAccepted: number;
-  /** `put` queries refused, by code (e.g. `"302"`, `"EUNEXPECTEDNODE"`). */
+  /**
+   * `put` queries refused, by code (e.g. `"302"`, `"EUNEXPECTEDNODE"`; `"ENOTSTORED"`: answered success
+   * but the read-back did not show our item).
+   */
   putsRejected: Record<string, number>;
+  /** Read-back `get` queries sent after a "stored" answer that could not be trusted. */
+  putsReadBack: number;
   /** Socket errors reported by bittorrent-dht after start-up. */
   socketErrors: number;
   /** Warnings reported by bittorrent-dht (undecodable datagrams, stray replies, …). */
   warnings: number;
+  /** The serving side: rate limit, stored items, refused puts by reason (see `serve.ts`). */
+  server: ServerStats;
 }
 
 /** Verified items remembered per node (guess: a topic's two minutes hold a few dozen; ≤ 256 kB). */
 const VERIFIED_CACHE_ITEMS = 256;
 
-/** Codes meaning the network already holds a newer or conflicting item: retrying the same seq cannot win. */
+/** KRPC codes meaning the node holds a newer or conflicting item: retrying the same seq cannot win. */
 const CONFLICT_CODES: ReadonlySet<number | string> = new Set([301, 302]);
+/** libtorrent's KRPC client version prefix (BEP 5 `v`: two letters naming the client, then its version). */
+const LIBTORRENT_VERSION = [0x4c, 0x54]; // "LT"
 
 const Bytes = z.instanceof(Uint8Array);
 /** The envelope of a `get` / `find_node` reply (BEP 5, BEP 44); item fields are read by `readReplyItem`. */
@@ -274,8 +307,10 @@ export class Dht {
     putsSent: 0,
     putsAccepted: 0,
     putsRejected: {},
+    putsReadBack: 0,
     socketErrors: 0,
     warnings: 0,
+    server: createServerStats(),
   };
   /**
    * Items whose BEP 44 signature checked out, by target | seq | signature, with their value; the least
@@ -306,7 +341,7 @@ export class Dht {
       verify: storeVerifier(config.crypto),
     });
     this.id = new Uint8Array(this.#dht.nodeId);
-    tuneServing(this.#dht, config.k);
+    tuneServing(this.#dht, config, this.#stats.server);
     // An 'error' event without a listener would throw: count it instead.
     this.#dht.on('error', () => {
       this.#stats.socketErrors++;
@@ -424,9 +459,10 @@ export class Dht {
    * attempt is one walk (as in {@link getAll}, collecting write tokens and what each node holds)
    * followed by `put` queries to the selected nodes; it succeeds when at least `minAccepted` nodes
    * store the item. A failed attempt is retried after `retryDelayMs` + random jitter, up to `retries`
-   * times, except when a node answered 301/302 (it holds a newer or conflicting item, so the same seq
-   * cannot win: read, bump seq, put again), or when a custom `select` chose no node among live
-   * responders. Not storing is a returned outcome (`ok: false`).
+   * times, except after a conflict (a node answered 301/302, or its read-back showed another item: it
+   * holds a newer or conflicting item, so the same seq cannot win: read, bump seq, put again), or when
+   * a custom `select` chose no node among live responders. Not storing is a returned outcome
+   * (`ok: false`). Puts to nodes that held an item carry BEP 44 `cas` (see the module comment).
    * @throws {TypeError} / {RangeError} before any network work on bad arguments: wrong key lengths,
    *   a seed that does not match `publicKey`, a salt over 64 bytes, a value over 996 bytes, an unsafe
    *   seq, bad retry options (as a rejection).
@@ -472,7 +508,7 @@ export class Dht {
       const attempt = await this.#putAttempt(item, target, timeoutMs, select, options.signal, responders);
       history.push(attempt);
       const ok = attempt.accepted.length + attempt.alreadyStored.length >= minAccepted;
-      const conflict = attempt.rejected.some((r) => CONFLICT_CODES.has(r.code));
+      const conflict = attempt.rejected.some((r) => r.conflict);
       if (responders !== undefined && !ok && !conflict) {
         // The borrowed responders fell short (gone, new tokens): walk for fresh ones, now.
         responders = undefined;
@@ -755,6 +791,8 @@ export class Dht {
   ): Promise<PutAttempt> {
     const op = this.#begin<PutAttempt>(signal);
     if (op.settled) return op.promise;
+    // The attempt's budget bounds its walk and its read-backs (puts wait for their own replies).
+    const deadline = performance.now() + timeoutMs;
     if (responders !== undefined) {
       let chosen: LookupNode[];
       try {
@@ -764,7 +802,11 @@ export class Dht {
         op.reject(error);
         return op.promise;
       }
-      this.#sendPuts(op, chosen, item, responders.length, false);
+      this.#sendPuts(op, chosen, item, target, {
+        responded: responders.length,
+        lookupTimedOut: false,
+        deadline,
+      });
       return op.promise;
     }
     const slot = item.salt ? { publicKey: item.publicKey, salt: item.salt } : { publicKey: item.publicKey };
@@ -783,7 +825,7 @@ export class Dht {
         op.reject(error);
         return;
       }
-      this.#sendPuts(op, chosen, item, collector.responded, lookupTimedOut);
+      this.#sendPuts(op, chosen, item, target, { responded: collector.responded, lookupTimedOut, deadline });
     };
     // The timer is armed first: a walk with no candidates converges (and stores) synchronously.
     const cancelTimer = op.timer(timeoutMs, () => {
@@ -796,23 +838,18 @@ export class Dht {
     return op.promise;
   }
 
-  /** Sends the `put` queries and resolves `op` once every node answered or timed out. */
+  /**
+   * Sends the `put` queries (with `cas` where the node held an item), reads back the "stored" answers
+   * that {@link needsReadBack} distrusts, and resolves `op` once every node is settled.
+   */
   #sendPuts(
     op: Operation<PutAttempt>,
     nodes: readonly LookupNode[],
     item: MutableItem,
-    responded: number,
-    lookupTimedOut: boolean,
+    target: Uint8Array,
+    context: { responded: number; lookupTimedOut: boolean; deadline: number },
   ): void {
     const rpc = this.#dht._rpc;
-    const base = {
-      accepted: [] as NodeRef[],
-      alreadyStored: [] as NodeRef[],
-      rejected: [] as PutRejection[],
-      timedOut: [] as NodeRef[],
-      responded,
-      lookupTimedOut,
-    };
     const seen = new Set<string>();
     const targets = nodes.filter((n) => {
       const key = `${n.host}:${n.port}`;
@@ -820,12 +857,77 @@ export class Dht {
       seen.add(key);
       return true;
     });
-    const attempt = { ...base, selected: targets.length };
+    const attempt = {
+      accepted: [] as NodeRef[],
+      alreadyStored: [] as NodeRef[],
+      rejected: [] as PutRejection[],
+      timedOut: [] as NodeRef[],
+      responded: context.responded,
+      lookupTimedOut: context.lookupTimedOut,
+      selected: targets.length,
+    };
     let pending = targets.length;
     if (pending === 0) {
       op.resolve(attempt);
       return;
     }
+    const settleOne = (): void => {
+      if (--pending === 0) op.resolve(attempt);
+    };
+    const accept = (ref: NodeRef): void => {
+      this.#stats.putsAccepted++;
+      attempt.accepted.push(ref);
+    };
+    const reject = (ref: NodeRef, code: number | string, message: string, conflict: boolean): void => {
+      this.#stats.putsRejected[String(code)] = (this.#stats.putsRejected[String(code)] ?? 0) + 1;
+      attempt.rejected.push({ node: ref, code, message, conflict });
+    };
+    const getMessage: KrpcMessage = { q: 'get', a: { id: rpc.id, target: toBuffer(target) } };
+    const slot = item.salt ? { publicKey: item.publicKey, salt: item.salt } : { publicKey: item.publicKey };
+    /** One `get` to a node that said it stored the item: accepted only if it shows exactly our item. */
+    const readBack = (node: QueryTarget, ref: NodeRef): void => {
+      this.#stats.putsReadBack++;
+      let done = false;
+      // The rest of the attempt's budget, but at least the stall delay: the node answered our put a
+      // moment ago, so a live node answers within a round trip even when the walk used the budget up.
+      const floorMs = this.#rtt?.delayMs ?? this.#config.queryTimeoutMs;
+      const cancel = op.timer(Math.max(context.deadline - performance.now(), floorMs), () => {
+        if (done) return;
+        done = true;
+        attempt.timedOut.push(ref);
+        settleOne();
+      });
+      rpc.socket.query(node, getMessage, (error, reply) => {
+        const timedOut = error?.code === 'ETIMEDOUT';
+        if (timedOut) this.#stats.queriesTimedOut++;
+        if (op.settled || done) return;
+        done = true;
+        cancel();
+        if (timedOut) attempt.timedOut.push(ref);
+        else {
+          const held = error || !reply?.r ? undefined : readReplyItem(reply.r, slot);
+          if (held?.kind === 'candidate' && sameItem(held.item, item)) accept(ref);
+          else {
+            const what =
+              held === undefined
+                ? `its get failed (${error?.message ?? 'no reply'})`
+                : held.kind === 'none'
+                  ? 'it holds no item'
+                  : held.kind === 'candidate'
+                    ? `it holds another item (seq ${held.item.seq})`
+                    : `it holds an item that does not parse (${held.reason})`;
+            // An item there keeps ours out (as 302 would say); an empty node just did not store it.
+            reject(
+              ref,
+              'ENOTSTORED',
+              `Answered put with success, but ${what}`,
+              held?.kind === 'candidate' || held?.kind === 'invalid',
+            );
+          }
+        }
+        settleOne();
+      });
+    };
     for (const node of targets) {
       const ref: NodeRef = { id: node.id, host: node.host, port: node.port };
       const a: Record<string, unknown> = {
@@ -837,27 +939,30 @@ export class Dht {
         v: toBuffer(item.value),
       };
       if (item.salt) a.salt = toBuffer(item.salt);
+      // BEP 44 `cas`: store only if the node still holds the seq our read saw (else 301).
+      if (node.item !== undefined) a.cas = node.item.seq;
       this.#stats.putsSent++;
-      rpc.socket.query(
-        { host: node.host, port: node.port, id: toBuffer(node.id) },
-        { q: 'put', a },
-        (error) => {
-          if (op.settled) return;
-          if (!error) {
-            this.#stats.putsAccepted++;
-            attempt.accepted.push(ref);
-          } else if (error.code === 'ETIMEDOUT') {
-            this.#stats.queriesTimedOut++;
-            attempt.timedOut.push(ref);
-          } else {
-            const code = error.code ?? 'UNKNOWN';
-            this.#stats.putsRejected[String(code)] = (this.#stats.putsRejected[String(code)] ?? 0) + 1;
-            if (code === 302 && node.item && sameItem(node.item, item)) attempt.alreadyStored.push(ref);
-            else attempt.rejected.push({ node: ref, code, message: error.message });
+      const to: QueryTarget = { host: node.host, port: node.port, id: toBuffer(node.id) };
+      rpc.socket.query(to, { q: 'put', a }, (error, reply) => {
+        if (op.settled) return;
+        if (!error) {
+          if (needsReadBack(node, item, reply)) {
+            readBack(to, ref);
+            return;
           }
-          if (--pending === 0) op.resolve(attempt);
-        },
-      );
+          accept(ref);
+        } else if (error.code === 'ETIMEDOUT') {
+          this.#stats.queriesTimedOut++;
+          attempt.timedOut.push(ref);
+        } else {
+          const code = error.code ?? 'UNKNOWN';
+          if (code === 302 && node.item && sameItem(node.item, item)) {
+            this.#stats.putsRejected[String(code)] = (this.#stats.putsRejected[String(code)] ?? 0) + 1;
+            attempt.alreadyStored.push(ref);
+          } else reject(ref, code, error.message, CONFLICT_CODES.has(code));
+        }
+        settleOne();
+      });
     }
   }
 
@@ -1002,6 +1107,34 @@ async function resolveBootstrap(entries: readonly HostPort[]): Promise<HostPort[
     throw new GttError('DHT_BOOTSTRAP_FAILED', `No bootstrap host resolved to an IPv4 address (${names})`);
   }
   return [...unique.values()];
+}
+
+/**
+ * Whether a node's "stored" answer to our put must be checked with a read-back (a `get` to that node):
+ * when no `cas` protected the put and the node is libtorrent (its reply's BEP 5 `v` starts with "LT").
+ *
+ * `cas` protects a put whose seq is above the one the node held: the node then stores ours or answers
+ * 301, on every implementation. A node holding exactly our item tells the truth either way. Otherwise
+ * (it held nothing, junk, or another item at our seq) an equal-seq item of a racing writer may be
+ * there: bittorrent-dht answers 302, so its success is true, but libtorrent answers success and keeps
+ * the first item. Measured with 5 publishers racing on 30 libtorrent nodes (30 trials, the libtorrent
+ * lab of test/interop/): 27–35 % of the copies reported stored did not exist.
+ *
+ * Why libtorrent only, not every unprotected node: a read-back costs one more round trip (one `get`
+ * per node read back, sent as its put reply arrives, all in parallel). bittorrent-dht sends no `v`, so
+ * on our testnets (and in `npm run bench:dht`) nothing is read back and a publish costs what it did;
+ * reading back every unprotected node would add that round trip to every publish there, to confirm
+ * answers that are true.
+ */
+function needsReadBack(node: LookupNode, item: MutableItem, reply: KrpcMessage | null): boolean {
+  const held = node.item;
+  if (held !== undefined && (held.seq < item.seq || sameItem(held, item))) return false;
+  const version = (reply as { v?: unknown } | null)?.v;
+  return (
+    version instanceof Uint8Array &&
+    version.length >= LIBTORRENT_VERSION.length &&
+    LIBTORRENT_VERSION.every((byte, i) => version[i] === byte)
+  );
 }
 
 function itemKey(item: MutableItem): string {

@@ -5,8 +5,9 @@
  * Each minute has `SLOTS_PER_MINUTE` (4) BEP 44 mutable slots that share one signing key and differ by
  * salt, all derived from the topic, the minute and the secret. Storing nodes keep the *first* value they
  * see for a given sequence number (bittorrent-dht answers 302; libtorrent answers success but keeps the
- * old value). If every publisher wrote every node of one slot, as the Rust reference does, the first
- * writer would own nearly all nodes and a reader would recover one or two records.
+ * old value, which `Dht.put` finds out with a read-back and reports as `ENOTSTORED`). If every publisher
+ * wrote every node of one slot, as the Rust reference does, the first writer would own nearly all nodes
+ * and a reader would recover one or two records.
  *
  * So a record is written to only `replicas` (5) of a slot's `closestWindow` (16) closest nodes, and
  * only to nodes that are *free*: holding nothing, our own older record, or junk with a lower sequence
@@ -350,8 +351,9 @@ export class RecordStore {
       reuseResponders?: boolean;
       /**
        * Store nothing once the put's walk came across a record of another publisher, or a node
-       * refused ours for holding one (302; returns `skipped`, `others-found`): for a record meant only
-       * to let peers that start together find each other, which is moot once one of them is found.
+       * refused ours for holding another item (a conflict: 301, 302, or a libtorrent node whose
+       * read-back showed another item; returns `skipped`, `others-found`): for a record meant only to
+       * let peers that start together find each other, which is moot once one of them is found.
        */
       skipIfOthersFound?: boolean;
     } = {},
@@ -424,8 +426,9 @@ export class RecordStore {
       );
       attempts += result.attempts;
       if (opts.skipIfOthersFound && othersFound > 0 && result.selected === 0) return skip();
-      // A 302 means a faster publisher took the node: someone else's record is there.
-      if (opts.skipIfOthersFound && !result.ok && result.rejected.some((r) => r.code === 302)) return skip();
+      // A conflict (301, 302, or an item seen on a read-back) means a faster publisher took the node:
+      // someone else's record is there.
+      if (opts.skipIfOthersFound && !result.ok && result.rejected.some((r) => r.conflict)) return skip();
       if (result.ok) {
         this.#ownSeq.set(minute, seq);
         this.#forgetOldSeqs(minute);
@@ -433,7 +436,8 @@ export class RecordStore {
         return { status: 'published', minute, slot, seq, accepted: result.accepted.length, attempts };
       }
       // A slot with no free node is full for us, and one whose chosen nodes all went to a faster
-      // publisher (302) is worth no retry at this seq: either way, try the next slot.
+      // publisher (a conflict: 301, 302, ENOTSTORED with an item; `Dht.put` does not retry those) is
+      // worth no retry at this seq: either way, try the next slot.
       lastReason = result.selected === 0 ? 'no-free-node' : 'not-accepted';
     }
     this.stats.publishFailed += 1;

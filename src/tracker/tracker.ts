@@ -317,7 +317,8 @@ export class Tracker extends EventEmitter<EventsMap> {
         this.#lastPublishedMinute = minute;
         // Stored on the nodes the read just found, without a walk of its own: peers that start with
         // us on an empty topic publish at about the same time, and a node already holding one of
-        // theirs refuses ours (302), which ends the publish; the read below then shows who is there.
+        // theirs refuses ours (301/302, or a read-back shows theirs), which ends the publish; the read
+        // below then shows who is there.
         startup = this.#publishInBackground(minute, 'startup', current, {
           onRecord: onSeen,
           onlyIfEmpty: true,

@@ -16,7 +16,8 @@ import {
   signRecord,
   TopicId,
 } from '../../src/crypto/index.js';
-import { createTestnet, type Dht, type LookupNode, type Testnet } from '../../src/dht/index.js';
+import { createTestnet, type Dht, type LookupNode, type Testnet, targetOf } from '../../src/dht/index.js';
+import { startRawNode } from '../helpers/dht.js';
 import { rawPut } from '../helpers/raw-krpc.js';
 import { contentFor, freshNodes, makeStore, randomKeyPair, TEST_MINUTE } from '../helpers/records.js';
 
@@ -218,37 +219,53 @@ describe('hostile writers', () => {
     const secret = 'member-secret';
     const keys = keysFor(topic, secret);
     const junk = junkFor(topic, keys, keysFor(topic, secret, TEST_MINUTE - 1));
-    const oversize = crypto.getRandomValues(new Uint8Array(998)); // libtorrent refuses it; bittorrent-dht stores it
-    const kinds = [...Object.values(junk), oversize];
+    const kinds = Object.values(junk);
+    // Beyond BEP 44's 1000 bencoded bytes: our nodes and libtorrent refuse it, an unhardened
+    // bittorrent-dht node stores it. One such node sits on slot 3's target, where every walk meets it.
+    const oversize = crypto.getRandomValues(new Uint8Array(998));
+    const plain = await startRawNode(testnet.bootstrap, targetOf(keys.slotPublicKey, keys.salts[3]));
+    try {
+      const plainPort = plain.dht.address().port;
+      const onPlain = (await slotNodes(keys, 3)).filter((n) => n.port === plainPort);
+      expect(onPlain, 'the plain node answers walks to slot 3').toHaveLength(1);
+      expect(await sprayJunk(keys, 3, onPlain, [oversize], MAX_SEQ)).toEqual(['r']);
+      // Slots 0 and 1: junk on every node, at the highest seq, so nobody can write there this minute.
+      for (const slot of [0, 1]) {
+        const replies = await sprayJunk(keys, slot, await slotNodes(keys, slot), kinds, MAX_SEQ);
+        expect(replies.filter((r) => r === 'r').length).toBeGreaterThan(0);
+      }
+      // Slots 2 and 3: junk on three nodes each.
+      for (const slot of [2, 3]) {
+        await sprayJunk(
+          keys,
+          slot,
+          (await slotNodes(keys, slot)).slice(0, 3),
+          kinds.slice(slot * 2),
+          MAX_SEQ,
+        );
+      }
 
-    // Slots 0 and 1: junk on every node, at the highest seq, so nobody can write there this minute.
-    for (const slot of [0, 1]) {
-      const replies = await sprayJunk(keys, slot, await slotNodes(keys, slot), kinds, MAX_SEQ);
-      expect(replies.filter((r) => r === 'r').length).toBeGreaterThan(0);
-    }
-    // Slots 2 and 3: junk on three nodes each.
-    for (const slot of [2, 3]) {
-      await sprayJunk(keys, slot, (await slotNodes(keys, slot)).slice(0, 3), kinds.slice(slot * 2), MAX_SEQ);
-    }
-
-    const { publishers, results } = await publishFive(topic, secret);
-    for (const r of results) expect(r.status).toBe('published');
-    const readResult = await readAs(topic, secret);
-    const expected = publishers.map((p) => bytesToHex(p.keyPair.publicKey)).sort();
-    expect(readResult.records.map((r) => bytesToHex(r.publisher)).sort()).toEqual(expected);
-    for (const r of readResult.records) expect([2, 3]).toContain(r.slot);
-    // Every junk kind was seen and skipped with its reason.
-    for (const reason of [
-      'undecryptable',
-      'truncated',
-      'wrong-minute',
-      'bad-signature',
-      'malformed',
-      'unknown-version',
-      // Beyond BEP 44's 1000 bencoded bytes: the DHT layer already refuses it.
-      'dht-oversize',
-    ]) {
-      expect(readResult.rejected, reason).toHaveProperty(reason);
+      const { publishers, results } = await publishFive(topic, secret);
+      for (const r of results) expect(r.status).toBe('published');
+      const readResult = await readAs(topic, secret);
+      const expected = publishers.map((p) => bytesToHex(p.keyPair.publicKey)).sort();
+      expect(readResult.records.map((r) => bytesToHex(r.publisher)).sort()).toEqual(expected);
+      for (const r of readResult.records) expect([2, 3]).toContain(r.slot);
+      // Every junk kind was seen and skipped with its reason.
+      for (const reason of [
+        'undecryptable',
+        'truncated',
+        'wrong-minute',
+        'bad-signature',
+        'malformed',
+        'unknown-version',
+        // Beyond BEP 44's 1000 bencoded bytes: the DHT layer already refuses it.
+        'dht-oversize',
+      ]) {
+        expect(readResult.rejected, reason).toHaveProperty(reason);
+      }
+    } finally {
+      await plain.close();
     }
   });
 

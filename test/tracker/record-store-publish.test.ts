@@ -1,14 +1,26 @@
 /**
  * RecordStore.publish and read, one behaviour at a time, on a real 20-node DHT testnet: the per-minute
- * cap, refreshing our own record, our own record set apart, streaming, reuse of a read, validation.
+ * cap, refreshing our own record, our own record set apart, streaming, reuse of a read, validation,
+ * and publishers racing for a slot (301 after `cas`, libtorrent's "success" caught by a read-back).
  */
+import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TopicId } from '../../src/crypto/index.js';
-import { createTestnet, type Dht, type Testnet } from '../../src/dht/index.js';
+import { SEAL_NONCE_BYTES, sealRecord, signRecord, TopicId } from '../../src/crypto/index.js';
+import { createTestnet, type Dht, type LookupNode, type Testnet, targetOf } from '../../src/dht/index.js';
 import { GttError } from '../../src/errors.js';
-import { RecordStore } from '../../src/tracker/record-store.js';
-import { contentFor, freshNodes, makeStore, randomKeyPair, TEST_MINUTE } from '../helpers/records.js';
+import { type ReadResult, RecordStore } from '../../src/tracker/record-store.js';
+import { type KeepFirstNode, startKeepFirstNode } from '../helpers/keep-first-node.js';
+import { rawPut } from '../helpers/raw-krpc.js';
+import {
+  contentFor,
+  freshNodes,
+  makeStore,
+  randomKeyPair,
+  type StoreFixture,
+  TEST_DHT_OPTIONS,
+  TEST_MINUTE,
+} from '../helpers/records.js';
 
 let testnet: Testnet;
 let nodes: Dht[];
@@ -24,6 +36,35 @@ afterAll(async () => {
 
 const topicName = (label: string) => `${label}-${Math.random()}`;
 const hex = (b: Uint8Array) => bytesToHex(b);
+
+/** A sealed record of a publisher other than `of`'s, for `of`'s topic and minute: what a rival stores. */
+function rivalRecord(of: StoreFixture): Uint8Array {
+  const keys = of.store.keys(TEST_MINUTE);
+  const rival = randomKeyPair();
+  const record = signRecord(
+    { topic: keys.topic, minute: TEST_MINUTE, publisher: rival.publicKey, ...contentFor(99) },
+    rival.secretKey,
+  );
+  return sealRecord(record, keys, new Uint8Array(randomBytes(SEAL_NONCE_BYTES)));
+}
+
+/** A raw put of `value` at `seq` into slot `slot` of `of`'s minute, on `nodes`, signed with the slot key. */
+async function putRaw(
+  of: StoreFixture,
+  slot: number,
+  nodes: readonly LookupNode[],
+  seq: number,
+  value: Uint8Array,
+) {
+  const keys = of.store.keys(TEST_MINUTE);
+  return rawPut(
+    nodes.map((n) => ({ host: n.host, port: n.port, token: n.token })),
+    { publicKey: keys.slotPublicKey, salt: keys.salts[slot]!, seq, value, secretKey: keys.slotSeed },
+  );
+}
+
+/** The responders of slot `slot` in `view`. */
+const slotOf = (view: ReadResult, slot: number) => view.slots.find((s) => s.index === slot)!.nodes;
 
 describe('publish', () => {
   it('skips once the minute shows maxRecordsPerMinute records of others', async () => {
@@ -173,6 +214,45 @@ describe('publish', () => {
     expect(late.store.stats.publishSkipped).toBe(1);
   });
 
+  it('a start-up record skips when a chosen node answers 301: its item changed since the read', async () => {
+    const topic = topicName('cas-skip');
+    const late = makeStore(nodes[3]!, topic, { secret: 's' });
+    // Slot 0's nodes hold junk at seq 0 (a valid BEP 44 item that is no record): free for seq 1 …
+    const probe = await late.store.read(TEST_MINUTE, { slots: [0] });
+    const junk = await putRaw(late, 0, slotOf(probe, 0), 0, new Uint8Array(randomBytes(100)));
+    expect(junk.every((r) => r === 'r')).toBe(true);
+    // A second look at the nodes the probe found (and put junk on), so every responder holds junk.
+    const view = await late.store.read(TEST_MINUTE, { slots: [0], from: probe });
+    expect(slotOf(view, 0).filter((n) => n.item?.seq === 0).length).toBeGreaterThanOrEqual(16);
+    // … until, between our read and our put, another publisher's record lands on all of them.
+    const raced = await putRaw(late, 0, slotOf(view, 0), 1, rivalRecord(late));
+    expect(raced.every((r) => r === 'r')).toBe(true);
+
+    const before = { ...nodes[3]!.stats.putsRejected };
+    const result = await late.store.publish(contentFor(1), { read: view, skipIfOthersFound: true });
+    expect(result).toEqual({ status: 'skipped', reason: 'others-found', minute: TEST_MINUTE, others: 0 });
+    // Our puts carried cas = 0, the seq the read saw: 301, where a put without cas would meet 302.
+    const after = nodes[3]!.stats.putsRejected;
+    expect((after['301'] ?? 0) - (before['301'] ?? 0)).toBe(late.store.config.replicas);
+    expect(after['302'] ?? 0).toBe(before['302'] ?? 0);
+  });
+
+  it('a publish whose chosen nodes answer 301 takes the next slot at once, without a retry', async () => {
+    const topic = topicName('cas-next');
+    const publisher = makeStore(nodes[4]!, topic, { secret: 's' });
+    // Junk at seq 0 in every slot, so all four are equally occupied and slot 0 comes first.
+    const probe = await publisher.store.read(TEST_MINUTE);
+    for (const slot of [0, 1, 2, 3]) {
+      await putRaw(publisher, slot, slotOf(probe, slot), 0, new Uint8Array(randomBytes(100)));
+    }
+    const view = await publisher.store.read(TEST_MINUTE, { from: probe });
+    await putRaw(publisher, 0, slotOf(view, 0), 1, rivalRecord(publisher));
+    const before = nodes[4]!.stats.putsRejected['301'] ?? 0;
+    const result = await publisher.store.publish(contentFor(2), { read: view });
+    expect(result).toMatchObject({ status: 'published', slot: 1, attempts: 2 });
+    expect((nodes[4]!.stats.putsRejected['301'] ?? 0) - before).toBe(publisher.store.config.replicas);
+  });
+
   it('rejects with ABORTED when its signal is aborted, before any network work', async () => {
     const publisher = makeStore(nodes[3]!, topicName('abort'), { secret: 's' });
     const before = nodes[3]!.stats.lookups;
@@ -216,6 +296,68 @@ describe('read', () => {
     const result = await reader.store.read(TEST_MINUTE, { onRecord: (r) => streamed.push(hex(r.publisher)) });
     expect(streamed.sort()).toEqual(publishers.map((p) => hex(p.keyPair.publicKey)).sort());
     expect(result.records.map((r) => hex(r.publisher)).sort()).toEqual(streamed);
+  });
+});
+
+describe('publishers racing on libtorrent nodes (success to an equal seq, first item kept)', () => {
+  let small: Testnet;
+  let publisherNodes: Dht[];
+  const liars: KeepFirstNode[] = [];
+  const topic = topicName('libtorrent');
+  /** Stores whose slot 0 window is the three libtorrent-like nodes on its target. */
+  const NARROW = { closestWindow: 3, replicas: 3 };
+
+  beforeAll(async () => {
+    small = await createTestnet({ nodes: 12 });
+    // Walks that wait for every query: under load a stalled liar would leave the narrow window.
+    const exact = { ...TEST_DHT_OPTIONS, queryStallMs: 2000 };
+    publisherNodes = [await small.createNode(exact), await small.createNode(exact)];
+    const keys = makeStore(publisherNodes[0]!, topic, { secret: 's' }).store.keys(TEST_MINUTE);
+    const target = targetOf(keys.slotPublicKey, keys.salts[0]);
+    for (const last of [1, 2, 3]) {
+      const id = new Uint8Array(target);
+      id[19]! ^= last;
+      liars.push(await startKeepFirstNode(small.bootstrap, id));
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(liars.map((l) => l.close()));
+    await small?.close();
+  });
+
+  const liarIds = () => new Set(liars.map((l) => hex(l.dht.nodeId)));
+
+  it('a start-up record skips, and a publish takes the next slot, when the nodes keep a rival record', async () => {
+    const startup = makeStore(publisherNodes[0]!, topic, { secret: 's', config: NARROW });
+    const regular = makeStore(publisherNodes[1]!, topic, { secret: 's', config: NARROW });
+    // Both read the minute while it is empty (peers starting together) …
+    const startupView = await startup.store.read(TEST_MINUTE, { slots: [0] });
+    const regularView = await regular.store.read(TEST_MINUTE);
+    const window = slotOf(startupView, 0).slice(0, 3);
+    expect(new Set(window.map((n) => hex(n.id)))).toEqual(liarIds());
+    // … then a faster publisher's record lands on slot 0's three closest nodes.
+    expect(await putRaw(startup, 0, window, 1, rivalRecord(startup))).toEqual(['r', 'r', 'r']);
+
+    const skipped = await startup.store.publish(contentFor(1), {
+      read: startupView,
+      skipIfOthersFound: true,
+    });
+    expect(skipped).toMatchObject({ status: 'skipped', reason: 'others-found' });
+    expect(publisherNodes[0]!.stats.putsRejected.ENOTSTORED).toBe(3);
+
+    const moved = await regular.store.publish(contentFor(2), { read: regularView });
+    expect(moved).toMatchObject({ status: 'published', slot: 1 });
+    expect(publisherNodes[1]!.stats.putsRejected.ENOTSTORED).toBe(3);
+    // What a reader finds: the rival's record in slot 0, ours in slot 1, nothing of ours in slot 0.
+    const reader = makeStore(publisherNodes[0]!, topic, { secret: 's' });
+    const read = await reader.store.read(TEST_MINUTE);
+    expect(
+      read.records.map((r) => [hex(r.publisher) === hex(regular.keyPair.publicKey), r.slot]).sort(),
+    ).toEqual([
+      [false, 0],
+      [true, 1],
+    ]);
   });
 });
 
