@@ -375,7 +375,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.#state === 'closed') return;
     if (this.#backlog.length === 0 && this.#turnMessages < MAX_MESSAGES_PER_TURN) {
       // ws emits all messages of one socket read synchronously: a microtask runs once they are done.
-      if (this.#turnMessages++ === 0) queueMicrotask(() => void (this.#turnMessages = 0));
+      if (this.#turnMessages++ === 0) queueMicrotask(this.#newTurn);
       this.#onMessage(data, isBinary);
       return;
     }
@@ -387,9 +387,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#backlog.push([data, isBinary]);
   }
 
+  #newTurn = (): void => {
+    this.#turnMessages = 0;
+  };
+
   /** Handles up to `MAX_MESSAGES_PER_TURN` queued messages; the next turn takes the rest. */
   #drainBacklog(): void {
     const batch = this.#backlog.splice(0, MAX_MESSAGES_PER_TURN);
+    // They count for this turn: a read that the resume below starts before it ends (its stream
+    // flows on the next tick) queues its messages instead of adding to them.
+    this.#turnMessages = batch.length;
+    queueMicrotask(this.#newTurn);
     for (const [data, isBinary] of batch) {
       if (this.#state === 'closed') break;
       this.#onMessage(data, isBinary);

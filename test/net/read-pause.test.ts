@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TopicId } from '../../src/crypto/topic.js';
-import { MAX_READ_PAUSE_MS } from '../../src/net/connection.js';
+import { MAX_MESSAGES_PER_TURN, MAX_READ_PAUSE_MS } from '../../src/net/connection.js';
 import { Gossip } from '../../src/net/gossip.js';
 import type { Transport } from '../../src/net/transport.js';
 import { encodeFrame } from '../../src/proto/wire.js';
@@ -122,5 +122,32 @@ describe('Gossip charges frames before decoding them', () => {
     expect(g.stats.wireRejects['unknown-version']).toBeLessThanOrEqual(25);
     expect(g.stats.proto.dropped['over-budget']).toBeGreaterThanOrEqual(175);
     expect(g.stats.transport.readPauses).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('messages per turn', () => {
+  it(`one read's worth of frames is handled at most ${MAX_MESSAGES_PER_TURN} at a time, all of them, in order`, async () => {
+    const { a, b } = await pair();
+    const order: string[] = [];
+    // Consecutive messages with no microtask checkpoint between them ran in one go.
+    let run = 0;
+    let longest = 0;
+    b.on('message', (_p, m) => {
+      order.push(text(m));
+      if (run++ === 0)
+        queueMicrotask(() => {
+          run = 0;
+        });
+      longest = Math.max(longest, run);
+    });
+    // A pause lets the frames pile up in the socket, so that reading resumes with many in one read.
+    b.pause(a.id, 300);
+    const n = 200;
+    for (let i = 0; i < n; i++) a.send(b.id, bytes(`m${i}`));
+    await until(() => order.length === n, 10_000, 'every frame');
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => `m${i}`));
+    expect(longest).toBeGreaterThan(1);
+    expect(longest).toBeLessThanOrEqual(MAX_MESSAGES_PER_TURN);
+    expect(b.stats.connections).toBe(1);
   });
 });
