@@ -9,6 +9,7 @@
  *    Rust `mainline` crate sends. BEP 5 says K = 8 (libtorrent sends 8); our walks want the 20 closest
  *    responders, which replies of 8 reach only when the askers' tables differ widely (measured on a
  *    30-node testnet: refresh walks then met 8–12 nodes, and puts reached 10 of the 20 closest).
+ *    The asker itself is left out of its reply.
  * 2. **Compact node info** is encoded once per routing-table entry (k-rpc splits the host string and
  *    parses four integers for every node of every reply).
  * 3. **`get_peers` tokens** (BEP 5: a hash of the asker's IP and a secret rotated every 5 minutes) are
@@ -44,6 +45,10 @@
  *   answer no queries, so our walks would wait on them. (k-rpc adds every querier.)
  * - **Unsolicited responses**, whose transaction id matches no query of ours, no longer enter the
  *   routing table (k-rpc added the id of every `r` message it could not match).
+ * - **IP diversity** (libtorrent's `dht_restrict_routing_ips`): the routing table holds one node per
+ *   IPv4 address and at most `maxNodesPerPrefix` per /24 (`IpDiversity` of `lookup.ts`; on loopback one
+ *   per host:port, as testnets run every node on 127.0.0.1). A node already in the table may change
+ *   address only to one the rule admits. One host with many ports cannot fill our buckets.
  *
  * Every refusal is a counted reason in {@link ServerStats} (`Dht.stats.server`), never a throw.
  */
@@ -53,7 +58,7 @@ import type DHT from 'bittorrent-dht';
 import type { DhtContact, KrpcMessage, RemoteInfo } from 'bittorrent-dht';
 import { Lru } from '../crypto/lru.js';
 import type { DhtConfig } from './config.js';
-import { COMPACT_NODE_BYTES } from './lookup.js';
+import { COMPACT_NODE_BYTES, IpDiversity } from './lookup.js';
 import { IpBlocker } from './server-blocker.js';
 import { ItemStore, ownerOf, type StoredValue, type StoreStats } from './store.js';
 
@@ -95,6 +100,8 @@ export interface ServerStats extends StoreStats {
   readOnlyQueries: number;
   /** Responses matching no query of ours, kept out of the routing table. */
   unsolicitedResponses: number;
+  /** Nodes kept out of the routing table: their IP (loopback: host:port) is taken or their /24 full. */
+  routingDiversityRefused: number;
   /** `get` queries answered. */
   gets: number;
   /** `get` queries refused for a missing or malformed target (203). */
@@ -117,6 +124,7 @@ export function createServerStats(): ServerStats {
     ipsBlocked: 0,
     readOnlyQueries: 0,
     unsolicitedResponses: 0,
+    routingDiversityRefused: 0,
     gets: 0,
     getsMalformed: 0,
     putsStored: 0,
@@ -145,12 +153,39 @@ interface Internals {
  */
 export function tuneServing(
   dht: DHT,
-  config: Pick<DhtConfig, 'k' | 'maxStoredValues' | 'server'>,
+  config: Pick<DhtConfig, 'k' | 'maxStoredValues' | 'server' | 'maxNodesPerPrefix'>,
   stats: ServerStats,
 ): void {
   tuneReplies(dht, config.k);
   serveItems(dht, config, stats);
   guardSocket(dht, config.server, stats);
+  diverseTable(dht, config.maxNodesPerPrefix, stats);
+}
+
+/**
+ * IP diversity of the routing table (module comment): every `add` of k-rpc and bittorrent-dht goes
+ * through `table.add`; k-bucket's `added` / `removed` / `updated` events keep the counts.
+ */
+function diverseTable(dht: DHT, maxPerPrefix: number, stats: ServerStats): void {
+  const table = dht._rpc.nodes;
+  const diversity = new IpDiversity(maxPerPrefix);
+  const hostOfNode = (n: DhtContact): string => n.host ?? (n as { address?: string }).address ?? '';
+  table.on('added', (n: DhtContact) => diversity.add(hostOfNode(n), n.port));
+  table.on('removed', (n: DhtContact) => diversity.remove(hostOfNode(n), n.port));
+  table.on('updated', (old: DhtContact, now: DhtContact) => {
+    diversity.remove(hostOfNode(old), old.port);
+    diversity.add(hostOfNode(now), now.port);
+  });
+  const add = table.add.bind(table);
+  table.add = (node: DhtContact) => {
+    const known = node.id instanceof Uint8Array ? table.get(node.id) : null;
+    const moved = known === null || hostOfNode(known) !== hostOfNode(node) || known.port !== node.port;
+    if (moved && !diversity.admits(hostOfNode(node), node.port)) {
+      stats.routingDiversityRefused++;
+      return table;
+    }
+    return add(node);
+  };
 }
 
 /** Changes 1–3 of the module comment. */
@@ -179,7 +214,10 @@ function tuneReplies(dht: DHT, k: number): void {
   const respond = rpc.response.bind(rpc);
   rpc.response = (node, query, response, nodes, cb) => {
     if (Array.isArray(nodes)) {
-      response.nodes = encode(nodes);
+      // Never the asker itself: libtorrent then queries its own session and waits out a timeout
+      // (seen in the interop lab: a put of a libtorrent client stalled 15 s).
+      const host = 'address' in node ? node.address : node.host;
+      response.nodes = encode(nodes.filter((n) => n.port !== node.port || n.host !== host));
       respond(node, query, response, null, cb);
     } else respond(node, query, response, nodes, cb);
   };

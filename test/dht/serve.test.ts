@@ -224,6 +224,24 @@ describe('routing table', () => {
     expect(victim.nodeCount()).toBe(1);
   });
 
+  it('a reply never lists the asker itself in its nodes', async () => {
+    const victim = await node();
+    const to = addressOf(victim);
+    const asker = await client();
+    // The ping puts the asker in the victim's table (BEP 5); then it is the closest node to its own id.
+    expect(replyKind(await asker.query(to, 'ping', { id: asker.id }))).toBe('r');
+    expect(victim.nodeCount()).toBe(1);
+    const other = await client();
+    expect(replyKind(await other.query(to, 'ping', { id: other.id }))).toBe('r');
+    const got = await asker.query(to, 'find_node', { id: asker.id, target: asker.id });
+    const nodes = got?.r?.nodes;
+    expect(nodes).toBeInstanceOf(Uint8Array);
+    const ports = [];
+    for (let i = 0; i + 26 <= (nodes as Uint8Array).length; i += 26)
+      ports.push(Buffer.from(nodes as Uint8Array).readUInt16BE(i + 24));
+    expect(ports).toEqual([other.port]);
+  });
+
   it('2,000 unsolicited responses from one socket add no node', async () => {
     const victim = await node();
     const to = addressOf(victim);
