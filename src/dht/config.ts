@@ -61,6 +61,47 @@ export const DEFAULT_BOOTSTRAP_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONCURRENCY = 16;
 /** Bucket size and number of closest nodes a walk converges on (BEP 5; bittorrent-dht default). */
 export const DEFAULT_K = 20;
+/**
+ * New contacts a walk takes from one reply, closest first: BEP 5's K = 8 (libtorrent sends 8; ours send
+ * the k = 20 closest, `serve.ts`). Measured on a 30-node testnet, 20 getAll walks each: taking 8 found
+ * 400/400 of the true 20 closest (20 taken: 387/400), ~20 queries and 6–10 ms per walk either way; with
+ * 8 hostile responders a walk sent 84 queries in 0.56 s (20 taken: 181 in 1.1 s).
+ */
+export const DEFAULT_WALK_CONTACTS_PER_REPLY = 8;
+/**
+ * Candidates one walk holds (guess: ~40 replies' worth at 20 contacts taken each; a walk on a network
+ * of millions queries a few dozen nodes). Beyond it, only contacts closer than the farthest waiting
+ * candidate get in.
+ */
+export const DEFAULT_WALK_MAX_CANDIDATES = 800;
+/**
+ * Contacts listed by one responder that may fail or stall, none answering, before a walk forgets the
+ * rest of them (guess: a few stale entries are normal in an honest reply; a hostile one's are all dead).
+ */
+export const DEFAULT_WALK_DISTRUST_AFTER = 2;
+/**
+ * Nodes per IPv4 /24 among a walk's candidates and in the routing table, beside one per IP (guess;
+ * libtorrent `dht_restrict_search_ips` / `dht_restrict_routing_ips` allow one per /24 in a search and a
+ * bucket). Loopback is per host:port and has no /24 limit (testnets run every node on 127.0.0.1).
+ */
+export const DEFAULT_MAX_NODES_PER_PREFIX = 2;
+/**
+ * Queries per second our node sends one node address (host:port), retries and read-backs included.
+ * libtorrent `dht_block_ratelimit` (5) blocks an IP for `dht_block_timeout` (300 s) once 50 packets
+ * arrive within 10 s; 2.8/s with a burst of 16 sends at most 44 in any 10 s (see `pacer.ts`). The
+ * burst is what one member's start-up asks of one node on a small network: reads of four slots, a
+ * second look at each, a put and its read-back (on a 30-node testnet, a burst of 4 made publishes
+ * wait and retry) ...
+ */
+export const DEFAULT_PACE_PER_SECOND = 2.8;
+/** ... with this burst. */
+export const DEFAULT_PACE_BURST = 16;
+/** Paced queries waiting per address; a walk skips a node whose queue is full (guess: ~3 s at 2.8/s). */
+export const DEFAULT_PACE_MAX_QUEUED = 8;
+/** Addresses the pacer tracks at once; beyond it, queries to new addresses are refused (guess). */
+export const DEFAULT_PACE_TRACKED = 65_536;
+/** Extra random delay of a paced query, so paced senders do not fall into step (guess). */
+export const DEFAULT_PACE_JITTER_MS = 50;
 /** BEP 44 items this node stores for others (bittorrent-dht default `maxValues`). */
 export const DEFAULT_MAX_STORED_VALUES = 1000;
 /**
@@ -98,6 +139,25 @@ export const DEFAULT_SERVER_ITEM_LIFETIME_MS = 2 * 60 * 60_000;
  * node rarely has more than a few items on one storing node).
  */
 export const DEFAULT_SERVER_MAX_ITEMS_PER_IP = 100;
+
+/**
+ * A bucket not changed for this long gets a `find_node` walk toward a random id in its range (BEP 5:
+ * "Buckets that have not been changed in 15 minutes should be refreshed").
+ */
+export const DEFAULT_BUCKET_REFRESH_MS = 15 * 60_000;
+/** How often the routing table's liveness is checked (guess; libtorrent's DHT ticks every 5 s). */
+export const DEFAULT_LIVENESS_CHECK_MS = 5000;
+/**
+ * Below this many nodes in the routing table, bootstrap again from the bootstrap nodes (guess: fewer
+ * than a walk's worth of parallel queries; a node of a smaller network retries at the back-off maximum).
+ */
+export const DEFAULT_REBOOTSTRAP_BELOW_NODES = 8;
+/** Bootstrap again when every query sent for this long went unanswered (guess: 30 query timeouts). */
+export const DEFAULT_REBOOTSTRAP_SILENCE_MS = 60_000;
+/** First delay between re-bootstraps that did not restore the table; doubles after each (guess). */
+export const DEFAULT_REBOOTSTRAP_MIN_DELAY_MS = 5000;
+/** Longest delay between re-bootstraps (guess: a bootstrap router sees ≤ 1 query per 5 min per node). */
+export const DEFAULT_REBOOTSTRAP_MAX_DELAY_MS = 5 * 60_000;
 
 const IPV6_MESSAGE = 'IPv6 addresses are not supported: bittorrent-dht speaks IPv4 only (udp4)';
 
@@ -141,6 +201,30 @@ export const ServerOptionsSchema = z.strictObject({
   maxItemsPerIp: z.int().min(1).default(DEFAULT_SERVER_MAX_ITEMS_PER_IP),
 });
 
+/**
+ * Keeping the routing table alive (see `liveness.ts`): bucket refresh (BEP 5) and re-bootstrap with
+ * back-off. Every field is optional; scale the durations down in tests.
+ */
+export const LivenessOptionsSchema = z
+  .strictObject({
+    /** A bucket unchanged for this long is refreshed; 15 min per BEP 5. */
+    bucketRefreshMs: DurationMs.default(DEFAULT_BUCKET_REFRESH_MS),
+    /** Period of the liveness check (one unref'd interval timer, cleared by `close()`). */
+    checkMs: DurationMs.default(DEFAULT_LIVENESS_CHECK_MS),
+    /** Bootstrap again while the routing table holds fewer nodes; 0 turns this trigger off. */
+    rebootstrapBelowNodes: z.int().min(0).default(DEFAULT_REBOOTSTRAP_BELOW_NODES),
+    /** Bootstrap again when no query has been answered for this long while queries were sent. */
+    rebootstrapSilenceMs: DurationMs.default(DEFAULT_REBOOTSTRAP_SILENCE_MS),
+    /** First back-off delay after a re-bootstrap that did not restore the table. */
+    rebootstrapMinDelayMs: DurationMs.default(DEFAULT_REBOOTSTRAP_MIN_DELAY_MS),
+    /** Bound of the back-off delay. */
+    rebootstrapMaxDelayMs: DurationMs.default(DEFAULT_REBOOTSTRAP_MAX_DELAY_MS),
+  })
+  .refine((o) => o.rebootstrapMaxDelayMs >= o.rebootstrapMinDelayMs, {
+    error: 'rebootstrapMaxDelayMs must be ≥ rebootstrapMinDelayMs',
+    path: ['rebootstrapMaxDelayMs'],
+  });
+
 /** The options of {@link Dht.create}; every field is optional. */
 export const DhtOptionsSchema = z.strictObject({
   /** Bootstrap nodes as `"host:port"` or `{host, port}`; `[]` for none (a first node of a network). */
@@ -180,10 +264,20 @@ export const DhtOptionsSchema = z.strictObject({
   concurrency: z.int().min(1).default(DEFAULT_CONCURRENCY),
   /** Bucket size; a walk converges on the k closest nodes and a put stores on them. */
   k: z.int().min(1).default(DEFAULT_K),
+  /** New contacts a walk takes from one reply, closest first. */
+  walkContactsPerReply: z.int().min(1).default(DEFAULT_WALK_CONTACTS_PER_REPLY),
+  /** Candidates one walk holds. */
+  walkMaxCandidates: z.int().min(1).default(DEFAULT_WALK_MAX_CANDIDATES),
+  /** Failed contacts of one responder, none answering, before a walk forgets its others. */
+  walkDistrustAfter: z.int().min(1).default(DEFAULT_WALK_DISTRUST_AFTER),
+  /** Nodes per IPv4 /24 among a walk's candidates and in the routing table (one per IP always). */
+  maxNodesPerPrefix: z.int().min(1).default(DEFAULT_MAX_NODES_PER_PREFIX),
   /** BEP 44 items this node stores for others. */
   maxStoredValues: z.int().min(1).default(DEFAULT_MAX_STORED_VALUES),
   /** How this node serves others: rate limit, item lifetime, per-address share (see `serve.ts`). */
   server: ServerOptionsSchema.default(ServerOptionsSchema.parse({})),
+  /** Bucket refresh and re-bootstrap (see `liveness.ts`). */
+  liveness: LivenessOptionsSchema.default(LivenessOptionsSchema.parse({})),
   /** Uniform random number in [0, 1) for retry jitter; inject a fixed one in tests. */
   random: z
     .custom<() => number>((f) => typeof f === 'function', 'expected a function returning a number in [0, 1)')

@@ -41,7 +41,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import DHT, { type KrpcError, type KrpcMessage, type QueryTarget } from 'bittorrent-dht';
+import DHT, { type KrpcError, type KrpcMessage, type QueryCallback, type QueryTarget } from 'bittorrent-dht';
 import { z } from 'zod';
 import { Lru } from '../crypto/lru.js';
 import type { CryptoSuite } from '../crypto/suite.js';
@@ -70,8 +70,10 @@ import {
   MIN_QUERY_STALL_MS,
   parseDhtOptions,
 } from './config.js';
+import { BootstrapAttempts, createLivenessStats, Liveness, type LivenessStats } from './liveness.js';
 import { type Contact, compareDistance, decodeNodes, Lookup } from './lookup.js';
 import { abortable, Operation, type Tracked } from './op.js';
+import { QueryPacer } from './pacer.js';
 import { RttEstimator } from './rtt.js';
 import { createServerStats, type ServerStats, tuneServing } from './serve.js';
 
@@ -241,6 +243,8 @@ export interface DhtStats {
   queriesSent: number;
   /** Walk queries a walk stopped waiting for after its stall delay (most later time out). */
   queriesStalled: number;
+  /** Queries not sent because their node's pace queue was full (`pacer.ts`; failed with `EPACED`). */
+  queriesPaced: number;
   /** Walk and put queries that hit the per-query timeout (also after their walk ended). */
   queriesTimedOut: number;
   /** Walk queries answered with an error, a malformed reply or an unexpected node id. */
@@ -264,6 +268,8 @@ export interface DhtStats {
   warnings: number;
   /** The serving side: rate limit, stored items, refused puts by reason (see `serve.ts`). */
   server: ServerStats;
+  /** Bucket refreshes and re-bootstraps (see `liveness.ts`). */
+  liveness: LivenessStats;
 }
 
 /** Verified items remembered per node (guess: a topic's two minutes hold a few dozen; ≤ 256 kB). */
@@ -301,6 +307,7 @@ export class Dht {
     lookupsTimedOut: 0,
     queriesSent: 0,
     queriesStalled: 0,
+    queriesPaced: 0,
     queriesTimedOut: 0,
     queryErrors: 0,
     valuesRejected: {},
@@ -311,6 +318,7 @@ export class Dht {
     socketErrors: 0,
     warnings: 0,
     server: createServerStats(),
+    liveness: createLivenessStats(),
   };
   /**
    * Items whose BEP 44 signature checked out, by target | seq | signature, with their value; the least
@@ -322,6 +330,9 @@ export class Dht {
   readonly #rtt: RttEstimator | undefined;
   #address: { host: string; port: number } | undefined;
   #closing: Promise<void> | undefined;
+  readonly #liveness: Liveness;
+  /** Every query we send goes through it: at most a few per second to one node (`pacer.ts`). */
+  readonly #pacer = new QueryPacer();
 
   private constructor(config: DhtConfig, bootstrap: readonly HostPort[]) {
     this.#config = config;
@@ -342,6 +353,15 @@ export class Dht {
     });
     this.id = new Uint8Array(this.#dht.nodeId);
     tuneServing(this.#dht, config, this.#stats.server);
+    // Bucket refresh and re-bootstrap; its timer starts once `create` has bootstrapped.
+    this.#liveness = new Liveness({
+      rpc: this.#dht._rpc,
+      bootstrap,
+      config: config.liveness,
+      stats: this.#stats.liveness,
+      queriesSent: () => this.#stats.queriesSent + this.#stats.putsSent,
+      refresh: (target) => this.refresh({ target }),
+    });
     // An 'error' event without a listener would throw: count it instead.
     this.#dht.on('error', () => {
       this.#stats.socketErrors++;
@@ -368,6 +388,7 @@ export class Dht {
     try {
       await dht.#listen(signal);
       await dht.#awaitBootstrap(signal);
+      dht.#liveness.start();
     } catch (error) {
       await dht.close();
       throw error;
@@ -580,6 +601,8 @@ export class Dht {
 
   async #close(): Promise<void> {
     const closed = GttError.closed('Dht');
+    this.#liveness.close();
+    this.#pacer.close();
     for (const op of [...this.#ops]) op.reject(closed);
     await new Promise<void>((resolve) => {
       try {
@@ -647,26 +670,37 @@ export class Dht {
     if (this.#bootstrap.length === 0) return Promise.resolve();
     const op = this.#begin<void>(signal);
     const ms = this.#config.bootstrapTimeoutMs;
+    const attempts = new BootstrapAttempts(this.#bootstrap, this.#config.queryTimeoutMs);
+    const stats = this.#stats;
+    const before = { sent: stats.queriesSent, timedOut: stats.queriesTimedOut, errors: stats.queryErrors };
     let responded = 0;
+    let walk: Walk | undefined;
     // k-rpc adds a responder to the routing table just after our callback runs: count replies too.
-    const settle = (): void => {
-      if (responded > 0 || this.#dht.nodes.count() > 0) {
+    const joined = (): boolean => responded > 0 || this.#dht.nodes.count() > 0;
+    const start = (): void => {
+      attempts.started();
+      walk = this.#walk(op, this.id, 'find_node', { add: () => void responded++ }, ended);
+    };
+    // A walk nobody answered lost its datagrams or met a node still starting: walk again (paced by
+    // BootstrapAttempts) until the deadline, rather than failing at the first lost packet.
+    const ended = (): void => {
+      if (joined()) op.resolve();
+      else op.timer(attempts.retryDelayMs(), start);
+    };
+    op.timer(ms, () => {
+      walk?.stop();
+      if (joined()) {
         op.resolve();
         return;
       }
-      const addresses = this.#bootstrap.map((b) => `${b.host}:${b.port}`).join(', ');
-      op.reject(
-        new GttError(
-          'DHT_BOOTSTRAP_FAILED',
-          `No DHT node answered within ${ms} ms (bootstrap: ${addresses})`,
-        ),
-      );
-    };
-    const walk = this.#walk(op, this.id, 'find_node', { add: () => void responded++ }, settle);
-    op.timer(ms, () => {
-      walk.stop();
-      settle();
+      const counts = {
+        sent: stats.queriesSent - before.sent,
+        timedOut: stats.queriesTimedOut - before.timedOut,
+        errors: stats.queryErrors - before.errors,
+      };
+      op.reject(new GttError('DHT_BOOTSTRAP_FAILED', attempts.message(ms, counts)));
     });
+    start();
     return op.promise;
   }
 
@@ -687,7 +721,14 @@ export class Dht {
   ): Walk {
     const rpc = this.#dht._rpc;
     const { k, concurrency } = this.#config;
-    const lookup = new Lookup(target, rpc.id, { k, alpha: only === undefined ? concurrency : k });
+    const lookup = new Lookup(target, rpc.id, {
+      k,
+      alpha: only === undefined ? concurrency : k,
+      maxPerReply: this.#config.walkContactsPerReply,
+      maxCandidates: this.#config.walkMaxCandidates,
+      maxPerPrefix: this.#config.maxNodesPerPrefix,
+      distrustAfter: this.#config.walkDistrustAfter,
+    });
     if (only !== undefined) {
       lookup.add(only.map((n) => ({ id: n.id, host: n.host, port: n.port })));
     } else {
@@ -709,8 +750,10 @@ export class Dht {
 
     const pump = (): void => {
       if (ended) return;
-      for (const contact of lookup.next()) send(contact);
-      if (lookup.finished) {
+      for (let batch = lookup.next(); batch.length > 0 && !ended; batch = lookup.next()) {
+        for (const contact of batch) send(contact);
+      }
+      if (!ended && lookup.finished) {
         end();
         onDone();
       }
@@ -728,7 +771,7 @@ export class Dht {
       // loop was busy is read first, so CPU load alone does not set a live node aside.
       const cancelStall =
         contact.id && this.#rtt ? this.#schedule(stallTimers, this.#rtt.delayMs, () => stall(contact)) : noop;
-      rpc.socket.query(toQueryTarget(contact), message, (error, reply) => {
+      this.#query(toQueryTarget(contact), message, (error, reply) => {
         cancelStall();
         if (this.#closing) return; // destroy() cancels every query: not the nodes' fault
         const r = reply?.r;
@@ -747,6 +790,20 @@ export class Dht {
     };
     pump();
     return { stop: end };
+  }
+
+  /**
+   * `rpc.socket.query` through the pacer (`pacer.ts`): a query over its node's pace waits its turn; one
+   * its node's full queue refuses fails, a microtask later, with code `EPACED` (a walk moves on).
+   */
+  #query(to: QueryTarget, message: KrpcMessage, cb: QueryCallback): void {
+    const socket = this.#dht._rpc.socket;
+    if (this.#pacer.run(to, () => socket.query(to, message, cb))) return;
+    this.#stats.queriesPaced++;
+    const error = Object.assign(new Error(`Over the query pace of ${to.host}:${to.port}`), {
+      code: 'EPACED',
+    }) as KrpcError;
+    queueMicrotask(() => cb(error, null, undefined));
   }
 
   /**
@@ -897,7 +954,7 @@ export class Dht {
         attempt.timedOut.push(ref);
         settleOne();
       });
-      rpc.socket.query(node, getMessage, (error, reply) => {
+      this.#query(node, getMessage, (error, reply) => {
         const timedOut = error?.code === 'ETIMEDOUT';
         if (timedOut) this.#stats.queriesTimedOut++;
         if (op.settled || done) return;
@@ -943,7 +1000,7 @@ export class Dht {
       if (node.item !== undefined) a.cas = node.item.seq;
       this.#stats.putsSent++;
       const to: QueryTarget = { host: node.host, port: node.port, id: toBuffer(node.id) };
-      rpc.socket.query(to, { q: 'put', a }, (error, reply) => {
+      this.#query(to, { q: 'put', a }, (error, reply) => {
         if (op.settled) return;
         if (!error) {
           if (needsReadBack(node, item, reply)) {

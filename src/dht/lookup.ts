@@ -17,6 +17,26 @@
  *   has answered (and no bootstrap address is still pending). Queries still in flight are abandoned:
  *   their answers cannot change the k closest that answered.
  *
+ * Hygiene (what one reply may add; every structure fed by replies has a named cap):
+ * - **Contacts taken per reply** (`maxPerReply`): the closest few of a reply's new contacts, not all of
+ *   them: BEP 5's K = 8 by default (DEFAULT_WALK_CONTACTS_PER_REPLY), though our nodes send the k = 20
+ *   closest (`serve.ts`); measured on a testnet, walks reach the same nodes either way.
+ * - **Known ids**: a contact whose id is already a candidate (at any address) is ignored, so one id
+ *   cannot be multiplied by listing it at many addresses.
+ * - **Far contacts**: once k candidates have answered, a contact farther from the target than the k-th
+ *   closest of them cannot enter the k closest, and is ignored. Only responders set this bound: ids a
+ *   reply merely lists could be fakes that never answer.
+ * - **IP diversity**: one candidate per IPv4 address and at most `maxPerPrefix` per /24 (libtorrent's
+ *   `dht_restrict_search_ips` keeps one per /24). On loopback (127.0.0.0/8) an address is host:port and
+ *   no /24 limit applies: testnets run every node on 127.0.0.1.
+ * - **Candidates per lookup** (`maxCandidates`): when full, a new contact replaces the farthest candidate
+ *   not yet queried if it is closer, else it is ignored.
+ * - **Distrust** (`distrustAfter`): once that many of the contacts one responder listed have failed or
+ *   stalled and none has answered, its other contacts not yet queried are forgotten (another
+ *   responder listing them brings them back).
+ * Against nodes that answer with thousands of fake contacts near the target, these bound what a hostile
+ * responder costs a walk to `distrustAfter` dead queries (at most `maxPerReply`).
+ *
  * Unlike k-rpc's built-in walk, a dead node here costs the stall delay once, not a whole query timeout
  * per round of the walk, and it frees its slot among the k closest, so a walk over a table with dead
  * entries still ends with k live responders when the network has them.
@@ -40,6 +60,94 @@ interface Candidate {
   readonly port: number;
   id: Uint8Array | undefined;
   state: State;
+  /** The responder whose reply listed it (seeds have none). */
+  referrer?: Candidate;
+  /** What became of the contacts this candidate's reply listed. */
+  referrals?: { taken: Candidate[]; answered: number; failed: number };
+}
+
+/** Options of {@link Lookup}. */
+export interface LookupOptions {
+  /** How many closest nodes must answer. */
+  readonly k: number;
+  /** Queries in flight at once. */
+  readonly alpha: number;
+  /** New contacts taken from one reply, closest first (default `k`). */
+  readonly maxPerReply?: number;
+  /** Candidates one walk holds (default unbounded). */
+  readonly maxCandidates?: number;
+  /** Candidates per IPv4 /24 (default unbounded; one per address always; none on loopback). */
+  readonly maxPerPrefix?: number;
+  /** Failed or stalled contacts of one responder, none answering, before its others are forgotten. */
+  readonly distrustAfter?: number;
+}
+
+/** Why contacts were not taken, counted per walk. */
+export interface LookupIgnored {
+  /** Beyond `maxPerReply` of their reply. */
+  perReply: number;
+  /** Their id is already a candidate (at this or another address). */
+  knownId: number;
+  /** Farther than the k-th closest responder. */
+  far: number;
+  /** Their address is taken, or their /24 is full. */
+  diversity: number;
+  /** The candidate set was full and they were not closer than its farthest waiting candidate. */
+  full: number;
+  /** Taken, then forgotten unqueried: their responder's other contacts did not answer. */
+  distrusted: number;
+}
+
+/**
+ * Counts nodes per address and per IPv4 /24 (see the module comment): one node per IP, at most
+ * `maxPerPrefix` per /24; on loopback one per host:port and no /24 limit. Used by walks and by the
+ * routing table (`serve.ts`).
+ */
+export class IpDiversity {
+  readonly #maxPerPrefix: number;
+  readonly #addresses = new Set<string>();
+  readonly #prefixes = new Map<string, number>();
+
+  constructor(maxPerPrefix: number) {
+    this.#maxPerPrefix = maxPerPrefix;
+  }
+
+  /** Whether a node at host:port may be added. */
+  admits(host: string, port: number): boolean {
+    if (this.#addresses.has(diversityKey(host, port))) return false;
+    const prefix = prefixKey(host);
+    return prefix === undefined || (this.#prefixes.get(prefix) ?? 0) < this.#maxPerPrefix;
+  }
+
+  add(host: string, port: number): void {
+    this.#addresses.add(diversityKey(host, port));
+    const prefix = prefixKey(host);
+    if (prefix !== undefined) this.#prefixes.set(prefix, (this.#prefixes.get(prefix) ?? 0) + 1);
+  }
+
+  remove(host: string, port: number): void {
+    if (!this.#addresses.delete(diversityKey(host, port))) return;
+    const prefix = prefixKey(host);
+    if (prefix === undefined) return;
+    const n = (this.#prefixes.get(prefix) ?? 1) - 1;
+    if (n > 0) this.#prefixes.set(prefix, n);
+    else this.#prefixes.delete(prefix);
+  }
+}
+
+/** True for 127.0.0.0/8, where diversity is per host:port (testnets). */
+export function isLoopback(host: string): boolean {
+  return host.startsWith('127.');
+}
+
+function diversityKey(host: string, port: number): string {
+  return isLoopback(host) ? `${host}:${port}` : host;
+}
+
+function prefixKey(host: string): string | undefined {
+  if (isLoopback(host)) return undefined;
+  const dot = host.lastIndexOf('.');
+  return dot < 0 ? undefined : host.slice(0, dot);
 }
 
 /** One iterative walk toward `target`. See the module comment for the algorithm. */
@@ -48,8 +156,24 @@ export class Lookup {
   readonly #self: Uint8Array;
   readonly #k: number;
   readonly #alpha: number;
+  readonly #maxPerReply: number;
+  readonly #maxCandidates: number;
+  readonly #diversity: IpDiversity;
   /** Every address seen, so a node is queried at most once. */
   readonly #byAddress = new Map<string, Candidate>();
+  /** Ids of candidates (hex), whatever their address. */
+  readonly #ids = new Set<string>();
+  /** The k closest responders' distances bound which contacts are worth taking (see module comment). */
+  readonly #responders: Candidate[] = [];
+  readonly #ignored: LookupIgnored = {
+    perReply: 0,
+    knownId: 0,
+    far: 0,
+    diversity: 0,
+    full: 0,
+    distrusted: 0,
+  };
+  readonly #distrustAfter: number;
   /** Candidates with a known id, closest to the target first. */
   readonly #ranked: Candidate[] = [];
   /** Bootstrap addresses not yet identified. */
@@ -63,13 +187,27 @@ export class Lookup {
   /**
    * @param target the 20-byte id the walk converges on.
    * @param self our own node id: contacts with it are ignored.
-   * @param options `k`: how many closest nodes must answer; `alpha`: queries in flight at once.
+   * @param options see {@link LookupOptions}.
    */
-  constructor(target: Uint8Array, self: Uint8Array, options: { k: number; alpha: number }) {
+  constructor(target: Uint8Array, self: Uint8Array, options: LookupOptions) {
     this.#target = target;
     this.#self = self;
     this.#k = options.k;
     this.#alpha = options.alpha;
+    this.#maxPerReply = options.maxPerReply ?? options.k;
+    this.#maxCandidates = options.maxCandidates ?? Number.POSITIVE_INFINITY;
+    this.#diversity = new IpDiversity(options.maxPerPrefix ?? Number.POSITIVE_INFINITY);
+    this.#distrustAfter = options.distrustAfter ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Contacts not taken, by reason (see the module comment). */
+  get ignored(): Readonly<LookupIgnored> {
+    return this.#ignored;
+  }
+
+  /** Candidates held (every state). */
+  get size(): number {
+    return this.#byAddress.size;
   }
 
   /** Queries in flight that have not stalled. */
@@ -93,20 +231,83 @@ export class Lookup {
   }
 
   /**
-   * Adds candidates (seeds, or the `nodes` of a reply). Ignores ourselves, port 0 and addresses already
-   * known.
+   * Adds candidates (seeds, or the `nodes` of a reply). Ignores ourselves, port 0, addresses and ids
+   * already known, and contacts the hygiene rules of the module comment refuse.
    */
   add(contacts: Iterable<Contact>): void {
-    for (const c of contacts) {
-      if (c.port === 0) continue;
-      if (c.id && equalBytes(c.id, this.#self)) continue;
-      const key = addressKey(c);
-      if (this.#byAddress.has(key)) continue;
-      const candidate: Candidate = { host: c.host, port: c.port, id: c.id, state: 'waiting' };
-      this.#byAddress.set(key, candidate);
-      if (c.id) this.#insertRanked(candidate);
-      else this.#unranked.push(candidate);
+    for (const c of contacts) this.#take(c);
+  }
+
+  /** Adds a candidate if every rule admits it; returns it, or undefined. */
+  #take(c: Contact): Candidate | undefined {
+    if (c.port === 0) return undefined;
+    if (c.id && equalBytes(c.id, this.#self)) return undefined;
+    const key = addressKey(c);
+    if (this.#byAddress.has(key)) return undefined;
+    const idKey = c.id ? hexOf(c.id) : undefined;
+    if (idKey !== undefined && this.#ids.has(idKey)) {
+      this.#ignored.knownId++;
+      return undefined;
     }
+    if (c.id && this.#responders.length >= this.#k) {
+      const kth = this.#responders[this.#k - 1]!.id!;
+      if (compareDistance(c.id, kth, this.#target) > 0) {
+        this.#ignored.far++;
+        return undefined;
+      }
+    }
+    if (!this.#diversity.admits(c.host, c.port)) {
+      this.#ignored.diversity++;
+      return undefined;
+    }
+    if (this.#byAddress.size >= this.#maxCandidates && !this.#evictFor(c)) {
+      this.#ignored.full++;
+      return undefined;
+    }
+    const candidate: Candidate = { host: c.host, port: c.port, id: c.id, state: 'waiting' };
+    this.#byAddress.set(key, candidate);
+    this.#diversity.add(c.host, c.port);
+    if (idKey !== undefined) this.#ids.add(idKey);
+    if (c.id) this.#insertRanked(this.#ranked, candidate);
+    else this.#unranked.push(candidate);
+    return candidate;
+  }
+
+  /** Drops the farthest waiting ranked candidate if `c` is closer; returns whether it did. */
+  #evictFor(c: Contact): boolean {
+    if (!c.id) return false;
+    for (let i = this.#ranked.length - 1; i >= 0; i--) {
+      const far = this.#ranked[i]!;
+      if (compareDistance(far.id!, c.id, this.#target) <= 0) return false;
+      if (far.state !== 'waiting') continue;
+      this.#forget(far, i);
+      return true;
+    }
+    return false;
+  }
+
+  /** Removes a waiting ranked candidate (at `index` of the ranking, when known). */
+  #forget(c: Candidate, index = this.#ranked.indexOf(c)): void {
+    // No longer waiting, so a referrer's list that still holds it never forgets it twice.
+    c.state = 'failed';
+    if (index >= 0) this.#ranked.splice(index, 1);
+    this.#byAddress.delete(addressKey(c));
+    if (c.id) this.#ids.delete(hexOf(c.id));
+    this.#diversity.remove(c.host, c.port);
+  }
+
+  /** A contact `c` listed failed or stalled: maybe distrust its responder (see the module comment). */
+  #referralFailed(c: Candidate): void {
+    const referrals = c.referrer?.referrals;
+    if (!referrals) return;
+    referrals.failed++;
+    if (referrals.answered > 0 || referrals.failed < this.#distrustAfter) return;
+    for (const other of referrals.taken) {
+      if (other.state !== 'waiting' || !other.id) continue;
+      this.#forget(other);
+      this.#ignored.distrusted++;
+    }
+    referrals.taken = [];
   }
 
   /** The queries to send now (they are marked in flight). Empty once {@link finished}. */
@@ -132,20 +333,46 @@ export class Lookup {
     if (c) {
       this.#responded++;
       c.state = 'responded';
+      if (c.referrer?.referrals) c.referrer.referrals.answered++;
       if (!c.id) {
         c.id = id;
-        if (!equalBytes(id, this.#self)) this.#insertRanked(c);
+        if (!equalBytes(id, this.#self)) {
+          this.#insertRanked(this.#ranked, c);
+          this.#ids.add(hexOf(id));
+        }
+      }
+      if (c.id && !equalBytes(c.id, this.#self)) {
+        this.#insertRanked(this.#responders, c);
+        if (this.#responders.length > this.#k) this.#responders.pop();
       }
     }
-    this.add(nodes);
+    // Closest first, so the contacts a reply may add are its best ones.
+    const offered = [...nodes].sort((a, b) =>
+      a.id && b.id ? compareDistance(a.id, b.id, this.#target) : a.id ? -1 : b.id ? 1 : 0,
+    );
+    const referrals = { taken: [] as Candidate[], answered: 0, failed: 0 };
+    for (const contact of offered) {
+      if (referrals.taken.length >= this.#maxPerReply) {
+        this.#ignored.perReply++;
+        continue;
+      }
+      const taken = this.#take(contact);
+      if (taken && c) {
+        taken.referrer = c;
+        referrals.taken.push(taken);
+      }
+    }
+    if (c) c.referrals = referrals;
   }
 
   /** The query to `from` failed. */
   onFailure(from: Contact): void {
     const c = this.#settle(from);
     if (!c) return;
+    const wasStalled = c.state === 'stalled';
     this.#failed++;
     c.state = 'failed';
+    if (!wasStalled) this.#referralFailed(c);
   }
 
   /** The query to `from` has not been answered for a while: stop waiting for it (see module comment). */
@@ -155,6 +382,7 @@ export class Lookup {
     this.#inFlight--;
     this.#stalled++;
     c.state = 'stalled';
+    this.#referralFailed(c);
   }
 
   /**
@@ -188,16 +416,16 @@ export class Lookup {
     return c.id ? { host: c.host, port: c.port, id: c.id } : { host: c.host, port: c.port };
   }
 
-  #insertRanked(c: Candidate): void {
+  #insertRanked(list: Candidate[], c: Candidate): void {
     const id = c.id!;
     let lo = 0;
-    let hi = this.#ranked.length;
+    let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareDistance(this.#ranked[mid]!.id!, id, this.#target) <= 0) lo = mid + 1;
+      if (compareDistance(list[mid]!.id!, id, this.#target) <= 0) lo = mid + 1;
       else hi = mid;
     }
-    this.#ranked.splice(lo, 0, c);
+    list.splice(lo, 0, c);
   }
 }
 
@@ -232,4 +460,8 @@ export function decodeNodes(buf: Uint8Array): Contact[] {
 
 function addressKey(c: { host: string; port: number }): string {
   return `${c.host}:${c.port}`;
+}
+
+function hexOf(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.length).toString('hex');
 }
