@@ -86,6 +86,12 @@ export const DEFAULT_WALK_DISTRUST_AFTER = 2;
  */
 export const DEFAULT_MAX_NODES_PER_PREFIX = 2;
 /**
+ * BEP 43: a read-only node sends `ro=1` in every query, so that others keep it out of their routing
+ * tables and no walk waits on a node nobody outside can reach. Off by default: a node that does not
+ * know it is unreachable answers as any mainline node does.
+ */
+export const DEFAULT_READ_ONLY = false;
+/**
  * Queries per second our node sends one node address (host:port), retries and read-backs included.
  * libtorrent `dht_block_ratelimit` (5) blocks an IP for `dht_block_timeout` (300 s) once 50 packets
  * arrive within 10 s; 2.8/s with a burst of 16 sends at most 44 in any 10 s (see `pacer.ts`). The
@@ -272,6 +278,8 @@ export const DhtOptionsSchema = z.strictObject({
   walkDistrustAfter: z.int().min(1).default(DEFAULT_WALK_DISTRUST_AFTER),
   /** Nodes per IPv4 /24 among a walk's candidates and in the routing table (one per IP always). */
   maxNodesPerPrefix: z.int().min(1).default(DEFAULT_MAX_NODES_PER_PREFIX),
+  /** Send `ro=1` (BEP 43) in every query: set it when this node cannot be reached from outside. */
+  readOnly: z.boolean().default(DEFAULT_READ_ONLY),
   /** BEP 44 items this node stores for others. */
   maxStoredValues: z.int().min(1).default(DEFAULT_MAX_STORED_VALUES),
   /** How this node serves others: rate limit, item lifetime, per-address share (see `serve.ts`). */

@@ -75,7 +75,7 @@ import { type Contact, compareDistance, decodeNodes, Lookup } from './lookup.js'
 import { abortable, Operation, type Tracked } from './op.js';
 import { QueryPacer } from './pacer.js';
 import { RttEstimator } from './rtt.js';
-import { createServerStats, type ServerStats, tuneServing } from './serve.js';
+import { createServerStats, type ServerStats, sendReadOnly, tuneServing } from './serve.js';
 
 /** A DHT node: its id and UDP address. */
 export interface NodeRef {
@@ -353,6 +353,7 @@ export class Dht {
     });
     this.id = new Uint8Array(this.#dht.nodeId);
     tuneServing(this.#dht, config, this.#stats.server);
+    if (config.readOnly) sendReadOnly(this.#dht);
     // Bucket refresh and re-bootstrap; its timer starts once `create` has bootstrapped.
     this.#liveness = new Liveness({
       rpc: this.#dht._rpc,

@@ -552,3 +552,17 @@ function compactNode(node: DhtContact): Buffer | null {
   out.writeUInt16BE(node.port & 0xffff, 24);
   return out;
 }
+
+/**
+ * BEP 43: every query this node sends carries `ro=1` (ours, liveness pings and bittorrent-dht's own
+ * bucket pings all leave through k-rpc-socket's `send`, which encodes the message it is given; its
+ * `query` builds a message of `t`, `y`, `q` and `a` only), so that the nodes we ask do not add us to
+ * their routing tables. We still answer queries (a querier that reached us may use us).
+ */
+export function sendReadOnly(dht: DHT): void {
+  const socket = dht._rpc.socket as unknown as {
+    send(peer: unknown, message: Record<string, unknown>, cb?: unknown): void;
+  };
+  const send = socket.send.bind(socket);
+  socket.send = (peer, message, cb) => send(peer, message.y === 'q' ? { ...message, ro: 1 } : message, cb);
+}

@@ -224,6 +224,19 @@ describe('routing table', () => {
     expect(victim.nodeCount()).toBe(1);
   });
 
+  it('a read-only node (readOnly) sends ro=1: the node it walks through answers it and keeps it out of its table', async () => {
+    const victim = await node();
+    const reader = await node({ bootstrap: [`${HOST}:${victim.address().port}`], readOnly: true });
+    expect(reader.nodeCount()).toBe(1);
+    const { publicKey } = randomKeys();
+    await reader.getAll({ publicKey });
+    expect(victim.stats.server.readOnlyQueries).toBeGreaterThan(0);
+    expect(victim.nodeCount()).toBe(0);
+    // Without it, the same walk adds the walker (BEP 5).
+    await node({ bootstrap: [`${HOST}:${victim.address().port}`] });
+    expect(victim.nodeCount()).toBe(1);
+  });
+
   it('a reply never lists the asker itself in its nodes', async () => {
     const victim = await node();
     const to = addressOf(victim);
