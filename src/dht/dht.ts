@@ -75,7 +75,15 @@ import { type Contact, compareDistance, decodeNodes, Lookup } from './lookup.js'
 import { abortable, Operation, type Tracked } from './op.js';
 import { QueryPacer } from './pacer.js';
 import { RttEstimator } from './rtt.js';
-import { createServerStats, type ServerStats, sendReadOnly, tuneServing } from './serve.js';
+import {
+  createServerStats,
+  type ImpairedNode,
+  type Impairment,
+  impairReplies,
+  type ServerStats,
+  sendReadOnly,
+  tuneServing,
+} from './serve.js';
 
 /** A DHT node: its id and UDP address. */
 export interface NodeRef {
@@ -280,6 +288,9 @@ const CONFLICT_CODES: ReadonlySet<number | string> = new Set([301, 302]);
 /** libtorrent's KRPC client version prefix (BEP 5 `v`: two letters naming the client, then its version). */
 const LIBTORRENT_VERSION = [0x4c, 0x54]; // "LT"
 
+/** @internal `createTestnet`'s hook: impair this node's replies like a real DHT node's (`serve.ts`). */
+export const kImpair: unique symbol = Symbol('gossip-topic-tracker.impair');
+
 const Bytes = z.instanceof(Uint8Array);
 /** The envelope of a `get` / `find_node` reply (BEP 5, BEP 44); item fields are read by `readReplyItem`. */
 const ReplyEnvelope = z.looseObject({
@@ -333,6 +344,8 @@ export class Dht {
   readonly #liveness: Liveness;
   /** Every query we send goes through it: at most a few per second to one node (`pacer.ts`). */
   readonly #pacer = new QueryPacer();
+  /** Set by a testnet that impairs this node (`kImpair`). */
+  #impaired: ImpairedNode | undefined;
 
   private constructor(config: DhtConfig, bootstrap: readonly HostPort[]) {
     this.#config = config;
@@ -600,8 +613,16 @@ export class Dht {
     return this.#closing;
   }
 
+  /** @internal See {@link kImpair}. Returns the handle that silences the node. */
+  [kImpair](impairment: Impairment): ImpairedNode {
+    this.#impaired?.close();
+    this.#impaired = impairReplies(this.#dht, impairment);
+    return this.#impaired;
+  }
+
   async #close(): Promise<void> {
     const closed = GttError.closed('Dht');
+    this.#impaired?.close();
     this.#liveness.close();
     this.#pacer.close();
     for (const op of [...this.#ops]) op.reject(closed);

@@ -566,3 +566,61 @@ export function sendReadOnly(dht: DHT): void {
   const send = socket.send.bind(socket);
   socket.send = (peer, message, cb) => send(peer, message.y === 'q' ? { ...message, ro: 1 } : message, cb);
 }
+
+/** How a testnet node misbehaves like a real DHT node (see `createTestnet`). */
+export interface Impairment {
+  /** Every reply waits this long before it leaves. */
+  readonly delayMs: number;
+  /** Share of replies dropped, 0–1. */
+  readonly loss: number;
+  readonly random: () => number;
+}
+
+/** A node's impairment at work: `silence()` makes it send nothing more; `close()` clears its timers. */
+export interface ImpairedNode {
+  silence(): void;
+  close(): void;
+}
+
+/**
+ * Makes `dht` answer like a node of the real DHT (testnets only): replies delayed and some lost, and,
+ * once silenced, nothing sent at all while it stays bound and in others' routing tables (a node gone
+ * without a trace). Wraps k-rpc-socket's `send`, through which every datagram of the node leaves.
+ */
+export function impairReplies(dht: DHT, impairment: Impairment): ImpairedNode {
+  const socket = dht._rpc.socket as unknown as {
+    send(peer: unknown, message: Record<string, unknown>, cb?: unknown): void;
+  };
+  const send = socket.send.bind(socket);
+  const timers = new Set<NodeJS.Timeout>();
+  let silent = false;
+  let closed = false;
+  socket.send = (peer, message, cb) => {
+    if (silent || closed) return;
+    if (message.y === 'q') {
+      send(peer, message, cb);
+      return;
+    }
+    if (impairment.random() < impairment.loss) return;
+    if (impairment.delayMs <= 0) {
+      send(peer, message, cb);
+      return;
+    }
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!silent && !closed) send(peer, message, cb);
+    }, impairment.delayMs);
+    timer.unref();
+    timers.add(timer);
+  };
+  return {
+    silence: () => {
+      silent = true;
+    },
+    close: () => {
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}

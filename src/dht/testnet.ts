@@ -17,11 +17,17 @@
  * already held after step 2 in every run, one refresh round took 70–470 ms, and the whole testnet was
  * ready in 0.15–1.1 s. Walks from any node then found all of the true 20 closest nodes of 40 random
  * targets.
+ *
+ * A testnet that behaves like the real DHT, when asked: `latency` (each node's replies wait a delay
+ * drawn once per node), `loss` (a share of replies dropped) and `dead` (a share of nodes that stop
+ * sending anything `afterMs` after readiness, while staying bound and in every routing table, as nodes
+ * of the real DHT vanish). They start once the testnet is ready, so readiness is unchanged, and touch
+ * the testnet's own nodes only, not those of `createNode`.
  */
 import type { CryptoSuite } from '../crypto/suite.js';
 import { GttError, throwIfAborted } from '../errors.js';
 import { DEFAULT_K, type DhtOptions } from './config.js';
-import { Dht } from './dht.js';
+import { Dht, kImpair } from './dht.js';
 
 /** Refresh rounds before giving up on filling routing tables (guess; one round sufficed when measured). */
 export const TESTNET_MAX_REFRESH_ROUNDS = 5;
@@ -45,6 +51,18 @@ export interface TestnetOptions {
    * the Dht default, `defaultSuite()`).
    */
   readonly crypto?: CryptoSuite;
+  /**
+   * Each of the testnet's own nodes answers after a delay drawn once per node, uniformly in
+   * [minMs, maxMs] (default: none). Like `loss` and `dead`, it starts once the testnet is ready.
+   */
+  readonly latency?: { readonly minMs: number; readonly maxMs: number };
+  /** Share of replies each testnet node drops, 0–1 (default 0). */
+  readonly loss?: number;
+  /**
+   * This share of the testnet's nodes (never the bootstrap node) goes silent `afterMs` after the
+   * testnet is ready, while staying in everyone's routing tables (default: none).
+   */
+  readonly dead?: { readonly share: number; readonly afterMs: number };
   readonly signal?: AbortSignal;
 }
 
@@ -84,6 +102,7 @@ export async function createTestnet(options: TestnetOptions = {}): Promise<Testn
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) {
     throw GttError.invalidConfig(`Invalid testnet options: host: expected a 127.x.y.z address, got ${host}`);
   }
+  const profile = checkProfile(options);
   throwIfAborted(signal);
   const common: DhtOptions & { host: string } = { host, port: 0 };
   if (options.queryTimeoutMs !== undefined) common.queryTimeoutMs = options.queryTimeoutMs;
@@ -92,6 +111,7 @@ export async function createTestnet(options: TestnetOptions = {}): Promise<Testn
 
   const extra = new Set<Dht>();
   const { nodes, bootstrap, close: closeNodes } = await startDhtNodes({ common, count, signal });
+  const impaired = impair(nodes, profile);
   let closing: Promise<void> | undefined;
   return {
     bootstrap,
@@ -107,8 +127,61 @@ export async function createTestnet(options: TestnetOptions = {}): Promise<Testn
       return node;
     },
     close() {
+      impaired.close();
       closing ??= Promise.all([closeNodes(), ...[...extra].map((n) => n.close())]).then(() => undefined);
       return closing;
+    },
+  };
+}
+
+interface Profile {
+  latency: { minMs: number; maxMs: number } | undefined;
+  loss: number;
+  dead: { share: number; afterMs: number } | undefined;
+}
+
+/** @throws {GttError} `INVALID_CONFIG` for a latency, loss or dead share out of range. */
+function checkProfile(options: TestnetOptions): Profile {
+  const bad = (what: string) => GttError.invalidConfig(`Invalid testnet options: ${what}`);
+  const { latency, loss = 0, dead } = options;
+  if (latency !== undefined && !(latency.minMs >= 0 && latency.maxMs >= latency.minMs)) {
+    throw bad('latency: expected 0 ≤ minMs ≤ maxMs');
+  }
+  if (!(loss >= 0 && loss <= 1)) throw bad(`loss: expected a share in [0, 1], got ${loss}`);
+  if (dead !== undefined && !(dead.share >= 0 && dead.share <= 1 && dead.afterMs >= 0)) {
+    throw bad('dead: expected share in [0, 1] and afterMs ≥ 0');
+  }
+  return { latency, loss, dead };
+}
+
+/**
+ * Applies the profile to the testnet's nodes (through the Dht's `kImpair` hook, `serve.ts`): delays
+ * and losses from now, and a timer that silences the dead share. `close()` clears everything.
+ */
+function impair(nodes: readonly Dht[], profile: Profile): { close(): void } {
+  const { latency, loss, dead } = profile;
+  if (latency === undefined && loss === 0 && dead === undefined) return { close: () => {} };
+  const handles = nodes.map((n) =>
+    n[kImpair]({
+      delayMs: latency === undefined ? 0 : latency.minMs + Math.random() * (latency.maxMs - latency.minMs),
+      loss,
+      random: Math.random,
+    }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  if (dead !== undefined) {
+    // Never the bootstrap node: newcomers must still be able to join.
+    const candidates = handles.slice(1).sort(() => Math.random() - 0.5);
+    const silenced = candidates.slice(0, Math.round(dead.share * candidates.length));
+    timer = setTimeout(() => {
+      for (const h of silenced) h.silence();
+    }, dead.afterMs);
+    timer.unref();
+  }
+  return {
+    close: () => {
+      if (timer !== undefined) clearTimeout(timer);
+      for (const h of handles) h.close();
     },
   };
 }

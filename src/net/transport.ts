@@ -85,8 +85,11 @@ export type UpgradeFailure =
 export interface TransportStats extends ConnectionCounters {
   /** Open connections. */
   connections: number;
-  /** Connections still in their handshake (inbound and outbound). */
-  handshaking: number;
+  /**
+   * Connections still in their handshake (inbound and outbound), read live: one closed by us (evicted,
+   * timed out) stops counting at once, not when its socket's close event comes.
+   */
+  readonly handshaking: number;
   /** Inbound sockets admitted and not open yet: HTTP upgrade or handshake not done. */
   readonly pending: number;
   /** Peers being dialed (a dial may try several addresses). */
@@ -234,9 +237,11 @@ export class Transport extends EventEmitter<TransportEvents> {
   readonly id: PeerId;
   readonly config: TransportConfig;
   readonly stats: TransportStats;
-  readonly #stats: Omit<TransportStats, 'pending' | 'evictions' | 'addressBookPeers' | 'bans'> = {
+  readonly #stats: Omit<
+    TransportStats,
+    'handshaking' | 'pending' | 'evictions' | 'addressBookPeers' | 'bans'
+  > = {
     connections: 0,
-    handshaking: 0,
     pendingDials: 0,
     dialsStarted: 0,
     dialsFailed: 0,
@@ -313,8 +318,17 @@ export class Transport extends EventEmitter<TransportEvents> {
     const manager = this.#manager;
     const book = this.#book;
     const bans = this.#bans;
+    const all = this.#all;
     // Gauges read live from their structures; the rest are plain counters.
     this.stats = Object.defineProperties(this.#stats as unknown as TransportStats, {
+      handshaking: {
+        get: () => {
+          let n = 0;
+          for (const c of all) if (c.state === 'handshaking') n++;
+          return n;
+        },
+        enumerable: true,
+      },
       pending: { get: () => manager.pendingInbound, enumerable: true },
       evictions: { get: () => manager.evictions, enumerable: true },
       addressBookPeers: { get: () => book.size, enumerable: true },
@@ -823,7 +837,6 @@ export class Transport extends EventEmitter<TransportEvents> {
     slot.owner = conn;
     slot.evict = () => conn.destroy('evicted');
     this.#all.add(conn);
-    this.#stats.handshaking++;
     conn.on('progress', () => {
       // Message 1 arrived: the handshake work starts here, and the total accept rate pays for it.
       // Over it, the socket is closed before any of that work (`destroy` ends the handshake at once).
@@ -1058,7 +1071,6 @@ export class Transport extends EventEmitter<TransportEvents> {
   }
 
   #onOpen(conn: Connection): void {
-    this.#stats.handshaking--;
     // Counted before any early close: #onClose takes an established connection off again.
     this.#stats.connections++;
     const peer = conn.remoteId;
@@ -1114,7 +1126,6 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.#count(info.reason);
     if (info.established) this.#stats.connections--;
     else {
-      this.#stats.handshaking--;
       const key = this.#dialKeys.get(conn);
       if (key !== undefined && !OUR_OWN.has(info.reason)) this.#dialBounds.failed(key, now());
       if (info.reason === 'handshake-failed' || info.reason === 'handshake-timeout') {

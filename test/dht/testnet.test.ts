@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestnet, type Testnet } from '../../src/dht/index.js';
+import { randomKeys, utf8 } from '../helpers/dht.js';
+import { RawKrpc } from '../helpers/raw-krpc.js';
 
 describe('createTestnet', () => {
   let testnet: Testnet;
@@ -42,5 +44,55 @@ describe('createTestnet', () => {
 
   it('rejects with ABORTED on an aborted signal', async () => {
     await expect(createTestnet({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+});
+
+describe('createTestnet with a real-DHT profile', () => {
+  it('delays replies, drops some, and silences a share of nodes that stay in routing tables', async () => {
+    const net = await createTestnet({
+      nodes: 20,
+      latency: { minMs: 60, maxMs: 120 },
+      loss: 0.02,
+      dead: { share: 0.3, afterMs: 0 },
+    });
+    try {
+      const client = await RawKrpc.open();
+      try {
+        // The dead share answers nothing; every other node answers, late.
+        let silent = 0;
+        for (const node of net.nodes.slice(1)) {
+          const to = { host: '127.0.0.1', port: node.address().port };
+          const started = performance.now();
+          let reply = await client.query(to, 'ping', { id: client.id }, { waitMs: 600 });
+          // A lost reply (2 %) is asked again once.
+          reply ??= await client.query(to, 'ping', { id: client.id }, { waitMs: 600 });
+          if (reply === undefined) silent++;
+          else expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+        }
+        expect(silent).toBeGreaterThanOrEqual(5);
+        expect(silent).toBeLessThanOrEqual(7);
+        // The silent nodes are still in the others' tables.
+        expect(net.nodes[0]!.nodeCount()).toBeGreaterThanOrEqual(19);
+        // A newcomer still reads and writes through what is left.
+        const a = await net.createNode();
+        const keys = randomKeys();
+        const put = await a.put(keys, utf8('still works'), { seq: 1 });
+        expect(put.ok).toBe(true);
+        const b = await net.createNode();
+        const got = await b.getAll({ publicKey: keys.publicKey });
+        expect(got.values.map((v) => new TextDecoder().decode(v.value))).toContain('still works');
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await net.close();
+    }
+  }, 60_000);
+
+  it('rejects a profile out of range', async () => {
+    await expect(createTestnet({ nodes: 2, loss: 2 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(createTestnet({ nodes: 2, latency: { minMs: 10, maxMs: 5 } })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+    });
   });
 });
