@@ -1,7 +1,8 @@
 /**
  * `Lru`: a Map bounded to `max` entries that drops the least recently used one when full. The bounded
  * caches of the layers above share it (imported public keys in src/native, verified BEP 44 items and
- * handed-out tokens in src/dht, opened records in src/tracker): each holds what remote peers can make
+ * handed-out tokens and the per-IP rate table of the serving node in src/dht, opened records in
+ * src/tracker): each holds what remote peers can make
  * it hold, so each needs a bound.
  * Pure: no I/O, no clock. Internal (not re-exported by `index.ts`).
  */

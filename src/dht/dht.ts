@@ -374,6 +374,8 @@ export class Dht {
       config: config.liveness,
       stats: this.#stats.liveness,
       queriesSent: () => this.#stats.queriesSent + this.#stats.putsSent,
+      query: (to, message, cb) =>
+        this.#query(to, message, (error, reply) => cb(!error && reply?.r !== undefined)),
       refresh: (target) => this.refresh({ target }),
     });
     // An 'error' event without a listener would throw: count it instead.

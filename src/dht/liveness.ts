@@ -70,6 +70,8 @@ export interface LivenessHost {
   readonly stats: LivenessStats;
   /** Queries our walks and puts have sent so far (a counter). */
   queriesSent(): number;
+  /** Sends one query the way the Dht's own go (through its pacer); `cb` runs once. */
+  query(to: { host: string; port: number }, message: KrpcMessage, cb: (ok: boolean) => void): void;
   /** A `find_node` walk toward `target` (`Dht.refresh`); its rejection (e.g. CLOSED) is ignored. */
   refresh(target: Uint8Array): Promise<unknown>;
   /** Milliseconds, on the clock of k-rpc's `seen` stamps (default `Date.now`). */
@@ -172,9 +174,7 @@ export class Liveness {
       if (this.#closed) return resolve(false);
       stats.rebootstrapQueries++;
       try {
-        rpc.socket.query({ host: node.host, port: node.port }, message, (error, reply) =>
-          resolve(!error && reply?.r !== undefined),
-        );
+        this.#host.query({ host: node.host, port: node.port }, message, resolve);
       } catch {
         resolve(false); // the socket is gone (closing)
       }

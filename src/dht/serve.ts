@@ -560,11 +560,21 @@ function compactNode(node: DhtContact): Buffer | null {
  * their routing tables. We still answer queries (a querier that reached us may use us).
  */
 export function sendReadOnly(dht: DHT): void {
-  const socket = dht._rpc.socket as unknown as {
-    send(peer: unknown, message: Record<string, unknown>, cb?: unknown): void;
-  };
-  const send = socket.send.bind(socket);
-  socket.send = (peer, message, cb) => send(peer, message.y === 'q' ? { ...message, ro: 1 } : message, cb);
+  wrapSend(
+    dht,
+    (send) => (peer, message, cb) => send(peer, message.y === 'q' ? { ...message, ro: 1 } : message, cb),
+  );
+}
+
+type SendFn = (peer: unknown, message: Record<string, unknown>, cb?: unknown) => void;
+
+/**
+ * Replaces k-rpc-socket's `send`, through which every datagram of the node leaves (its `query` and
+ * `response` build the message and call it), with `wrap(the previous send)`.
+ */
+function wrapSend(dht: DHT, wrap: (send: SendFn) => SendFn): void {
+  const socket = dht._rpc.socket as unknown as { send: SendFn };
+  socket.send = wrap(socket.send.bind(socket));
 }
 
 /** How a testnet node misbehaves like a real DHT node (see `createTestnet`). */
@@ -588,14 +598,10 @@ export interface ImpairedNode {
  * without a trace). Wraps k-rpc-socket's `send`, through which every datagram of the node leaves.
  */
 export function impairReplies(dht: DHT, impairment: Impairment): ImpairedNode {
-  const socket = dht._rpc.socket as unknown as {
-    send(peer: unknown, message: Record<string, unknown>, cb?: unknown): void;
-  };
-  const send = socket.send.bind(socket);
   const timers = new Set<NodeJS.Timeout>();
   let silent = false;
   let closed = false;
-  socket.send = (peer, message, cb) => {
+  wrapSend(dht, (send) => (peer, message, cb) => {
     if (silent || closed) return;
     if (message.y === 'q') {
       send(peer, message, cb);
@@ -612,7 +618,7 @@ export function impairReplies(dht: DHT, impairment: Impairment): ImpairedNode {
     }, impairment.delayMs);
     timer.unref();
     timers.add(timer);
-  };
+  });
   return {
     silence: () => {
       silent = true;

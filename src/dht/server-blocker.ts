@@ -15,6 +15,7 @@
  *
  * Pure: no I/O, no clock (callers pass `now` in ms, monotonic).
  */
+import { Lru } from '../crypto/lru.js';
 
 /** The window over which a rate is averaged (libtorrent's DoS blocker: 10 s). */
 export const RATE_WINDOW_MS = 10_000;
@@ -38,11 +39,10 @@ interface Entry {
 
 export class IpBlocker {
   readonly #blockMs: number;
-  readonly #maxTracked: number;
   /** Messages in one window that block an address. */
   readonly #threshold: number;
-  /** Least recently heard first. */
-  readonly #entries = new Map<string, Entry>();
+  /** The `maxTracked` most recently heard addresses. */
+  readonly #entries: Lru<string, Entry>;
 
   constructor(options: BlockerOptions) {
     if (!(options.rate > 0)) throw new RangeError(`"rate" expected a number > 0, got ${options.rate}`);
@@ -50,7 +50,7 @@ export class IpBlocker {
       throw new RangeError(`"maxTracked" expected an integer ≥ 1, got ${options.maxTracked}`);
     }
     this.#blockMs = options.blockMs;
-    this.#maxTracked = options.maxTracked;
+    this.#entries = new Lru(options.maxTracked);
     this.#threshold = Math.max(1, Math.ceil((options.rate * RATE_WINDOW_MS) / 1000));
   }
 
@@ -66,7 +66,6 @@ export class IpBlocker {
   blocked(ip: string, now: number): boolean {
     const entry = this.#entries.get(ip);
     if (entry === undefined || entry.blockedUntil === 0) return false;
-    this.#touch(ip, entry);
     if (now < entry.blockedUntil) {
       entry.blockedUntil = now + this.#blockMs;
       return true;
@@ -83,10 +82,7 @@ export class IpBlocker {
     if (entry === undefined) {
       entry = { count: 0, windowEnd: 0, blockedUntil: 0 };
       this.#entries.set(ip, entry);
-      if (this.#entries.size > this.#maxTracked) {
-        this.#entries.delete(this.#entries.keys().next().value as string);
-      }
-    } else this.#touch(ip, entry);
+    }
     if (now >= entry.windowEnd) {
       entry.count = 0;
       entry.windowEnd = now + RATE_WINDOW_MS;
@@ -95,10 +91,5 @@ export class IpBlocker {
     if (entry.count < this.#threshold || entry.blockedUntil !== 0) return false;
     entry.blockedUntil = now + this.#blockMs;
     return true;
-  }
-
-  #touch(ip: string, entry: Entry): void {
-    this.#entries.delete(ip);
-    this.#entries.set(ip, entry);
   }
 }
