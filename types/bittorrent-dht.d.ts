@@ -1,8 +1,9 @@
 /**
- * Types for the parts of bittorrent-dht 11.0.12 (pinned) that `src/dht` uses. The package ships no
- * types. Members whose names start with `_` are internals of bittorrent-dht / k-rpc / k-rpc-socket, not
- * public API: they are typed here because `src/dht` drives the KRPC layer itself (see
- * `src/dht/dht.ts`), and a version bump must re-check every one of them.
+ * Types for the parts of bittorrent-dht 11.0.12 (pinned) that `src/dht/krpc.ts` (the one module that
+ * imports it) and the test helpers use. The package ships no types. Members whose names start with `_`
+ * are internals of bittorrent-dht / k-rpc / k-rpc-socket, not public API: they are typed here because
+ * `src/dht/krpc.ts` drives the KRPC layer itself (its header lists why), and a version bump must
+ * re-check every one of them.
  */
 declare module 'bittorrent-dht' {
   import { EventEmitter } from 'node:events';

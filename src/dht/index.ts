@@ -1,6 +1,6 @@
 /**
  * The DHT layer: BEP 44 mutable items on the BitTorrent mainline DHT (BEP 5) through bittorrent-dht,
- * and a loopback testnet for tests. See `dht.ts` for how and why the KRPC layer is driven directly.
+ * and a loopback testnet for tests. See `krpc.ts` for how and why the KRPC layer is driven directly.
  */
 export {
   assertBytes,
@@ -63,22 +63,7 @@ export {
   MIN_QUERY_TIMEOUT_MS,
   parseDhtOptions,
 } from './config.js';
-export {
-  Dht,
-  type DhtStats,
-  type FoundValue,
-  type GetAllOptions,
-  type GetAllResult,
-  type LookupNode,
-  type NodeRef,
-  type PutAttempt,
-  type PutOptions,
-  type PutRejection,
-  type PutResult,
-  type RefreshResult,
-  type SigningSlot,
-  type Slot,
-} from './dht.js';
+export { Dht } from './dht.js';
 export type { LivenessStats } from './liveness.js';
 export { compareDistance } from './lookup.js';
 export type { PutRefusal, ServerStats } from './serve.js';
@@ -90,3 +75,18 @@ export {
   type TestnetNodeOptions,
   type TestnetOptions,
 } from './testnet.js';
+export type {
+  DhtStats,
+  FoundValue,
+  GetAllOptions,
+  GetAllResult,
+  LookupNode,
+  NodeRef,
+  PutAttempt,
+  PutOptions,
+  PutRejection,
+  PutResult,
+  RefreshResult,
+  SigningSlot,
+  Slot,
+} from './types.js';

@@ -2,7 +2,7 @@
  * Keeping the routing table alive (BEP 5 "Routing Table"), beside bittorrent-dht, whose own bootstrap
  * and refresh we leave off: k-rpc removes a node whose query timed out, and nothing ever adds nodes
  * back, so after an outage of every node we knew, the table stays empty (or holds the few nodes that
- * lived through it) for good.
+ * lived through it) for good (`krpc.ts`, defect 6).
  *
  * One unref'd interval timer (`checkMs`, started by `start()`, cleared by `close()`) does two things:
  * 1. **Bucket refresh** (BEP 5: "Buckets that have not been changed in 15 minutes should be refreshed"
@@ -22,11 +22,9 @@
  *    exponential back-off, `rebootstrapMinDelayMs` doubling up to `rebootstrapMaxDelayMs`; one that
  *    does resets it.
  *
- * `Dht.create` retries its own bootstrap walk until `bootstrapTimeoutMs` (a lost datagram is not a
- * dead node); {@link BootstrapAttempts} paces those walks and words the failure.
+ * `Dht.create`'s own bootstrap walk, retried until `bootstrapTimeoutMs`, is in `bootstrap.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import type { DhtContact, Krpc, KrpcMessage } from 'bittorrent-dht';
 import type { HostPort } from './config.js';
 
 /** Bucket refresh walks in flight at once (guess: a refresh is background work; walks are 16 wide). */
@@ -60,18 +58,33 @@ export interface LivenessConfig {
   readonly rebootstrapMaxDelayMs: number;
 }
 
+/** A routing-table entry as {@link staleBuckets} reads it (`seen`: k-rpc's stamp, ms since epoch). */
+export interface SeenContact {
+  readonly id: Uint8Array;
+  readonly seen?: number;
+}
+
 /** What {@link Liveness} needs from its Dht. */
 export interface LivenessHost {
-  /** k-rpc under bittorrent-dht: its routing table, socket and id. */
-  readonly rpc: Krpc;
+  /** Our node id. */
+  readonly id: Uint8Array;
+  /** Nodes in the routing table. */
+  nodeCount(): number;
+  /** Every routing-table entry. */
+  nodes(): readonly SeenContact[];
+  /** Calls `listener` on every response the socket reads (see `KrpcNode.onResponse`); returns its remover. */
+  onResponse(listener: () => void): () => void;
   /** The resolved bootstrap addresses (empty: nothing to bootstrap from). */
   readonly bootstrap: readonly HostPort[];
   readonly config: LivenessConfig;
   readonly stats: LivenessStats;
   /** Queries our walks and puts have sent so far (a counter). */
   queriesSent(): number;
-  /** Sends one query the way the Dht's own go (through its pacer); `cb` runs once. */
-  query(to: { host: string; port: number }, message: KrpcMessage, cb: (ok: boolean) => void): void;
+  /**
+   * Sends one `find_node` query toward `target` the way the Dht's own go (through its pacer); `cb` runs
+   * once, with whether it was answered.
+   */
+  findNode(to: { host: string; port: number }, target: Uint8Array, cb: (ok: boolean) => void): void;
   /** A `find_node` walk toward `target` (`Dht.refresh`); its rejection (e.g. CLOSED) is ignored. */
   refresh(target: Uint8Array): Promise<unknown>;
   /** Milliseconds, on the clock of k-rpc's `seen` stamps (default `Date.now`). */
@@ -86,6 +99,7 @@ export class Liveness {
   /** When we last walked toward bucket i (its "last changed" when none of its nodes was seen since). */
   readonly #walkedAt = new Map<number, number>();
   #timer: NodeJS.Timeout | undefined;
+  #offResponse: (() => void) | undefined;
   #closed = false;
   #startedAt = 0;
   #refreshing = 0;
@@ -103,7 +117,7 @@ export class Liveness {
   constructor(host: LivenessHost) {
     this.#host = host;
     this.#now = host.now ?? Date.now;
-    this.#id = new Uint8Array(host.rpc.id);
+    this.#id = new Uint8Array(host.id);
   }
 
   /** Starts the check timer (unref'd: it never keeps the process alive). Idempotent. */
@@ -111,7 +125,7 @@ export class Liveness {
     if (this.#timer || this.#closed) return;
     this.#startedAt = this.#now();
     this.#onResponse();
-    this.#host.rpc.socket.on('response', this.#onResponse);
+    this.#offResponse = this.#host.onResponse(this.#onResponse);
     this.#timer = setInterval(() => this.#check(), this.#host.config.checkMs);
     this.#timer.unref();
   }
@@ -121,7 +135,8 @@ export class Liveness {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#host.rpc.socket.off('response', this.#onResponse);
+    this.#offResponse?.();
+    this.#offResponse = undefined;
   }
 
   #check(): void {
@@ -135,14 +150,14 @@ export class Liveness {
   #rebootstrapReason(now: number): 'small' | 'silent' | undefined {
     const { rebootstrapBelowNodes, rebootstrapSilenceMs } = this.#host.config;
     if (this.#host.bootstrap.length === 0) return undefined;
-    if (this.#host.rpc.nodes.count() < rebootstrapBelowNodes) return 'small';
+    if (this.#host.nodeCount() < rebootstrapBelowNodes) return 'small';
     const unanswered = this.#host.queriesSent() > this.#sentAtLastResponse;
     if (unanswered && now - this.#lastResponseAt >= rebootstrapSilenceMs) return 'silent';
     return undefined;
   }
 
   async #rebootstrap(reason: 'small' | 'silent'): Promise<void> {
-    const { stats, config, bootstrap, rpc } = this.#host;
+    const { stats, config, bootstrap } = this.#host;
     this.#rebootstrapping = true;
     stats.rebootstraps++;
     try {
@@ -157,7 +172,8 @@ export class Liveness {
         await this.#host.refresh(this.#id).catch(() => undefined);
         if (this.#closed) return;
       }
-      const restored = answered && (reason === 'silent' || rpc.nodes.count() >= config.rebootstrapBelowNodes);
+      const restored =
+        answered && (reason === 'silent' || this.#host.nodeCount() >= config.rebootstrapBelowNodes);
       this.#failures = restored ? 0 : this.#failures + 1;
       this.#nextRebootstrapAt = this.#now() + (restored ? 0 : backoffMs(this.#failures, config));
       if (answered) this.#onResponse();
@@ -168,13 +184,12 @@ export class Liveness {
 
   /** One `find_node` toward our id, straight to a bootstrap address; resolves with whether it answered. */
   #findSelf(node: HostPort): Promise<boolean> {
-    const { rpc, stats } = this.#host;
-    const message: KrpcMessage = { q: 'find_node', a: { id: rpc.id, target: rpc.id } };
+    const { stats } = this.#host;
     return new Promise((resolve) => {
       if (this.#closed) return resolve(false);
       stats.rebootstrapQueries++;
       try {
-        this.#host.query({ host: node.host, port: node.port }, message, resolve);
+        this.#host.findNode({ host: node.host, port: node.port }, this.#id, resolve);
       } catch {
         resolve(false); // the socket is gone (closing)
       }
@@ -183,7 +198,7 @@ export class Liveness {
 
   #refreshStaleBuckets(now: number): void {
     const { bucketRefreshMs } = this.#host.config;
-    const stale = staleBuckets(this.#id, this.#host.rpc.nodes.toArray(), this.#walkedAt, this.#startedAt)
+    const stale = staleBuckets(this.#id, this.#host.nodes(), this.#walkedAt, this.#startedAt)
       .filter((b) => now - b.changedAt >= bucketRefreshMs)
       .sort((a, b) => a.changedAt - b.changedAt);
     for (const bucket of stale) {
@@ -226,7 +241,7 @@ export function sharedPrefixBits(a: Uint8Array, b: Uint8Array): number {
  */
 export function staleBuckets(
   self: Uint8Array,
-  contacts: readonly DhtContact[],
+  contacts: readonly SeenContact[],
   walkedAt: ReadonlyMap<number, number>,
   since: number,
 ): { index: number; deepest: boolean; changedAt: number }[] {
@@ -259,47 +274,4 @@ const getBit = (b: Uint8Array, bit: number): number => (b[bit >> 3]! >> (7 - (bi
 function setBit(b: Uint8Array, bit: number, value: number): void {
   const mask = 1 << (7 - (bit & 7));
   b[bit >> 3] = value ? b[bit >> 3]! | mask : b[bit >> 3]! & ~mask;
-}
-
-/**
- * Paces the bootstrap walks of `Dht.create` and words its failure. A walk whose every query went
- * unanswered is sent again: at most one walk per query timeout (a walk seeded only with bootstrap
- * addresses waits that long for them anyway; the spacing matters when they answer with errors).
- */
-export class BootstrapAttempts {
-  readonly #bootstrap: readonly HostPort[];
-  readonly #queryTimeoutMs: number;
-  #walks = 0;
-  #lastWalkAt = 0;
-
-  constructor(bootstrap: readonly HostPort[], queryTimeoutMs: number) {
-    this.#bootstrap = bootstrap;
-    this.#queryTimeoutMs = queryTimeoutMs;
-  }
-
-  /** Call as a walk starts. */
-  started(): void {
-    this.#walks++;
-    this.#lastWalkAt = performance.now();
-  }
-
-  /** How long to wait before the next walk, after one that nobody answered. */
-  retryDelayMs(): number {
-    return Math.max(0, this.#lastWalkAt + this.#queryTimeoutMs - performance.now());
-  }
-
-  /**
-   * The failure message: the budget and the bootstrap nodes first (what a user checks), then how many
-   * walks and queries went out and how they ended.
-   */
-  message(budgetMs: number, counts: { sent: number; timedOut: number; errors: number }): string {
-    const addresses = this.#bootstrap.map((b) => `${b.host}:${b.port}`).join(', ');
-    const walks = this.#walks === 1 ? '1 walk' : `${this.#walks} walks`;
-    const queries = counts.sent === 1 ? '1 query' : `${counts.sent} queries`;
-    const unanswered = Math.max(0, counts.sent - counts.timedOut - counts.errors);
-    return (
-      `No DHT node answered within ${budgetMs} ms (bootstrap: ${addresses}; ${walks}, ${queries}: ` +
-      `${counts.timedOut} timed out, ${counts.errors} refused or invalid, ${unanswered} unanswered)`
-    );
-  }
 }

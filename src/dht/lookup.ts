@@ -1,6 +1,6 @@
 /**
  * The iterative Kademlia walk of BEP 5 ("find_node" / "get_peers" lookups), as pure state: no sockets,
- * no timers. The I/O layer (`dht.ts`) asks {@link Lookup.next} which nodes to query, sends the queries,
+ * no timers. The I/O layer (`walk.ts`) asks {@link Lookup.next} which nodes to query, sends the queries,
  * and reports each outcome back with {@link Lookup.onResponse} / {@link Lookup.onFailure}.
  *
  * Algorithm (BEP 5, "Routing Table" and the lookup it describes; Maymounkov & Mazières §2.3):

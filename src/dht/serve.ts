@@ -1,19 +1,20 @@
 /**
- * Our node's serving side. bittorrent-dht 11.0.12 (pinned) answers `ping`, `find_node`, `get_peers`
- * and `announce_peer` itself; everything here changes one instance right after construction.
+ * Our node's serving side: the policy. bittorrent-dht answers `ping`, `find_node`, `get_peers` and
+ * `announce_peer` itself; `krpc.ts` installs every change below in it right after construction
+ * (`KrpcNode.serve`; the library's defects these work around, and their upstream fixes, are listed
+ * there) and the `get` / `put` handlers of {@link createItemServer} here.
  *
  * ## Cheaper replies (the wire changes only in 1)
- * 1. **Nodes per reply.** It asks its routing table for `closest(target)` with no count and so sends
- *    the whole table: several kB with a few hundred nodes known (IP fragments on the public DHT), and
- *    every asker decodes and ranks all of it. Replies now carry the `k` (default 20) closest, as the
- *    Rust `mainline` crate sends. BEP 5 says K = 8 (libtorrent sends 8); our walks want the 20 closest
+ * 1. **Nodes per reply** (`krpc.ts`, defects 9 and 10). bittorrent-dht sends the whole routing table:
+ *    several kB with a few hundred nodes known (IP fragments on the public DHT), and every asker decodes
+ *    and ranks all of it. Replies now carry the `k` (default 20) closest, as the Rust `mainline` crate
+ *    sends. BEP 5 says K = 8 (libtorrent sends 8); our walks want the 20 closest
  *    responders, which replies of 8 reach only when the askers' tables differ widely (measured on a
  *    30-node testnet: refresh walks then met 8–12 nodes, and puts reached 10 of the 20 closest).
  *    The asker itself is left out of its reply.
- * 2. **Compact node info** is encoded once per routing-table entry (k-rpc splits the host string and
- *    parses four integers for every node of every reply).
+ * 2. **Compact node info** is encoded once per routing-table entry (`krpc.ts`, defect 11).
  * 3. **`get_peers` tokens** (BEP 5: a hash of the asker's IP and a secret rotated every 5 minutes) are
- *    computed once per asker and secret instead of on every query.
+ *    computed once per asker and secret instead of on every query (`krpc.ts`, defect 12).
  * Measured in bench:join (50 peers at once, 80 DHT nodes in one process): ~80 nodes per reply before
  * (1); encoding, sending, decoding and ranking them took about a third of the process's CPU. After (1),
  * answering a `get` still cost ~0.1 ms, of which (2) and (3) were about half.
@@ -28,7 +29,7 @@
  *   serve byte for byte (BEP 44: targets hash the verbatim bencoding) hashes elsewhere and is refused
  *   the same way.
  * - **Size**: the bencoded `v` is at most 1000 bytes (BEP 44), for every type of `v` (205), and a
- *   salt at most 64 bytes (207). bittorrent-dht checked `v.length`, which a dict does not have.
+ *   salt at most 64 bytes (207).
  * - **Cheap checks first** for mutable puts: shape, sizes, token, then CAS (301) and seq (302) against
  *   the stored item, and only then the Ed25519 signature, so a flood of stale or unauthorised puts
  *   costs a hash each. A put with a bad signature is dropped without an answer, as bittorrent-dht
@@ -37,14 +38,14 @@
  * - The store bounds items by lifetime, per source and in all (see `store.ts`); values are copied out
  *   of their datagram, so a stored item never holds a 64 kB datagram alive.
  *
- * ## Routing table and rate limit (on the socket, before bittorrent-dht sees a datagram)
+ * ## Routing table and rate limit (before bittorrent-dht sees a datagram; `krpc.ts`, defects 16–19)
  * - **Per-IP rate limit** (`server-blocker.ts`, libtorrent's `dht_block_ratelimit`): a blocked address's
  *   datagrams are dropped unread. Replies to our own queries are not counted (a node we walk through
  *   often must not get blocked for answering us); everything else is. Loopback is exempt by default.
  * - **Read-only queriers** (BEP 43: `ro=1`) are answered but never enter our routing table: they
- *   answer no queries, so our walks would wait on them. (k-rpc adds every querier.)
+ *   answer no queries, so our walks would wait on them.
  * - **Unsolicited responses**, whose transaction id matches no query of ours, no longer enter the
- *   routing table (k-rpc added the id of every `r` message it could not match).
+ *   routing table.
  * - **IP diversity** (libtorrent's `dht_restrict_routing_ips`): the routing table holds one node per
  *   IPv4 address and at most `maxNodesPerPrefix` per /24 (`IpDiversity` of `lookup.ts`; on loopback one
  *   per host:port, as testnets run every node on 127.0.0.1). A node already in the table may change
@@ -53,17 +54,23 @@
  * Every refusal is a counted reason in {@link ServerStats} (`Dht.stats.server`), never a throw.
  */
 import { createHash } from 'node:crypto';
-import type { Socket } from 'node:dgram';
-import type DHT from 'bittorrent-dht';
-import type { DhtContact, KrpcMessage, RemoteInfo } from 'bittorrent-dht';
 import { Lru } from '../crypto/lru.js';
 import type { DhtConfig } from './config.js';
-import { COMPACT_NODE_BYTES, IpDiversity } from './lookup.js';
-import { IpBlocker } from './server-blocker.js';
+import {
+  hostOf,
+  type KrpcIncoming,
+  type KrpcResponder,
+  type Peer,
+  type SendFn,
+  type ServeHandlers,
+} from './krpc-types.js';
 import { ItemStore, ownerOf, type StoredValue, type StoreStats } from './store.js';
 
-/** Askers (`get_peers`) and asker–target pairs (`get`) whose token is remembered, most recent first (guess). */
-const TOKEN_MEMO_MAX = 4096;
+/**
+ * Askers (`get_peers`, `krpc.ts`) and asker–target pairs (`get`) whose token is remembered, most recent
+ * first (guess).
+ */
+export const TOKEN_MEMO_MAX = 4096;
 /** Largest bencoded `v` (BEP 44). */
 export const MAX_BENCODED_VALUE_BYTES = 1000;
 /** Largest salt (BEP 44). */
@@ -134,116 +141,15 @@ export function createServerStats(): ServerStats {
   };
 }
 
-type Listener = (...args: unknown[]) => void;
-type Peer = RemoteInfo & { host?: string };
-type Verify = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
-
-/** The bittorrent-dht / k-rpc / k-rpc-socket internals this module replaces or wraps. */
-interface Internals {
-  _values: { get(key: string): StoredValue | undefined; set(key: string, value: StoredValue): void };
-  _onget(query: KrpcMessage, peer: Peer): void;
-  _onput(query: KrpcMessage, peer: Peer): void;
-  _verify: Verify | null;
-  _rpc: { error(peer: Peer, query: KrpcMessage, error: [number, string]): void };
-}
-
 /**
- * Applies the changes of the module comment to `dht` (once, right after construction, before it
- * binds). `stats` is filled in place.
+ * BEP 44 `get` / `put` from our own store (see the module comment), answered through `node`;
+ * {@link KrpcNode.serve} installs them. `stats` is filled in place.
  */
-export function tuneServing(
-  dht: DHT,
-  config: Pick<DhtConfig, 'k' | 'maxStoredValues' | 'server' | 'maxNodesPerPrefix'>,
-  stats: ServerStats,
-): void {
-  tuneReplies(dht, config.k);
-  serveItems(dht, config, stats);
-  guardSocket(dht, config.server, stats);
-  diverseTable(dht, config.maxNodesPerPrefix, stats);
-}
-
-/**
- * IP diversity of the routing table (module comment): every `add` of k-rpc and bittorrent-dht goes
- * through `table.add`; k-bucket's `added` / `removed` / `updated` events keep the counts.
- */
-function diverseTable(dht: DHT, maxPerPrefix: number, stats: ServerStats): void {
-  const table = dht._rpc.nodes;
-  const diversity = new IpDiversity(maxPerPrefix);
-  const hostOfNode = (n: DhtContact): string => n.host ?? (n as { address?: string }).address ?? '';
-  table.on('added', (n: DhtContact) => diversity.add(hostOfNode(n), n.port));
-  table.on('removed', (n: DhtContact) => diversity.remove(hostOfNode(n), n.port));
-  table.on('updated', (old: DhtContact, now: DhtContact) => {
-    diversity.remove(hostOfNode(old), old.port);
-    diversity.add(hostOfNode(now), now.port);
-  });
-  const add = table.add.bind(table);
-  table.add = (node: DhtContact) => {
-    const known = node.id instanceof Uint8Array ? table.get(node.id) : null;
-    const moved = known === null || hostOfNode(known) !== hostOfNode(node) || known.port !== node.port;
-    if (moved && !diversity.admits(hostOfNode(node), node.port)) {
-      stats.routingDiversityRefused++;
-      return table;
-    }
-    return add(node);
-  };
-}
-
-/** Changes 1–3 of the module comment. */
-function tuneReplies(dht: DHT, k: number): void {
-  const rpc = dht._rpc;
-  const table = rpc.nodes;
-
-  const closest = table.closest.bind(table);
-  // The reply handlers call closest(target) without a count; calls with one (k-rpc's walk, ours) are
-  // unchanged.
-  table.closest = (id: Uint8Array, n?: number) => closest(id, n ?? k);
-
-  const compact = new WeakMap<DhtContact, Buffer | null>();
-  const encode = (nodes: readonly DhtContact[]): Buffer => {
-    const parts: Buffer[] = [];
-    for (const node of nodes) {
-      let entry = compact.get(node);
-      if (entry === undefined) {
-        entry = compactNode(node);
-        compact.set(node, entry);
-      }
-      if (entry !== null) parts.push(entry);
-    }
-    return Buffer.concat(parts, parts.length * COMPACT_NODE_BYTES);
-  };
-  const respond = rpc.response.bind(rpc);
-  rpc.response = (node, query, response, nodes, cb) => {
-    if (Array.isArray(nodes)) {
-      // Never the asker itself: libtorrent then queries its own session and waits out a timeout
-      // (seen in the interop lab: a put of a libtorrent client stalled 15 s).
-      const host = 'address' in node ? node.address : node.host;
-      response.nodes = encode(nodes.filter((n) => n.port !== node.port || n.host !== host));
-      respond(node, query, response, null, cb);
-    } else respond(node, query, response, nodes, cb);
-  };
-
-  const generate = dht._generateToken.bind(dht);
-  const memo = new Lru<string, { secret: Buffer; token: Buffer }>(TOKEN_MEMO_MAX);
-  dht._generateToken = (host: string, secret?: Buffer) => {
-    const s = secret ?? dht._secrets[0];
-    const hit = memo.get(host);
-    if (hit !== undefined && hit.secret === s) return hit.token;
-    const token = generate(host, s);
-    // Only the current secret's tokens are worth keeping (replies hand them out; checks of the
-    // previous one are rare).
-    if (s === dht._secrets[0]) memo.set(host, { secret: s, token });
-    return token;
-  };
-}
-
-/** BEP 44 `get` / `put` from our own store (see the module comment). */
-function serveItems(
-  dht: DHT,
+export function createItemServer(
+  node: KrpcResponder,
   config: Pick<DhtConfig, 'maxStoredValues' | 'server'>,
   stats: ServerStats,
-): void {
-  const internals = dht as unknown as Internals;
-  const rpc = dht._rpc;
+): ServeHandlers {
   const store = new ItemStore(
     {
       maxItems: config.maxStoredValues,
@@ -254,7 +160,7 @@ function serveItems(
   );
   const now = () => performance.now();
   // `Dht.getAll` reads our own item from here; bittorrent-dht's own `put` writes here.
-  internals._values = {
+  const values: ServeHandlers['values'] = {
     get: (key) => store.get(key, now()),
     set: (key, value) => store.set(key, value, LOCAL_OWNER, now()),
   };
@@ -265,7 +171,7 @@ function serveItems(
   // follows its own get.
   const memo = new Lru<string, { secret: Buffer; token: Buffer }>(TOKEN_MEMO_MAX);
   const currentToken = (host: string, target: Buffer): Buffer => {
-    const secret = dht._secrets[0];
+    const secret = node.tokenSecrets()[0];
     const key = `${host}/${target.toString('latin1')}`;
     const hit = memo.get(key);
     if (hit !== undefined && hit.secret === secret) return hit.token;
@@ -275,35 +181,36 @@ function serveItems(
   };
   const tokenValid = (host: string, target: Buffer, token: Buffer): boolean =>
     token.length === 20 &&
-    (token.equals(currentToken(host, target)) || token.equals(hashToken(host, target, dht._secrets[1])));
+    (token.equals(currentToken(host, target)) ||
+      token.equals(hashToken(host, target, node.tokenSecrets()[1])));
 
-  internals._onget = (query, peer) => {
+  const get = (query: KrpcIncoming, peer: Peer): void => {
     const target = query.a?.target;
     if (!isBytes(target, 20)) {
       stats.getsMalformed++;
-      internals._rpc.error(peer, query, [203, '`get` needs a 20-byte `target`']);
+      node.error(peer, query, 203, '`get` needs a 20-byte `target`');
       return;
     }
     stats.gets++;
     const token = currentToken(hostOf(peer), target);
     const item = store.get(target.toString('hex'), now());
     if (item === undefined) {
-      rpc.response(peer, query, { id: rpc.id, token }, rpc.nodes.closest(target));
+      node.respond(peer, query, { id: node.idBuffer, token }, target);
       return;
     }
-    const r: Record<string, unknown> = { id: rpc.id, token, v: item.v };
+    const r: Record<string, unknown> = { id: node.idBuffer, token, v: item.v };
     if (item.sig !== undefined) {
       r.sig = item.sig;
       r.k = item.k;
       r.seq = item.seq;
     }
-    rpc.response(peer, query, r);
+    node.respond(peer, query, r);
   };
 
-  internals._onput = (query, peer) => {
+  const put = (query: KrpcIncoming, peer: Peer) => {
     const refuse = (reason: PutRefusal, code?: number, message?: string): void => {
       stats.putsRefused[reason] = (stats.putsRefused[reason] ?? 0) + 1;
-      if (code !== undefined) internals._rpc.error(peer, query, [code, message ?? '']);
+      if (code !== undefined) node.error(peer, query, code, message ?? '');
     };
     const a = query.a ?? {};
     const { v, token, id } = a;
@@ -327,7 +234,7 @@ function serveItems(
         store.set(key, { v: copyValue(v), id: Buffer.from(id) }, owner, t);
         stats.putsStored++;
       }
-      rpc.response(peer, query, { id: rpc.id });
+      node.respond(peer, query, { id: node.idBuffer });
       return;
     }
 
@@ -357,13 +264,13 @@ function serveItems(
         if (seq === prev.seq && prev.sig?.equals(sig) && bencodeValue(prev.v).equals(encoded)) {
           store.refresh(key, now());
           stats.putsRefreshed++;
-          internals._rpc.error(peer, query, [302, 'sequence number less than current']);
+          node.error(peer, query, 302, 'sequence number less than current');
           return;
         }
         return refuse('old-seq', 302, 'sequence number less than current');
       }
     }
-    const verify = internals._verify;
+    const verify = node.verify;
     if (verify === null) return refuse('no-verify', 400, 'verification not supported');
     stats.signaturesChecked++;
     if (!verify(sig, signable(saltBytes, seq, encoded), k)) return refuse('bad-signature');
@@ -377,81 +284,9 @@ function serveItems(
     };
     store.set(key, item, owner, now());
     stats.putsStored++;
-    rpc.response(peer, query, { id: rpc.id });
+    node.respond(peer, query, { id: node.idBuffer });
   };
-}
-
-/**
- * The socket-level guards of the module comment: the rate limit on the UDP socket's `message` event
- * (k-rpc-socket's listener runs behind it), and filters on k-rpc-socket's `query` and `response`
- * events in front of k-rpc's listeners, which add the sender to the routing table.
- */
-function guardSocket(dht: DHT, server: DhtConfig['server'], stats: ServerStats): void {
-  const krpcSocket = dht._rpc.socket as typeof dht._rpc.socket & { socket: Socket };
-  const udp = krpcSocket.socket;
-  const blocker = new IpBlocker({
-    rate: server.rateLimit,
-    blockMs: server.blockMs,
-    maxTracked: server.trackedIps,
-  });
-  // While a datagram is handled (synchronously, by k-rpc-socket), whether it answered a query of ours.
-  let reading = false;
-  let solicited = false;
-
-  const onMessage = udp.listeners('message') as ((msg: Buffer, rinfo: RemoteInfo) => void)[];
-  udp.removeAllListeners('message');
-  udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-    const ip = rinfo.address;
-    const limited = !(server.exemptLoopback && ip.startsWith('127.'));
-    const t = performance.now();
-    if (limited && blocker.blocked(ip, t)) {
-      stats.droppedBlocked++;
-      return;
-    }
-    reading = true;
-    solicited = false;
-    try {
-      for (const listener of onMessage) listener.call(udp, msg, rinfo);
-    } finally {
-      reading = false;
-    }
-    if (limited && !solicited && blocker.count(ip, t)) stats.ipsBlocked++;
-  });
-
-  // k-rpc-socket calls a query's callback, synchronously while reading its reply, only for a reply
-  // whose transaction id and address match; then it emits `response` for it.
-  const query = krpcSocket.query.bind(krpcSocket);
-  krpcSocket.query = (node, message, cb) =>
-    query(node, message, (...args) => {
-      if (reading) solicited = true;
-      cb?.(...args);
-    });
-
-  const onResponse = krpcSocket.listeners('response') as Listener[];
-  krpcSocket.removeAllListeners('response');
-  krpcSocket.on('response', (...args: unknown[]) => {
-    if (!(reading && solicited)) {
-      stats.unsolicitedResponses++;
-      return;
-    }
-    for (const listener of onResponse) listener(...args);
-  });
-
-  const onQuery = krpcSocket.listeners('query') as Listener[];
-  krpcSocket.removeAllListeners('query');
-  krpcSocket.on('query', (message: KrpcMessage & { ro?: unknown }, peer: RemoteInfo) => {
-    if (message.ro === 1) {
-      // What k-rpc's listener does, without adding the sender to the routing table.
-      stats.readOnlyQueries++;
-      dht._rpc.emit('query', message, peer);
-      return;
-    }
-    for (const listener of onQuery) (listener as (m: KrpcMessage, p: RemoteInfo) => void)(message, peer);
-  });
-}
-
-function hostOf(peer: Peer): string {
-  return peer.address ?? peer.host ?? '';
+  return { values, get, put };
 }
 
 function isBytes(value: unknown, length?: number): value is Buffer {
@@ -540,43 +375,6 @@ function signable(salt: Buffer | undefined, seq: number, encodedValue: Buffer): 
   return Buffer.concat([...head, Buffer.from(`3:seqi${seq}e1:v`), encodedValue]);
 }
 
-/** BEP 5 compact node info (20-byte id, IPv4, port); null for a contact that has none (k-rpc skips those too). */
-function compactNode(node: DhtContact): Buffer | null {
-  const id = node.id;
-  const host = node.host ?? (node as { address?: string }).address;
-  const octets = typeof host === 'string' ? host.split('.') : [];
-  if (!(id instanceof Uint8Array) || id.length !== 20 || octets.length !== 4) return null;
-  const out = Buffer.allocUnsafe(COMPACT_NODE_BYTES);
-  out.set(id, 0);
-  for (let i = 0; i < 4; i++) out[20 + i] = Number.parseInt(octets[i]!, 10) & 0xff;
-  out.writeUInt16BE(node.port & 0xffff, 24);
-  return out;
-}
-
-/**
- * BEP 43: every query this node sends carries `ro=1` (ours, liveness pings and bittorrent-dht's own
- * bucket pings all leave through k-rpc-socket's `send`, which encodes the message it is given; its
- * `query` builds a message of `t`, `y`, `q` and `a` only), so that the nodes we ask do not add us to
- * their routing tables. We still answer queries (a querier that reached us may use us).
- */
-export function sendReadOnly(dht: DHT): void {
-  wrapSend(
-    dht,
-    (send) => (peer, message, cb) => send(peer, message.y === 'q' ? { ...message, ro: 1 } : message, cb),
-  );
-}
-
-type SendFn = (peer: unknown, message: Record<string, unknown>, cb?: unknown) => void;
-
-/**
- * Replaces k-rpc-socket's `send`, through which every datagram of the node leaves (its `query` and
- * `response` build the message and call it), with `wrap(the previous send)`.
- */
-function wrapSend(dht: DHT, wrap: (send: SendFn) => SendFn): void {
-  const socket = dht._rpc.socket as unknown as { send: SendFn };
-  socket.send = wrap(socket.send.bind(socket));
-}
-
 /** How a testnet node misbehaves like a real DHT node (see `createTestnet`). */
 export interface Impairment {
   /** Every reply waits this long before it leaves. */
@@ -593,15 +391,19 @@ export interface ImpairedNode {
 }
 
 /**
- * Makes `dht` answer like a node of the real DHT (testnets only): replies delayed and some lost, and,
+ * Makes a node answer like a node of the real DHT (testnets only): replies delayed and some lost, and,
  * once silenced, nothing sent at all while it stays bound and in others' routing tables (a node gone
- * without a trace). Wraps k-rpc-socket's `send`, through which every datagram of the node leaves.
+ * without a trace). Wraps the node's `send` (`KrpcNode.wrapSend`), through which every datagram of the
+ * node leaves.
  */
-export function impairReplies(dht: DHT, impairment: Impairment): ImpairedNode {
+export function impairReplies(
+  node: { wrapSend(wrap: (send: SendFn) => SendFn): void },
+  impairment: Impairment,
+): ImpairedNode {
   const timers = new Set<NodeJS.Timeout>();
   let silent = false;
   let closed = false;
-  wrapSend(dht, (send) => (peer, message, cb) => {
+  node.wrapSend((send) => (peer, message, cb) => {
     if (silent || closed) return;
     if (message.y === 'q') {
       send(peer, message, cb);

@@ -21,7 +21,10 @@
  * Pure: no I/O, no clock (callers pass `now` in ms, monotonic). Stats are updated in place.
  */
 
-/** A stored item, in the shape bittorrent-dht keeps (`dht._values`), which `Dht.getAll` reads. */
+/**
+ * A stored item, in the shape of bittorrent-dht's item store (which ours replaces, `krpc.ts`);
+ * `Dht.getAll` reads it.
+ */
 export interface StoredValue {
   /** The value: a byte string for our items, any bencoded value for others' immutable items. */
   readonly v: unknown;

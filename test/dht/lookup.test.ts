@@ -262,7 +262,7 @@ describe('Lookup hygiene', () => {
     const hostile = new Set(sorted.slice(40, 48).map((n) => n.host));
     let fakeIndex = 0;
     const walk = () => {
-      // The defaults `dht.ts` passes (DEFAULT_WALK_CONTACTS_PER_REPLY, DEFAULT_WALK_DISTRUST_AFTER).
+      // The defaults `walk.ts` passes (DEFAULT_WALK_CONTACTS_PER_REPLY, DEFAULT_WALK_DISTRUST_AFTER).
       const lookup = new Lookup(target, self, { k: 20, alpha: 16, maxPerReply: 8, distrustAfter: 2 });
       lookup.add([...sorted.slice(40, 48), ...nodes.slice(0, 8)]);
       const answered: SimNode[] = [];
