@@ -40,4 +40,9 @@ export class Lru<K, V> {
   delete(key: K): boolean {
     return this.#map.delete(key);
   }
+
+  /** The values, least recently used first; reading them does not change the order. */
+  values(): IterableIterator<V> {
+    return this.#map.values();
+  }
 }

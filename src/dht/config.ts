@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { type CryptoSuite, isCryptoSuite } from '../crypto/suite.js';
 import { GttError } from '../errors.js';
 import { defaultSuite } from '../native/crypto.js';
+import { REACHABILITY_WINDOW_MS } from './external.js';
 
 /** A bootstrap address. Host names are resolved to IPv4 by {@link Dht.create}. */
 export interface HostPort {
@@ -87,10 +88,12 @@ export const DEFAULT_WALK_DISTRUST_AFTER = 2;
 export const DEFAULT_MAX_NODES_PER_PREFIX = 2;
 /**
  * BEP 43: a read-only node sends `ro=1` in every query, so that others keep it out of their routing
- * tables and no walk waits on a node nobody outside can reach. Off by default: a node that does not
- * know it is unreachable answers as any mainline node does.
+ * tables and no walk waits on a node nobody outside can reach. `'auto'`: read-only once we know we are
+ * behind a NAT that lets nobody in (`external.ts`: our BEP 42 address is not ours, and no query came
+ * from an address we never contacted within `reachabilityWindowMs`); until then, and on any network
+ * where we hold our external address ourselves (testnets, public hosts), a full node.
  */
-export const DEFAULT_READ_ONLY = false;
+export const DEFAULT_READ_ONLY = 'auto';
 /**
  * Queries per second our node sends one node address (host:port), retries and read-backs included.
  * libtorrent `dht_block_ratelimit` (5) blocks an IP for `dht_block_timeout` (300 s) once 50 packets
@@ -278,8 +281,13 @@ export const DhtOptionsSchema = z.strictObject({
   walkDistrustAfter: z.int().min(1).default(DEFAULT_WALK_DISTRUST_AFTER),
   /** Nodes per IPv4 /24 among a walk's candidates and in the routing table (one per IP always). */
   maxNodesPerPrefix: z.int().min(1).default(DEFAULT_MAX_NODES_PER_PREFIX),
-  /** Send `ro=1` (BEP 43) in every query: set it when this node cannot be reached from outside. */
-  readOnly: z.boolean().default(DEFAULT_READ_ONLY),
+  /**
+   * Send `ro=1` (BEP 43) in every query: `true` when this node cannot be reached from outside, `false`
+   * never, `'auto'` once it finds it is behind a NAT that lets nobody in (see DEFAULT_READ_ONLY).
+   */
+  readOnly: z.union([z.literal('auto'), z.boolean()]).default(DEFAULT_READ_ONLY),
+  /** `readOnly: 'auto'`: how long a NATed node waits for an unsolicited query before going read-only. */
+  reachabilityWindowMs: DurationMs.default(REACHABILITY_WINDOW_MS),
   /** BEP 44 items this node stores for others. */
   maxStoredValues: z.int().min(1).default(DEFAULT_MAX_STORED_VALUES),
   /** How this node serves others: rate limit, item lifetime, per-address share (see `serve.ts`). */

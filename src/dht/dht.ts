@@ -15,6 +15,8 @@
  * Limits: bittorrent-dht is IPv4 only (udp4). BEP 44 values here are byte strings of at most 996
  * bytes (see `bep44.ts`).
  */
+import { EventEmitter } from 'node:events';
+import { networkInterfaces } from 'node:os';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import { GttError, throwIfAborted } from '../errors.js';
@@ -39,7 +41,9 @@ import {
   MIN_QUERY_STALL_MS,
   parseDhtOptions,
 } from './config.js';
+import { type ExternalAddress, ExternalAddressVotes, Reachability } from './external.js';
 import { KrpcNode, toBuffer } from './krpc.js';
+import { hostOf, type Peer } from './krpc-types.js';
 import { createLivenessStats, Liveness } from './liveness.js';
 import { abortable, Operation, type Tracked } from './op.js';
 import { QueryPacer } from './pacer.js';
@@ -53,6 +57,7 @@ import {
   impairReplies,
 } from './serve.js';
 import type {
+  DhtEvents,
   DhtStats,
   GetAllOptions,
   GetAllResult,
@@ -71,7 +76,7 @@ export const kImpair: unique symbol = Symbol('gossip-topic-tracker.impair');
  * A BEP 44 client and storing node on the mainline DHT. Create with {@link Dht.create}; always
  * {@link Dht.close}.
  */
-export class Dht {
+export class Dht extends EventEmitter<DhtEvents> {
   /** This node's 20-byte id. */
   readonly id: Uint8Array;
   readonly #krpc: KrpcNode;
@@ -95,7 +100,13 @@ export class Dht {
     warnings: 0,
     server: createServerStats(),
     liveness: createLivenessStats(),
+    external: { votes: 0, votesRejected: {}, changes: 0, unsolicitedQueries: 0, readOnlySwitches: 0 },
   };
+  /** BEP 42 votes on our external address (`external.ts`). */
+  readonly #votes = new ExternalAddressVotes();
+  /** Whether `readOnly: 'auto'` is read-only (`external.ts`). */
+  readonly #reach: Reachability;
+  #autoReadOnly = false;
   /** Stall delays of walks; undefined when stalls are off (`queryStallMs` ≥ `queryTimeoutMs`). */
   readonly #rtt: RttEstimator | undefined;
   #address: { host: string; port: number } | undefined;
@@ -109,7 +120,9 @@ export class Dht {
   readonly #host: PutHost;
 
   private constructor(config: DhtConfig, bootstrap: readonly HostPort[]) {
+    super();
     this.#config = config;
+    this.#reach = new Reachability(config.reachabilityWindowMs);
     this.#bootstrap = bootstrap;
     this.#rtt =
       config.queryStallMs < config.queryTimeoutMs
@@ -130,8 +143,15 @@ export class Dht {
       maxNodesPerPrefix: config.maxNodesPerPrefix,
       stats: this.#stats.server,
       handlers: createItemServer(krpc, config, this.#stats.server),
+      observer: {
+        sent: (host) => this.#reach.sent(host),
+        replied: (from, ip) => this.#vote(from, ip),
+        queried: (from) => {
+          if (this.#reach.received(hostOf(from))) this.#stats.external.unsolicitedQueries++;
+        },
+      },
     });
-    if (config.readOnly) krpc.sendReadOnly();
+    if (config.readOnly !== false) krpc.sendReadOnly(() => this.readOnly);
     const dht = this;
     this.#host = {
       krpc,
@@ -217,6 +237,54 @@ export class Dht {
   /** The bound UDP address (`host` is the bind address, e.g. 0.0.0.0). Still answers after close. */
   address(): { host: string; port: number } {
     return { ...this.#address! };
+  }
+
+  /**
+   * Our IPv4 address and UDP port as the DHT sees them (BEP 42: the `ip` of replies, agreed by nodes in
+   * 3 or more distinct /16s; behind a NAT, the NAT's address and mapping), or undefined until known.
+   * `'external-address'` is emitted when it changes.
+   */
+  get externalAddress(): ExternalAddress | undefined {
+    return this.#votes.current;
+  }
+
+  /**
+   * Whether our queries carry `ro=1` now (BEP 43; option `readOnly`). With `'auto'`, true once we know
+   * we are behind a NAT that lets nobody in (see `external.ts`).
+   */
+  get readOnly(): boolean {
+    const mode = this.#config.readOnly;
+    if (mode !== 'auto') return mode;
+    const now = this.#reach.readOnly(performance.now());
+    if (now !== this.#autoReadOnly) {
+      this.#autoReadOnly = now;
+      this.#stats.external.readOnlySwitches++;
+    }
+    return now;
+  }
+
+  /** Counts the BEP 42 `ip` of a reply from `from` (see `external.ts`). */
+  #vote(from: Peer, ip: unknown): void {
+    if (ip === undefined) return;
+    const now = performance.now();
+    const outcome = this.#votes.vote({ host: hostOf(from), port: from.port }, ip, now);
+    const stats = this.#stats.external;
+    if (outcome === undefined || outcome === 'changed') stats.votes++;
+    else stats.votesRejected[outcome] = (stats.votesRejected[outcome] ?? 0) + 1;
+    if (outcome !== 'changed') return;
+    stats.changes++;
+    const address = this.#votes.current!;
+    this.#reach.external(this.#isLocalHost(address.host), now);
+    // Not from inside the socket's datagram handler: a listener that throws must not break it.
+    process.nextTick(() => {
+      if (!this.closed) this.emit('external-address', address);
+    });
+  }
+
+  /** Whether `host` is an address of this machine (then no NAT stands between us and the DHT). */
+  #isLocalHost(host: string): boolean {
+    if (this.#address?.host === host) return true;
+    return Object.values(networkInterfaces()).some((list) => list?.some((a) => a.address === host));
   }
 
   /** Nodes in the routing table. */

@@ -111,6 +111,18 @@ export interface ServeOptions {
   readonly maxNodesPerPrefix: number;
   readonly stats: ServerStats;
   readonly handlers: ServeHandlers;
+  /** Told of the traffic BEP 42 and `readOnly: 'auto'` learn from (`external.ts`). */
+  readonly observer: KrpcObserver;
+}
+
+/** What the node's traffic tells about our own address and reachability (see `external.ts`). */
+export interface KrpcObserver {
+  /** A query of ours (ours, liveness's or the library's own) is leaving for `host`. */
+  sent(host: string): void;
+  /** The reply (or KRPC error) to a query of ours came from `from`; `ip` is its top-level BEP 42 field. */
+  replied(from: Peer, ip: unknown): void;
+  /** A query from `from` passed the rate limit. */
+  queried(from: Peer): void;
 }
 
 /** The address of a datagram's sender or of a query's target. */

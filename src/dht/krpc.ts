@@ -78,6 +78,7 @@
  * Limits: bittorrent-dht is IPv4 only (udp4).
  */
 import type { Socket } from 'node:dgram';
+import { isIPv4 } from 'node:net';
 import DHT, {
   type KrpcMessage,
   type DhtContact as LibContact,
@@ -85,6 +86,7 @@ import DHT, {
   type RemoteInfo,
 } from 'bittorrent-dht';
 import { Lru } from '../crypto/lru.js';
+import { encodeCompactAddress } from './external.js';
 import type {
   KrpcIncoming,
   KrpcQuery,
@@ -98,6 +100,7 @@ import type {
   ServeOptions,
   Verify,
 } from './krpc-types.js';
+import { hostOf } from './krpc-types.js';
 import { COMPACT_NODE_BYTES, IpDiversity } from './lookup.js';
 import { type ServerStats, TOKEN_MEMO_MAX } from './serve.js';
 import { IpBlocker } from './server-blocker.js';
@@ -274,7 +277,7 @@ export class KrpcNode implements KrpcResponder {
     internals._values = options.handlers.values;
     internals._onget = (query, peer) => options.handlers.get(query, peer);
     internals._onput = (query, peer) => options.handlers.put(query, peer);
-    guardSocket(this.#dht, options.server, options.stats);
+    guardSocket(this.#dht, options.server, options.stats, options.observer);
     diverseTable(this.#dht, options.maxNodesPerPrefix, options.stats);
   }
 
@@ -283,9 +286,10 @@ export class KrpcNode implements KrpcResponder {
    * bittorrent-dht's own bucket pings all leave through k-rpc-socket's `send`), so that the nodes we ask
    * do not add us to their routing tables. We still answer queries (a querier that reached us may use us).
    */
-  sendReadOnly(): void {
+  sendReadOnly(when: () => boolean): void {
     this.wrapSend(
-      (send) => (peer, message, cb) => send(peer, message.y === 'q' ? { ...message, ro: 1 } : message, cb),
+      (send) => (peer, message, cb) =>
+        send(peer, message.y === 'q' && when() ? { ...message, ro: 1 } : message, cb),
     );
   }
 
@@ -314,6 +318,10 @@ export function toBuffer(bytes: Uint8Array): Buffer {
  */
 function replyPath(socket: SocketInternals): void {
   const sendReply = (peer: Peer, message: Record<string, unknown>, cb: unknown): void => {
+    // BEP 42: tell the querier its address as we see it (behind a NAT: the NAT's, and the port it
+    // mapped), so that networks of our nodes teach it as libtorrent's do.
+    const host = hostOf(peer);
+    if (isIPv4(host)) message.ip = toBuffer(encodeCompactAddress(host, peer.port));
     socket.send(peer, message, cb);
   };
   socket.response = (peer, query, r, cb) => sendReply(peer, { t: query.t, y: 'r', r }, cb);
@@ -377,7 +385,12 @@ function tuneReplies(dht: DHT, k: number): void {
  * (k-rpc-socket's listener runs behind it), and filters on k-rpc-socket's `query` and `response`
  * events in front of k-rpc's listeners, which add the sender to the routing table.
  */
-function guardSocket(dht: DHT, server: ServeOptions['server'], stats: ServerStats): void {
+function guardSocket(
+  dht: DHT,
+  server: ServeOptions['server'],
+  stats: ServerStats,
+  observer: ServeOptions['observer'],
+): void {
   const krpcSocket = dht._rpc.socket as typeof dht._rpc.socket & { socket: Socket };
   const udp = krpcSocket.socket;
   const blocker = new IpBlocker({
@@ -413,11 +426,18 @@ function guardSocket(dht: DHT, server: ServeOptions['server'], stats: ServerStat
   // whose transaction id and address match; then it emits `response` for it. Every reply to a query
   // of ours (and the failures) passes this wrapper, with the whole message and its sender.
   const query = krpcSocket.query.bind(krpcSocket);
-  krpcSocket.query = (node, message, cb) =>
-    query(node, message, (...args) => {
-      if (reading) solicited = true;
+  krpcSocket.query = (node, message, cb) => {
+    observer.sent(node.host);
+    return query(node, message, (...args) => {
+      if (reading) {
+        solicited = true;
+        // (error, message, rinfo): a reply or a KRPC error, either may carry BEP 42 `ip`.
+        const [, reply, rinfo] = args as [unknown, { ip?: unknown } | null, RemoteInfo | undefined];
+        if (rinfo) observer.replied(rinfo, reply?.ip);
+      }
       cb?.(...args);
     });
+  };
 
   const onResponse = krpcSocket.listeners('response') as Listener[];
   krpcSocket.removeAllListeners('response');
@@ -432,6 +452,7 @@ function guardSocket(dht: DHT, server: ServeOptions['server'], stats: ServerStat
   const onQuery = krpcSocket.listeners('query') as Listener[];
   krpcSocket.removeAllListeners('query');
   krpcSocket.on('query', (message: KrpcMessage & { ro?: unknown }, peer: RemoteInfo) => {
+    observer.queried(peer);
     if (message.ro === 1) {
       // What k-rpc's listener does, without adding the sender to the routing table.
       stats.readOnlyQueries++;

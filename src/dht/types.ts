@@ -2,7 +2,9 @@
  * The types of the DHT layer's public surface: the options and outcomes of `Dht.getAll`, `Dht.put` and
  * `Dht.refresh`, and `Dht.stats` (re-exported by `index.ts`).
  */
+
 import type { MutableItem, RejectReason } from './bep44.js';
+import type { ExternalAddress, VoteReject } from './external.js';
 import type { LivenessStats } from './liveness.js';
 import type { ServerStats } from './serve.js';
 
@@ -199,4 +201,26 @@ export interface DhtStats {
   server: ServerStats;
   /** Bucket refreshes and re-bootstraps (see `liveness.ts`). */
   liveness: LivenessStats;
+  /** BEP 42 votes on our external address and BEP 43 read-only (see `external.ts`). */
+  external: ExternalStats;
+}
+
+/** Counters of `external.ts`'s inputs. */
+export interface ExternalStats {
+  /** Replies whose `ip` was counted as a vote. */
+  votes: number;
+  /** Replies whose `ip` was not counted, by reason (a reply without `ip` is neither). */
+  votesRejected: Partial<Record<VoteReject, number>>;
+  /** Times `externalAddress` changed (its first value included). */
+  changes: number;
+  /** Queries from an IP we never sent to: proof that we are reachable. */
+  unsolicitedQueries: number;
+  /** Times `readOnly: 'auto'` switched read-only on or off. */
+  readOnlySwitches: number;
+}
+
+/** What {@link Dht} emits. */
+export interface DhtEvents {
+  /** `externalAddress` changed (BEP 42); the new value. */
+  'external-address': [ExternalAddress];
 }

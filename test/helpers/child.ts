@@ -35,8 +35,16 @@ export class Child {
   #closed = false;
   readonly #waiters = new Set<() => void>();
 
-  constructor(script: string, args: readonly string[] = [], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  /** `netns`: run inside that network namespace (`ip netns exec`, which execs in place: same pid). */
+  constructor(
+    script: string,
+    args: readonly string[] = [],
+    env: Record<string, string> = {},
+    { netns }: { netns?: string } = {},
+  ) {
+    const argv = [process.execPath, '--import', 'tsx', script, ...args];
+    const [command, ...rest] = netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv;
+    this.child = spawn(command!, rest, {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -64,8 +64,15 @@ export interface LibtorrentNodeStats {
 }
 
 export interface LibtorrentTestnetOptions {
-  /** Sessions to run (1..254); node i listens on 127.(1+i).0.1. */
+  /** Sessions to run (1..254); node i listens on 127.(1+i).0.1 unless `hosts` is given. */
   readonly nodes: number;
+  /**
+   * One address per node instead (then `nodes` is its length): loopback or documentation addresses
+   * (RFC 5737) only, which the script checks.
+   */
+  readonly hosts?: readonly string[];
+  /** Run the child inside this network namespace (`ip netns exec`; the NAT lab's, root only). */
+  readonly netns?: string;
   /**
    * Raise libtorrent's per-IP DoS block (`dht_block_ratelimit`) and its DHT upload rate limit
    * (`dht_upload_rate_limit`) out of the way, for labs that send far more from one IP than a real
@@ -186,14 +193,17 @@ type Pending = {
 export async function createLibtorrentTestnet(options: LibtorrentTestnetOptions): Promise<LibtorrentTestnet> {
   const found = await probeOnce();
   if ('reason' in found) throw new Error(`libtorrent testnet unavailable: ${found.reason}`);
-  const args = [SCRIPT, '--nodes', String(options.nodes)];
+  const args = [SCRIPT, '--nodes', String(options.hosts?.length ?? options.nodes)];
+  if (options.hosts) args.push('--hosts', options.hosts.join(','));
   args.push('--lifetime-ms', String(options.lifetimeMs ?? DEFAULT_LIFETIME_MS));
   if (options.relaxed) args.push('--relaxed');
   if (options.minRouting !== undefined) args.push('--min-routing', String(options.minRouting));
   for (const b of options.bootstrap ?? []) args.push('--bootstrap', b);
-  const child: ChildProcessWithoutNullStreams = spawn(found.python, args, {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  // `ip netns exec` execs the interpreter in place, so the child's pid stays the one to kill.
+  const [command, argv] = options.netns
+    ? ['ip', ['netns', 'exec', options.netns, found.python, ...args]]
+    : [found.python, args];
+  const child: ChildProcessWithoutNullStreams = spawn(command, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.on('error', () => {}); // it may exit before we write
   let stderr = '';
   child.stderr.setEncoding('utf8');

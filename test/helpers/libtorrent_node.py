@@ -5,6 +5,9 @@ One process hosts N libtorrent sessions (python3-libtorrent, libtorrent-rasterba
 on its own host 127.(1+i).0.1 (Linux routes all of 127.0.0.0/8 to the loopback interface), so
 libtorrent's per-IP limits (its DoS blocker, one routing-table entry per IP) see one node per IP, as on
 the real DHT. Nothing is ever sent off the loopback interface: see SETTINGS below, setting by setting.
+With --hosts the nodes listen on the addresses given instead, which must be loopback or documentation
+addresses (RFC 5737: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24): the NAT lab (test/helpers/nat-lab.ts)
+runs this script inside a network namespace of its own whose "internet" uses those ranges.
 
 Start-up: every session starts with no bootstrap node at all, then each is told about every other one
 and about the --bootstrap addresses with `add_dht_node` (a BEP 5 ping; the node enters the routing
@@ -176,7 +179,10 @@ class Node:
 
 class Lab:
     def __init__(self, args):
-        self.nodes = [Node(i, "127.%d.0.1" % (1 + i), 0, args.relaxed) for i in range(args.nodes)]
+        hosts = args.hosts or ["127.%d.0.1" % (1 + i) for i in range(args.nodes)]
+        for host in hosts:
+            lab_address(host)
+        self.nodes = [Node(i, host, 0, args.relaxed) for i, host in enumerate(hosts)]
         if args.ports:
             for node, port in zip(self.nodes, args.ports):
                 node.port = port
@@ -399,12 +405,20 @@ class Lab:
             raise ValueError("unknown command %r" % (cmd,))
 
 
+# Where a node may listen or send: loopback, and the documentation ranges of the NAT lab's namespaces.
+LAB_PREFIXES = ("127.", "192.0.2.", "198.51.100.", "203.0.113.")
+
+
+def lab_address(host):
+    # A lab that could reach a real node is a lab that could flood one.
+    if not host.startswith(LAB_PREFIXES):
+        raise SystemExit("address %r is neither loopback nor a documentation address" % host)
+    return host
+
+
 def parse_addr(text):
     host, _, port = text.rpartition(":")
-    if not host.startswith("127."):
-        # Loopback only: a lab that could reach a real node is a lab that could flood one.
-        raise SystemExit("bootstrap address %r is not in 127.0.0.0/8" % text)
-    return (host, int(port))
+    return (lab_address(host), int(port))
 
 
 def read_stdin(lines):
@@ -418,12 +432,15 @@ def read_stdin(lines):
 def main():
     parser = argparse.ArgumentParser(description="libtorrent DHT nodes on loopback (see module docstring)")
     parser.add_argument("--nodes", type=int, default=10)
+    parser.add_argument("--hosts", type=lambda s: [h for h in s.split(",") if h], default=[])
     parser.add_argument("--ports", type=lambda s: [int(p) for p in s.split(",") if p], default=[])
-    parser.add_argument("--bootstrap", action="append", default=[], help="extra host:port (127.x only)")
+    parser.add_argument("--bootstrap", action="append", default=[], help="extra host:port (lab addresses)")
     parser.add_argument("--relaxed", action="store_true")
     parser.add_argument("--min-routing", type=int, default=8)
     parser.add_argument("--lifetime-ms", type=int, default=300000)
     args = parser.parse_args()
+    if args.hosts:
+        args.nodes = len(args.hosts)
     if not 1 <= args.nodes <= 254:
         raise SystemExit("--nodes must be 1..254")
     end_at = time.monotonic() + args.lifetime_ms / 1000.0
