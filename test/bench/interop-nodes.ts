@@ -14,7 +14,6 @@
  * Every socket is closed by `close()`; every wait is bounded.
  */
 import dgram from 'node:dgram';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Dht, type DhtOptions } from '../../src/dht/index.js';
 import { type Bencodable, bdecode, bencode, type Decoded } from '../helpers/raw-krpc.js';
 
@@ -23,6 +22,14 @@ export const FAKES_PER_REPLY = 300;
 
 type Krpc = { [key: string]: Decoded };
 
+/** A KRPC message, or undefined for a datagram that does not decode. */
+function decode(msg: Buffer): Krpc | undefined {
+  try {
+    return bdecode(msg) as Krpc;
+  } catch {
+    return undefined;
+  }
+}
 const latin1 = (b: Decoded | undefined) => (b instanceof Uint8Array ? Buffer.from(b).toString('latin1') : '');
 
 /** A random id sharing its first `shared` bytes with `target`. */
@@ -64,12 +71,8 @@ export class ReadOnlyNode {
   private constructor(socket: dgram.Socket) {
     this.#socket = socket;
     socket.on('message', (msg) => {
-      let d: Krpc;
-      try {
-        d = bdecode(msg) as Krpc;
-      } catch {
-        return;
-      }
+      const d = decode(msg);
+      if (!d) return;
       const y = latin1(d.y);
       if (y === 'q') {
         this.queriesReceived++; // dropped, as behind a NAT
@@ -136,12 +139,8 @@ export class HostileNode {
   private constructor(socket: dgram.Socket) {
     this.#socket = socket;
     socket.on('message', (msg, rinfo) => {
-      let d: Krpc;
-      try {
-        d = bdecode(msg) as Krpc;
-      } catch {
-        return;
-      }
+      const d = decode(msg);
+      if (!d) return;
       const y = latin1(d.y);
       if (y === 'r') this.replies++;
       if (y !== 'q' || !(d.t instanceof Uint8Array)) return;
@@ -249,19 +248,5 @@ export class RestartableNetwork {
     const nodes = this.#nodes;
     this.#nodes = [];
     await Promise.all(nodes.map((n) => n.close()));
-  }
-}
-
-/** Polls `cond` every `pollMs`: ms since `t0` once it holds, or undefined once `budgetMs` passed. */
-export async function until(
-  cond: () => boolean,
-  t0: number,
-  budgetMs: number,
-  pollMs = 25,
-): Promise<number | undefined> {
-  for (;;) {
-    if (cond()) return performance.now() - t0;
-    if (performance.now() - t0 >= budgetMs) return undefined;
-    await sleep(pollMs);
   }
 }

@@ -76,7 +76,8 @@ import {
   runRacingTrials,
 } from '../helpers/racing.js';
 import { measureExternalAddress } from './interop-external.js';
-import { FAKES_PER_REPLY, HostileNode, ReadOnlyNode, RestartableNetwork, until } from './interop-nodes.js';
+import { FAKES_PER_REPLY, HostileNode, ReadOnlyNode, RestartableNetwork } from './interop-nodes.js';
+import { closeAll, joinWithin, LISTEN, landedMembers, until } from './joins.js';
 import { median, num, onlyScenarios, p95, printTable, round } from './stats.js';
 
 const SCENARIOS = ['racing', 'readOnly', 'hostile', 'recovery', 'external'] as const;
@@ -116,7 +117,6 @@ const JOIN_BUDGET_MS = 15_000;
 const RECOVERY_BUDGET_MS = 120_000;
 const TARGETS = { readOnlyRatio: 1.5, hostileRatio: 3, recoveryMs: 60_000 };
 
-const LISTEN = { host: '127.0.0.1', port: 0 };
 const progress = (msg: string) => process.stderr.write(`[bench:interop] ${msg}\n`);
 const uniq = (label: string) => `bench-interop-${label}-${Math.random().toString(36).slice(2)}`;
 const address = (n: { host: string; port: number }) => ({ host: n.host, port: n.port });
@@ -322,26 +322,6 @@ interface JoinTrial {
  * `joinTopic` with `wait: true`, time-boxed by an abort (which closes what it created). The timer is
  * cleared once joined: the topic listens to its signal for life, and an abort later would close it.
  */
-async function joinWithin(
-  topic: string,
-  opts: { dht: Dht; gossip: Gossip | { listen: typeof LISTEN } },
-  budgetMs: number,
-): Promise<TrackedTopic | undefined> {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), budgetMs);
-  try {
-    return await joinTopic(topic, { ...opts, signal: ac.signal });
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function closeAll(topics: readonly (TrackedTopic | undefined)[], gossips: readonly Gossip[] = []) {
-  await Promise.allSettled(topics.map((t) => t?.close()));
-  await Promise.allSettled(gossips.map((g) => g.close()));
-}
 
 /**
  * bench:join's warm join: 3 members on a fresh topic, their records landed; a newcomer (pooled DHT
@@ -350,23 +330,8 @@ async function closeAll(topics: readonly (TrackedTopic | undefined)[], gossips: 
 async function warmJoin(pool: readonly Dht[], label: string): Promise<JoinTrial | undefined> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const topic = uniq(label);
-    const live = await Promise.all(
-      [0, 1, 2].map((i) =>
-        joinWithin(topic, { dht: pool[i]!, gossip: { listen: LISTEN } }, JOIN_SETUP_BUDGET_MS),
-      ),
-    );
-    const members = live.filter((p) => p !== undefined);
-    const landed =
-      members.length === 3 &&
-      (await until(
-        () => members.some((p) => p.stats.tracker.published > 0),
-        performance.now(),
-        JOIN_SETUP_BUDGET_MS,
-      )) !== undefined;
-    if (!landed) {
-      await closeAll(live);
-      continue;
-    }
+    const live = await landedMembers(topic, pool.slice(0, 3), JOIN_SETUP_BUDGET_MS);
+    if (!live) continue;
     const gossip = await Gossip.create({ listen: LISTEN });
     const newcomerDht = pool[3]!;
     const before = newcomerDht.stats.queriesSent;

@@ -94,13 +94,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createTestnet, type Dht } from '../../src/dht/index.js';
 import { Gossip } from '../../src/net/gossip.js';
-import type { Clock } from '../../src/tracker/clock.js';
 import { joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
 import { meshComponents } from '../../src/tracker/mesh.js';
 import type { TrackerEvent } from '../../src/tracker/tracker.js';
 import { epochNow, type GroupEvent, type GroupSummary } from './fifty-group.js';
 import { type GroupHandle, localGroup, workerGroup } from './fifty-threads.js';
 import { warpClock } from './join-clock.js';
+import { closeAll, LISTEN, landedMembers, until } from './joins.js';
 import { type Busy, busy, median, num, onlyScenarios, p95, printTable, round } from './stats.js';
 
 const SCENARIOS = ['warm', 'cold', 'fifty', 'load'] as const;
@@ -178,20 +178,9 @@ const WARM_JOIN_BUDGET_MS = 10_000;
 const COLD_BUDGET_MS = 15_000;
 const FIFTY_BUDGET_MS = 30_000;
 const LOAD_JOIN_BUDGET_MS = 60_000;
-const POLL_MS = 25;
 
-const LISTEN = { host: '127.0.0.1', port: 0 };
 const progress = (msg: string) => process.stderr.write(`[bench:join] ${msg}\n`);
 const uniq = (label: string) => `bench-join-${label}-${Math.random().toString(36).slice(2)}`;
-
-/** Polls `cond` every {@link POLL_MS}: ms since `t0` once it holds, or undefined once `budgetMs` passed. */
-async function until(cond: () => boolean, t0: number, budgetMs: number): Promise<number | undefined> {
-  for (;;) {
-    if (cond()) return performance.now() - t0;
-    if (performance.now() - t0 >= budgetMs) return undefined;
-    await sleep(POLL_MS);
-  }
-}
 
 /** A rounded statistic of `values`; null for none. */
 const stat = (values: readonly number[], f: (v: readonly number[]) => number) =>
@@ -199,28 +188,6 @@ const stat = (values: readonly number[], f: (v: readonly number[]) => number) =>
 const defined = (vs: (number | undefined)[]) => vs.filter((v) => v !== undefined);
 
 const components = (peers: readonly TrackedTopic[]) => meshComponents(peers).map((c) => c.size);
-
-/** `joinTopic` with `wait: true`, time-boxed by an abort (which closes what it created). */
-async function joinWithin(
-  topic: string,
-  opts: { dht: Dht; gossip: Gossip | { listen: typeof LISTEN }; clock?: Clock },
-  budgetMs: number,
-): Promise<TrackedTopic | undefined> {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), budgetMs);
-  try {
-    return await joinTopic(topic, { ...opts, signal: ac.signal });
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function closeAll(topics: readonly (TrackedTopic | undefined)[], gossips: readonly Gossip[] = []) {
-  await Promise.allSettled(topics.map((t) => t?.close()));
-  await Promise.allSettled(gossips.map((g) => g.close()));
-}
 
 const gossips = (n: number) =>
   Promise.all(Array.from({ length: n }, () => Gossip.create({ listen: LISTEN })));
@@ -361,23 +328,8 @@ type WarmTrial = Joined;
 
 async function warmTrial(t: number): Promise<WarmTrial | 'setup-failed'> {
   const topic = uniq(`warm-${t}`);
-  const live = await Promise.all(
-    [0, 1, 2].map((i) =>
-      joinWithin(topic, { dht: pool[i]!, gossip: { listen: LISTEN } }, WARM_SETUP_BUDGET_MS),
-    ),
-  );
-  const members = live.filter((p) => p !== undefined);
-  const landed =
-    members.length === 3 &&
-    (await until(
-      () => members.some((p) => p.stats.tracker.published > 0),
-      performance.now(),
-      WARM_SETUP_BUDGET_MS,
-    )) !== undefined;
-  if (!landed) {
-    await closeAll(live);
-    return 'setup-failed';
-  }
+  const live = await landedMembers(topic, pool.slice(0, 3), WARM_SETUP_BUDGET_MS);
+  if (!live) return 'setup-failed';
   const [gossip] = await gossips(1);
   const trial = await joinWatched(topic, { dht: pool[3]!, gossip: gossip! }, WARM_JOIN_BUDGET_MS);
   await closeAll([trial.topic, ...live], [gossip!]);
