@@ -23,67 +23,13 @@ import type { RawData, WebSocket } from 'ws';
 import type { Address } from '../crypto/address.js';
 import type { CryptoSuite } from '../crypto/suite.js';
 import { defaultSuite } from '../native/crypto.js';
+import type { CloseInfo, CloseReason, ConnectionCounters } from './close.js';
 import type { TransportConfig } from './config.js';
 import { type Frame, openFrame, sealFrame } from './frame.js';
 import { Handshake, type HandshakeDone, type HandshakeFailReason } from './handshake.js';
 import type { NoiseRole } from './noise.js';
 
-/** Why a connection ended. */
-export type CloseReason =
-  /** We closed it: `close()` (disconnect, shutdown). */
-  | 'local'
-  /** We kept another connection to the same peer (simultaneous dial, §9.7). */
-  | 'duplicate'
-  /** The connection table is full. */
-  | 'max-connections'
-  /** The remote proved our own id. */
-  | 'self'
-  /** A frame did not fit the send queue and the policy is `disconnect`. */
-  | 'send-queue-overflow'
-  /** The handshake did not finish within `handshakeTimeoutMs`. */
-  | 'handshake-timeout'
-  /** The handshake refused the remote's bytes (`detail` is the HandshakeFailReason). */
-  | 'handshake-failed'
-  /** A frame failed authentication. */
-  | 'tampered'
-  /** A frame (or handshake message) exceeded the size limit. */
-  | 'oversize'
-  /** A frame was authentic but invalid, or a text message arrived. */
-  | 'malformed'
-  /** A CipherState ran out of nonces. */
-  | 'nonce-exhausted'
-  /** Nothing arrived for `keepaliveTimeoutMs`. */
-  | 'keepalive-timeout'
-  /**
-   * An inbound connection's dialer sent no Noise message 1 within `firstMessageTimeoutMs` of the
-   * upgrade (PROTOCOL.md §9.8).
-   */
-  | 'first-message-timeout'
-  /** No topic used the connection for `topiclessGraceMs` (PROTOCOL.md §9.8). */
-  | 'unused'
-  /** Closed to admit a newcomer to a full table: idle and without a topic, or pending without progress. */
-  | 'evicted'
-  /** The peer is banned (`Transport.ban`): closed, refused after its handshake, or not dialed. */
-  | 'banned'
-  /** A dial's every address was refused by the address policy (`detail` is the last reason). No socket. */
-  | 'address-refused'
-  /** A dial's every address was over its dial bounds (`detail`: `rate` or `backoff …`). No socket. */
-  | 'dial-throttled'
-  /** The remote sent CLOSE (`detail` is its reason). */
-  | 'remote-close'
-  /** The socket closed without a CLOSE frame. */
-  | 'socket-closed'
-  /** The socket failed (`detail` is the error code or message): refused, reset, unreachable. */
-  | 'socket-error';
-
-/** How a connection ended. */
-export interface CloseInfo {
-  reason: CloseReason;
-  /** Extra detail: a handshake refusal, an error code, the remote's CLOSE reason. */
-  detail?: string | undefined;
-  /** Whether the handshake had finished. */
-  established: boolean;
-}
+export type { CloseInfo, CloseReason, ConnectionCounters } from './close.js';
 
 /**
  * Longest read pause `pause()` takes at once (guess: a default budget refills a max-size frame in
@@ -141,17 +87,6 @@ export interface ConnectionOptions {
   crypto?: CryptoSuite | undefined;
   /** The remote's IP address and port: the socket's peer (inbound) or the address dialed. */
   remote?: Address | undefined;
-}
-
-/** Counters a connection adds to (the transport's stats object). */
-export interface ConnectionCounters {
-  framesIn: number;
-  framesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  pingsOut: number;
-  /** Times reading from a peer was paused for its budget (`pause`). */
-  readPauses: number;
 }
 
 /** One WebSocket connection to a peer. */

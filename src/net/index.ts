@@ -5,8 +5,8 @@
 export { type CryptoSuite, isCryptoSuite, nobleSuite } from '../crypto/suite.js';
 export { defaultSuite, NATIVE_PUBLIC_KEY_CACHE_SIZE, nativeSuite } from '../native/crypto.js';
 export { type DecodedAddressList, decodeAddressList, encodeAddressList } from './addresses.js';
+export type { CloseInfo, CloseReason } from './close.js';
 export * from './config.js';
-export type { CloseInfo, CloseReason } from './connection.js';
 export {
   DEFAULT_MAX_FRAME_PLAINTEXT_BYTES,
   decodeFramePlaintext,

@@ -55,6 +55,7 @@ import { GttError } from '../errors.js';
 import { defaultSuite } from '../native/crypto.js';
 import type { DisconnectCause, PeerId } from '../proto/types.js';
 import { encodeAddressList } from './addresses.js';
+import type { CloseInfo, CloseReason, ConnectionCounters } from './close.js';
 import {
   MAX_RESOLVED_ADDRESSES,
   parseTransportConfig,
@@ -62,7 +63,7 @@ import {
   type TransportOptions,
 } from './config.js';
 import { type AdmitRefusal, ConnectionManager, type Slot } from './conn-manager.js';
-import { type CloseInfo, type CloseReason, Connection, type ConnectionCounters } from './connection.js';
+import { Connection } from './connection.js';
 import { MAX_HANDSHAKE_MESSAGE_BYTES } from './handshake.js';
 import { BanList, DialBounds, type DialRefusal } from './limits.js';
 import { TAG_BYTES } from './noise.js';
