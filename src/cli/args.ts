@@ -12,6 +12,7 @@ import {
   DEMO_MAX_PEERS,
   DEMO_MIN_PEERS,
   DEMO_PEERS,
+  JOIN_SEND_TIMEOUT_S,
   MAX_NAME_LENGTH,
   TESTNET_HOST,
   TESTNET_MAX_NODES,
@@ -47,6 +48,8 @@ export interface JoinArgs extends DhtArgs {
   name: string | undefined;
   /** Where the gossip node listens; undefined for the library default (0.0.0.0, any port). */
   listen: { host: string; port: number } | undefined;
+  /** At the end of stdin, how long lines still queued may wait for a neighbour (s). */
+  timeoutS: number;
   json: boolean;
 }
 
@@ -91,6 +94,7 @@ const OPTIONS = {
     ...BOOTSTRAP,
     name: { type: 'string' },
     listen: { type: 'string' },
+    timeout: { type: 'string' },
   },
   peers: { ...HELP, ...JSON_FLAG, ...SECRET, ...BOOTSTRAP },
   testnet: {
@@ -147,6 +151,7 @@ function parseCommand(command: CommandName, args: readonly string[], env: NodeJS
           secret: secretOf(values.secret),
           name: nameOf(values.name),
           listen: values.listen === undefined ? undefined : hostPort(values.listen, '--listen', true),
+          timeoutS: integer(values.timeout, '--timeout', JOIN_SEND_TIMEOUT_S, 1, 86_400),
           json: values.json ?? false,
           ...dhtArgs(values.bootstrap, env),
         },

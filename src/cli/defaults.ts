@@ -12,6 +12,12 @@ export const CLI_BOOTSTRAP_TIMEOUT_MS = 8000;
 /** Environment variable that overrides {@link CLI_BOOTSTRAP_TIMEOUT_MS} (tests set 1500). */
 export const BOOTSTRAP_TIMEOUT_ENV = 'GTT_BOOTSTRAP_TIMEOUT_MS';
 
+/**
+ * At the end of stdin, how long `gtt join` waits for a neighbour to send the lines still queued (piped
+ * input) before it gives up with exit code 1 (guess: a join on the public DHT takes seconds; `--timeout`).
+ */
+export const JOIN_SEND_TIMEOUT_S = 60;
+
 /** Nodes of `gtt testnet` (guess: enough for every BEP 44 slot to have distinct closest nodes). */
 export const TESTNET_NODES = 20;
 /** Most nodes `gtt testnet` starts (guess: one process, one core; 500 nodes start in a few seconds). */

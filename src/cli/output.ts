@@ -185,6 +185,31 @@ export function describeStatus(e: TrackerEvent, who: (id: string) => string): st
   return assertNever(e);
 }
 
+/** What a peer without neighbours is waiting for: since when, and whether its record is out. */
+export interface WaitingState {
+  /** When (ms since start) a read first found nobody; set by {@link describeWaiting}. */
+  sinceMs: number | undefined;
+  /** The minute of our last record that landed in the DHT, if any. */
+  publishedMinute: number | undefined;
+}
+
+/**
+ * The status line of a peer that found nobody to join (a `wait` that is not `confirm`): how long it
+ * has been alone, whether peers can find it (our record is in the DHT), and when it reads again.
+ */
+export function describeWaiting(
+  e: Extract<TrackerEvent, { type: 'wait' }>,
+  state: WaitingState,
+  nowMs: number,
+): string {
+  state.sinceMs ??= nowMs;
+  const findable =
+    state.publishedMinute === undefined
+      ? 'our record is not in the DHT yet'
+      : `our record for minute ${state.publishedMinute} is in the DHT`;
+  return `alone for ${seconds(nowMs - state.sinceMs)}, ${findable}: waiting for a peer; reading again in ${seconds(e.ms)}`;
+}
+
 /** A tracker event as JSON fields (its `error`, if any, as `{code, message}`). */
 export function statusFields(e: TrackerEvent): Record<string, unknown> {
   return e.type === 'error' ? { ...e, error: errorFields(e.error) } : { ...e };

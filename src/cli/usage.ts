@@ -6,6 +6,7 @@ import {
   DEMO_MAX_PEERS,
   DEMO_MIN_PEERS,
   DEMO_PEERS,
+  JOIN_SEND_TIMEOUT_S,
   MAX_NAME_LENGTH,
   TESTNET_HOST,
   TESTNET_MAX_NODES,
@@ -46,22 +47,27 @@ ${ENVIRONMENT}
 Exit codes: 0 done, 1 failed (e.g. the DHT did not answer), 2 bad command line, 130 interrupted
 (Ctrl-C during gtt peers or gtt demo; gtt join and gtt testnet treat it as the normal way out: 0,
 but a second Ctrl-C while they close forces 130; 143 for a SIGTERM that arrives after a command is
-done).`;
+done). Through npm run gtt, npm itself also gets Ctrl-C and reports 130 whatever gtt returned: run
+npx gtt or node_modules/.bin/gtt for gtt's own code.`;
 
 const JOIN = `Usage: gtt join <topic> [options]
 
 Joins <topic> through the DHT and turns the terminal into a chat: every line you type is broadcast to
 the topic's members; their messages print with their name (or the first 8 hex digits of their id) and
 the number of hops they took. While it bootstraps, a status line shows what it does: reading records,
-found records, publishing ours, dialing peers, joined. Ctrl-C, SIGTERM or the end of stdin leave the
-topic cleanly (exit code 0). Lines typed while it has no neighbour wait for the next one (and are
-dropped if it leaves first).
+found records, publishing ours, dialing peers, joined; alone, how long and whether peers can find it.
+Ctrl-C, SIGTERM or the end of stdin leave the topic cleanly (exit code 0). Lines typed while it has
+no neighbour wait for the next one; at the end of stdin (e.g. echo hi | gtt join t), lines still
+waiting are sent once a neighbour is up, within --timeout seconds, else they are reported and the exit
+code is 1. Ctrl-C leaves at once (waiting lines are dropped).
 
 Options:
 ${DHT_FLAGS}
   --name N               a name sent with your messages (at most ${MAX_NAME_LENGTH} characters)
   --listen host:port     where the gossip node listens (default 0.0.0.0:0: every interface,
                          any free port); port 0 picks a free port
+  --timeout S            at the end of stdin, how long waiting lines may wait for a neighbour
+                         (default ${JOIN_SEND_TIMEOUT_S})
   --json                 one JSON object per line for every event, no status line (for scripts)
   -h, --help             this help
 

@@ -24,6 +24,7 @@
  * of the real DHT vanish). They start once the testnet is ready, so readiness is unchanged, and touch
  * the testnet's own nodes only, not those of `createNode`.
  */
+import { setMaxListeners } from 'node:events';
 import type { CryptoSuite } from '../crypto/suite.js';
 import { GttError, throwIfAborted } from '../errors.js';
 import { DEFAULT_K, type DhtOptions } from './config.js';
@@ -198,8 +199,16 @@ export async function startDhtNodes(opts: {
   count: number;
   signal?: AbortSignal;
 }): Promise<{ nodes: Dht[]; bootstrap: string[]; close(): Promise<void> }> {
-  const { common, count, signal } = opts;
+  const { common, count } = opts;
   const nodes: Dht[] = [];
+  // One listener on the caller's signal for all the nodes (each `create` and walk adds one to the
+  // signal it is given: with the caller's, 20 nodes would trip Node's MaxListenersExceededWarning).
+  const linked = new AbortController();
+  setMaxListeners(count * (RANDOM_WALKS_PER_ROUND + 2), linked.signal);
+  const forward = () => linked.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) forward();
+  else opts.signal?.addEventListener('abort', forward, { once: true });
+  const signal = linked.signal;
   const close = () => Promise.all(nodes.map((n) => n.close())).then(() => undefined);
   try {
     const first = await Dht.create({ ...common, bootstrap: [] }, { signal });
@@ -216,6 +225,8 @@ export async function startDhtNodes(opts: {
   } catch (error) {
     await close();
     throw error;
+  } finally {
+    opts.signal?.removeEventListener('abort', forward);
   }
 }
 

@@ -1,6 +1,6 @@
 /** The status line's wording for tracker events (pure). */
 import { expect, it } from 'vitest';
-import { describeStatus } from '../../src/cli/output.js';
+import { describeStatus, describeWaiting, type WaitingState } from '../../src/cli/output.js';
 
 const who = (id: string) => id.slice(0, 4);
 
@@ -22,5 +22,17 @@ it('a skipped publish says why: a full minute, or others who published first', (
 it('merges name their kind, the link step included', () => {
   expect(describeStatus({ type: 'merge', kind: 'link', peers: ['abcdef'] }, who)).toBe(
     'merging (link): dialing abcd',
+  );
+});
+
+it('a lone peer says how long it has been alone and whether its record is in the DHT', () => {
+  const state: WaitingState = { sinceMs: undefined, publishedMinute: undefined };
+  const wait = { type: 'wait', ms: 1500, why: 'no-records' } as const;
+  expect(describeWaiting(wait, state, 2000)).toBe(
+    'alone for 0.0 s, our record is not in the DHT yet: waiting for a peer; reading again in 1.5 s',
+  );
+  state.publishedMinute = 42;
+  expect(describeWaiting({ ...wait, why: 'poll', ms: 2000 }, state, 14_000)).toBe(
+    'alone for 12 s, our record for minute 42 is in the DHT: waiting for a peer; reading again in 2.0 s',
   );
 });

@@ -107,11 +107,14 @@ describe('parseCommandLine', () => {
         secret: undefined,
         name: undefined,
         listen: { host: '127.0.0.1', port: 0 },
+        timeoutS: 60,
         json: false,
         bootstrap: ['127.0.0.1:1', '127.0.0.1:2'],
         bootstrapTimeoutMs: 1500,
       },
     });
+    expect(parseCommandLine(['join', 't', '--timeout', '5'], env)).toMatchObject({ args: { timeoutS: 5 } });
+    expect(() => parseCommandLine(['join', 't', '--timeout', '0'], env)).toThrow(/--timeout expects/);
     expect(parseCommandLine(['peers', 't', '--json'], env)).toMatchObject({
       name: 'peers',
       args: { topic: 't', json: true, bootstrap: undefined, bootstrapTimeoutMs: 8000 },

@@ -1,7 +1,9 @@
 /**
  * `gtt join <topic>`: joinTopic, then a terminal chat. stdin lines are broadcast as chat envelopes
  * (../message.ts); what the tracker does shows on a live status line until joined; `--json` prints every
- * event as a JSON line instead. Ctrl-C, SIGTERM or the end of stdin leave cleanly with exit code 0.
+ * event as a JSON line instead. Ctrl-C, SIGTERM or the end of stdin leave cleanly with exit code 0; at
+ * the end of stdin, lines still waiting for a neighbour (piped input: `echo hi | gtt join t`) are sent
+ * first, within `--timeout` seconds, else the exit code is 1.
  */
 import { createInterface } from 'node:readline';
 import {
@@ -17,16 +19,19 @@ import { MAX_NAME_LENGTH } from '../defaults.js';
 import { decodeChat, encodeChat } from '../message.js';
 import {
   describeStatus,
+  describeWaiting,
   errorFields,
   errorMessage,
   type Io,
   Out,
   PlainScreen,
+  plural,
   type Screen,
   sanitize,
   shortId,
   statusFields,
   TtyScreen,
+  type WaitingState,
 } from '../output.js';
 import { dhtOptions, dhtTarget, INTERRUPTED, startFailure } from './shared.js';
 
@@ -62,17 +67,38 @@ export async function join(args: JoinArgs, io: Io): Promise<number> {
   };
   const offSignal = io.onSignal(leave);
   rl.on('SIGINT', leave); // Ctrl-C on a terminal in raw mode
+
+  const queued: string[] = [];
+  let exitCode = 0;
+  let stopped = false;
+  // End of stdin (Ctrl-D, or the end of a pipe): leave, once the lines still queued are sent.
+  let draining: NodeJS.Timeout | undefined;
   rl.on('close', () => {
-    if (!abort.signal.aborted) leave(); // end of stdin (Ctrl-D)
+    if (stopped || abort.signal.aborted) return;
+    if (queued.length === 0) {
+      leave();
+      return;
+    }
+    const what = plural(queued.length, 'line');
+    if (screen)
+      screen.line(`(end of input: sending ${what} once a neighbour is up, within ${args.timeoutS} s)`);
+    draining = setTimeout(() => {
+      const message = `${plural(queued.length, 'line')} not sent: no neighbour within ${args.timeoutS} s`;
+      if (args.json) out.json('error', { code: 'NOT_SENT', message });
+      io.stderr.write(`gtt join: ${message}\n`);
+      exitCode = 1;
+      leave();
+    }, args.timeoutS * 1000);
   });
 
   // A paused stdin pipe still holds the process open: destroy it once we stop reading.
   const stopReading = () => {
+    stopped = true;
+    clearTimeout(draining);
     rl.close();
     io.stdin.destroy();
   };
 
-  const queued: string[] = [];
   let topic: TrackedTopic | undefined;
   const send = (text: string) => {
     try {
@@ -121,11 +147,14 @@ export async function join(args: JoinArgs, io: Io): Promise<number> {
     stopReading();
     offSignal();
     await dht?.close();
-    if (leftFirst) {
+    if (leftFirst && exitCode === 0) {
       if (args.json) out.json('left');
       else out.line('left before joining');
       return 0;
     }
+    // End the status line (a terminal's prompt), so that the error is a line of its own.
+    if (tty) io.stdout.write('\n');
+    if (leftFirst) return exitCode;
     return startFailure('join', e, io, args.json ? out : undefined);
   }
 
@@ -138,12 +167,18 @@ export async function join(args: JoinArgs, io: Io): Promise<number> {
   }
 
   let bootstrapped = false;
+  // What a lone peer is waiting for, and since when (out.ms() of its first read that found nobody).
+  const alone: WaitingState = { sinceMs: undefined, publishedMinute: undefined };
   const onStatus = (e: TrackerEvent) => {
     if (args.json) {
       out.json('status', statusFields(e));
       return;
     }
-    const text = describeStatus(e, shortId);
+    if (e.type === 'published' && e.result.status === 'published') alone.publishedMinute = e.minute;
+    const text =
+      e.type === 'wait' && e.why !== 'confirm'
+        ? describeWaiting(e, alone, out.ms())
+        : describeStatus(e, shortId);
     if (e.type === 'joined') {
       bootstrapped = true;
       screen!.endStatus();
@@ -162,6 +197,7 @@ export async function join(args: JoinArgs, io: Io): Promise<number> {
     else screen!.line(`neighbour up ${shortId(peer)}`);
     // Lines typed while we had no neighbour ('joined' fires only for the first one).
     for (const line of queued.splice(0)) send(line);
+    if (draining !== undefined) leave(); // stdin had ended: they were all it waited for
   });
   t.on('neighbor-down', (peer, cause) => {
     if (args.json) out.json('neighbor-down', { peer, cause });
@@ -199,5 +235,5 @@ export async function join(args: JoinArgs, io: Io): Promise<number> {
     if (tty) io.stdout.write('\r\x1b[2K');
     out.line(`left ${JSON.stringify(args.topic)}`);
   }
-  return 0;
+  return exitCode;
 }
