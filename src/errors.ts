@@ -3,8 +3,21 @@
  * messages are for humans and may change. Expected protocol outcomes (a bad record, a rejected put)
  * are never thrown: they are returned as reasons and counted.
  *
- * This module is a leaf: it imports nothing, so the pure layers (`crypto`, `proto`) may use it.
+ * This module is a leaf: it imports only `options.ts` (itself a leaf that imports zod's types only),
+ * so the pure layers (`crypto`, `proto`) may use it. It re-exports what every layer's options parser
+ * shares: {@link parseOptions} below formats a failed parse with `options.ts`'s `describeIssues`.
  */
+import type { z } from 'zod';
+import { describeIssues } from './options.js';
+
+export {
+  describeIssues,
+  HOST_PORT_MESSAGE,
+  type OptionAlias,
+  type OptionAliases,
+  splitHostPort,
+  withAliases,
+} from './options.js';
 
 /** Every stable error code the library throws. */
 export type ErrorCode =
@@ -53,4 +66,19 @@ export class GttError extends Error {
 /** Throws `GttError('ABORTED')` when `signal` is already aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw GttError.aborted(signal.reason);
+}
+
+/**
+ * Parses `input` (`undefined` as `{}`) with `schema` and fills in its defaults: the one way every
+ * layer validates its options.
+ * @throws {GttError} `INVALID_CONFIG`: `Invalid <what>: <path>: <problem>; …`, naming every offending
+ *   field, with a suggestion for each unknown key (see `options.ts`); `cause` is the zod error.
+ */
+export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  throw GttError.invalidConfig(
+    `Invalid ${what}: ${describeIssues(result.error.issues, schema)}`,
+    result.error,
+  );
 }

@@ -8,7 +8,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { type CryptoSuite, isCryptoSuite } from '../crypto/suite.js';
-import { GttError } from '../errors.js';
+import { HOST_PORT_MESSAGE, parseOptions, splitHostPort } from '../errors.js';
 import { defaultSuite } from '../native/crypto.js';
 import { REACHABILITY_WINDOW_MS } from './external.js';
 
@@ -173,25 +173,22 @@ const IPV6_MESSAGE = 'IPv6 addresses are not supported: bittorrent-dht speaks IP
 const Port = z.int().min(0).max(65_535);
 const DurationMs = z.int().min(1);
 
-/** `"host:port"` → `{host, port}`; `"[v6]:port"` keeps the v6 host so the IPv6 check names it. */
-function splitHostPort(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  const colon = value.lastIndexOf(':');
-  if (colon < 0) return { host: value };
-  const host = value.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = value.slice(colon + 1);
-  return { host, port: /^\d+$/.test(port) ? Number(port) : port };
-}
-
+/**
+ * `"host:port"` or `{host, port}` (`splitHostPort`, src/options.ts); `"[v6]:port"` keeps the v6 host
+ * so the IPv6 check names it.
+ */
 const BootstrapEntry = z.preprocess(
   splitHostPort,
-  z.strictObject({
-    host: z
-      .string()
-      .min(1)
-      .refine((h) => isIP(h) !== 6 && !h.includes(':'), IPV6_MESSAGE),
-    port: Port.min(1),
-  }),
+  z.strictObject(
+    {
+      host: z
+        .string()
+        .min(1)
+        .refine((h) => isIP(h) !== 6 && !h.includes(':'), IPV6_MESSAGE),
+      port: Port.min(1),
+    },
+    { error: (issue) => (issue.code === 'invalid_type' ? HOST_PORT_MESSAGE : undefined) },
+  ),
 );
 
 /** How this node serves other nodes (see `serve.ts`); every field is optional. */
@@ -319,15 +316,5 @@ export type DhtConfig = z.output<typeof DhtOptionsSchema>;
  * @throws {GttError} code `INVALID_CONFIG`, naming every offending field.
  */
 export function parseDhtOptions(options: unknown): DhtConfig {
-  const result = DhtOptionsSchema.safeParse(options ?? {});
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-  throw GttError.invalidConfig(`Invalid DHT options: ${problems.join('; ')}`, result.error);
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(options)';
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
+  return parseOptions(DhtOptionsSchema, options, 'DHT options');
 }

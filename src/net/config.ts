@@ -6,7 +6,7 @@
  * measured yet.
  */
 import { z } from 'zod';
-import { GttError } from '../errors.js';
+import { HOST_PORT_MESSAGE, parseOptions, splitHostPort } from '../errors.js';
 import { DEFAULT_MAX_FRAME_PLAINTEXT_BYTES, MAX_FRAME_PLAINTEXT_LIMIT } from './frame.js';
 
 /** Bind host of the listener: every IPv4 interface (guess: the usual server default). */
@@ -219,23 +219,30 @@ export type TransportConfig = z.output<typeof TransportConfigSchema>;
 /** Transport options as callers give them. */
 export type TransportOptions = z.input<typeof TransportConfigSchema>;
 
-/** Where to listen. */
-export const ListenSchema = z.object({
-  host: z.string().min(1).default(DEFAULT_LISTEN_HOST),
-  port: z.int().min(0).max(65_535).default(DEFAULT_LISTEN_PORT),
-});
+/**
+ * An address option: `"host:port"`, `"[ipv6]:port"` or `{ host, port }` (the one splitter every
+ * layer uses, `splitHostPort` in src/options.ts).
+ */
+export function hostPortSchema<H extends z.ZodType, P extends z.ZodType>(host: H, port: P) {
+  return z.preprocess(
+    splitHostPort,
+    z.strictObject(
+      { host, port },
+      { error: (issue) => (issue.code === 'invalid_type' ? HOST_PORT_MESSAGE : undefined) },
+    ),
+  );
+}
+
+/** Where to listen: `"host:port"`, `"[ipv6]:port"` or `{ host?, port? }` (port 0: any free port). */
+export const ListenSchema = hostPortSchema(
+  z.string().min(1).default(DEFAULT_LISTEN_HOST),
+  z.int().min(0).max(65_535).default(DEFAULT_LISTEN_PORT),
+);
 
 /**
  * Validates transport options and fills in defaults.
  * @throws {GttError} `INVALID_CONFIG` naming every offending field.
  */
 export function parseTransportConfig(options?: unknown): TransportConfig {
-  const result = TransportConfigSchema.safeParse(options ?? {});
-  if (result.success) return result.data;
-  throw GttError.invalidConfig(`Invalid transport options: ${issues(result.error)}`, result.error);
-}
-
-/** `path: message; …` of a zod error. */
-export function issues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return parseOptions(TransportConfigSchema, options, 'transport options');
 }

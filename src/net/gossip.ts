@@ -24,8 +24,9 @@ import { type Address, normalizeAddressAs } from '../crypto/address.js';
 import { type KeyPair, keyPairFromSeed } from '../crypto/keys.js';
 import { type CryptoSuite, isCryptoSuite } from '../crypto/suite.js';
 import { TopicId } from '../crypto/topic.js';
-import { GttError } from '../errors.js';
+import { GttError, parseOptions, withAliases } from '../errors.js';
 import { defaultSuite } from '../native/crypto.js';
+import { ProtoConfigSchema } from '../proto/config.js';
 import type { ProtoOptions, ProtoStats } from '../proto/index.js';
 import { GossipNode } from '../proto/node.js';
 import { createSecureRng } from '../proto/rng.js';
@@ -41,7 +42,13 @@ import {
 } from '../proto/types.js';
 import { decodeFrame, encodeFrame, GOSSIP_OVERHEAD_BYTES, type WireRejectReason } from '../proto/wire.js';
 import { decodeAddressList, encodeAddressList } from './addresses.js';
-import { DEFAULT_TOPIC_BUFFER_MESSAGES, issues, ListenSchema, type TransportOptions } from './config.js';
+import {
+  DEFAULT_TOPIC_BUFFER_MESSAGES,
+  hostPortSchema,
+  ListenSchema,
+  TransportConfigSchema,
+  type TransportOptions,
+} from './config.js';
 import { TimerHeap } from './timers.js';
 import { type Peer, Topic, type TopicDriver } from './topic.js';
 import { Transport, type TransportStats } from './transport.js';
@@ -50,10 +57,16 @@ import { Transport, type TransportStats } from './transport.js';
 export interface GossipOptions {
   /** The node's ed25519 identity; default a fresh random one. */
   keyPair?: KeyPair;
-  /** Where to listen (default 0.0.0.0, any port); `null` for a node that only dials. */
-  listen?: { host?: string; port?: number } | null;
-  /** Addresses to advertise instead of the listener's (see {@link Gossip.addresses}). */
-  advertise?: Address[];
+  /**
+   * Where to listen: `"host:port"`, `"[ipv6]:port"` or `{ host, port }` (default 0.0.0.0, any port;
+   * port 0 is any free port); `null` for a node that only dials.
+   */
+  listen?: string | { host?: string; port?: number } | null;
+  /**
+   * Addresses to advertise instead of the listener's, each `"host:port"`, `"[ipv6]:port"` or
+   * `{ host, port }` (see {@link Gossip.addresses}).
+   */
+  advertise?: readonly (string | Address)[];
   /** Transport options (timeouts, limits); see `src/net/config.ts`. */
   transport?: TransportOptions;
   /** Gossip core options; see `src/proto/config.ts`. */
@@ -81,26 +94,53 @@ export interface GossipStats {
   proto: ProtoStats;
 }
 
-const OptionsSchema = z.object({
-  keyPair: z
-    .custom<KeyPair>(
-      (v) =>
-        typeof v === 'object' &&
-        v !== null &&
-        (v as KeyPair).secretKey instanceof Uint8Array &&
-        (v as KeyPair).secretKey.length === 32,
-      'expected { publicKey, secretKey } with a 32-byte secretKey',
-    )
-    .optional(),
-  listen: ListenSchema.nullable().default(ListenSchema.parse({})),
-  advertise: z.array(z.object({ host: z.string(), port: z.int() })).optional(),
-  topicBufferMessages: z.int().min(1).default(DEFAULT_TOPIC_BUFFER_MESSAGES),
-  crypto: z
-    .custom<CryptoSuite>(isCryptoSuite, 'expected a CryptoSuite (nativeSuite or nobleSuite)')
-    .optional(),
-  transport: z.unknown().optional(),
-  proto: z.unknown().optional(),
-});
+/**
+ * The options of {@link Gossip.create}, checked in full before anything is bound (transport and core
+ * options included). Unknown keys are errors; the aliases name Hyperswarm's options that we have
+ * under another name.
+ */
+export const GossipOptionsSchema = withAliases(
+  z.strictObject({
+    keyPair: z
+      .custom<KeyPair>(
+        (v) =>
+          typeof v === 'object' &&
+          v !== null &&
+          (v as KeyPair).secretKey instanceof Uint8Array &&
+          (v as KeyPair).secretKey.length === 32,
+        'expected { publicKey, secretKey } with a 32-byte secretKey',
+      )
+      .optional(),
+    listen: ListenSchema.nullable().default(() => ListenSchema.parse({})),
+    advertise: z.array(hostPortSchema(z.string(), z.int())).optional(),
+    topicBufferMessages: z.int().min(1).default(DEFAULT_TOPIC_BUFFER_MESSAGES),
+    crypto: z
+      .custom<CryptoSuite>(isCryptoSuite, 'expected a CryptoSuite (nativeSuite or nobleSuite)')
+      .optional(),
+    transport: TransportConfigSchema.optional(),
+    proto: ProtoConfigSchema.optional(),
+  } satisfies Record<keyof GossipOptions, z.ZodType>),
+  {
+    seed: { use: 'keyPair', note: 'keyPairFromSeed(seed)' },
+    maxPeers: { use: 'transport.maxConnections' },
+    host: { use: 'listen', note: '"host:port" or { host, port }' },
+    port: { use: 'listen', note: '"host:port" or { host, port }' },
+  },
+);
+
+/**
+ * Validates the options of {@link Gossip.create} and fills in defaults.
+ * @throws {GttError} `INVALID_CONFIG` naming every offending field.
+ */
+export function parseGossipOptions(options: GossipOptions | undefined) {
+  return parseOptions(GossipOptionsSchema, options, 'gossip options');
+}
+
+/** The options of {@link Gossip.subscribe}: peers are checked where they are used (RangeError). */
+const SubscribeOptionsSchema = withAliases(
+  z.strictObject({ bootstrap: z.custom<readonly Peer[]>().optional() }),
+  { peers: { use: 'bootstrap' } },
+);
 
 const now = (): number => performance.now();
 
@@ -184,12 +224,10 @@ export class Gossip {
    * @throws {GttError} `INVALID_CONFIG` for bad options, `LISTEN_FAILED` when the port cannot be bound.
    */
   static async create(options: GossipOptions = {}): Promise<Gossip> {
-    const parsed = OptionsSchema.safeParse(options);
-    if (!parsed.success) throw GttError.invalidConfig(`Invalid gossip options: ${issues(parsed.error)}`);
-    const o = parsed.data;
+    const o = parseGossipOptions(options);
     const keyPair = o.keyPair ?? keyPairFromSeed(randomBytes(32));
     const suite = o.crypto ?? defaultSuite();
-    const advertise = options.advertise?.map((a, i) => normalizeAddressAs(a, `advertise[${i}]`));
+    const advertise = o.advertise?.map((a, i) => normalizeAddressAs(a, `advertise[${i}]`));
     const transport = await Transport.create({
       keyPair,
       listen: o.listen,
@@ -230,10 +268,12 @@ export class Gossip {
   /**
    * Subscribes to a topic and joins its swarm through `bootstrap` (none: wait to be joined, or call
    * `topic.joinPeers` later).
-   * @throws {GttError} `CLOSED` after `close()`, `ALREADY_SUBSCRIBED` for a topic held already.
+   * @throws {GttError} `CLOSED` after `close()`, `ALREADY_SUBSCRIBED` for a topic held already,
+   *   `INVALID_CONFIG` for an unknown option.
    * @throws {TypeError|RangeError} for a bad topic id or peer.
    */
   subscribe(topicId: TopicId | Uint8Array, opts: { bootstrap?: readonly Peer[] } = {}): Topic {
+    parseOptions(SubscribeOptionsSchema, opts, 'subscribe options');
     if (this.#closing !== undefined) throw GttError.closed('gossip');
     const key = (topicId instanceof TopicId ? topicId : TopicId.fromHash(topicId)).toHex();
     if (this.#topics.has(key)) throw new GttError('ALREADY_SUBSCRIBED', `already subscribed to ${key}`);

@@ -8,7 +8,7 @@
  * simulator" = chosen with `npm run sim` (the reason is next to the value).
  */
 import { z } from 'zod';
-import { GttError } from '../errors.js';
+import { parseOptions } from '../errors.js';
 
 // --- HyParView ---------------------------------------------------------------------------------------
 
@@ -58,7 +58,7 @@ export const DEFAULT_MAX_PEER_DATA_BYTES = 1024;
 
 /** Options of the HyParView membership protocol. */
 export const HyParViewConfigSchema = z
-  .object({
+  .strictObject({
     activeViewCapacity: z.int().min(1).max(255).default(DEFAULT_ACTIVE_VIEW_CAPACITY),
     passiveViewCapacity: z.int().min(0).max(255).default(DEFAULT_PASSIVE_VIEW_CAPACITY),
     activeRandomWalkLength: z.int().min(0).max(255).default(DEFAULT_ACTIVE_RANDOM_WALK_LENGTH),
@@ -133,7 +133,7 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** Options of the PlumTree broadcast protocol. */
 export const PlumTreeConfigSchema = z
-  .object({
+  .strictObject({
     graftTimeout1Ms: z.int().min(1).default(DEFAULT_GRAFT_TIMEOUT_1_MS),
     graftTimeout2Ms: z.int().min(1).default(DEFAULT_GRAFT_TIMEOUT_2_MS),
     ihaveDispatchMs: z.int().min(0).default(DEFAULT_IHAVE_DISPATCH_MS),
@@ -318,7 +318,7 @@ export const DEFAULT_MAX_BANNED_PEERS = 1024;
 
 /** Bounds on remote input and per-peer budgets (PROTOCOL.md §8.7, ARCHITECTURE.md "Gossip core"). */
 export const LimitsConfigSchema = z
-  .object({
+  .strictObject({
     shuffleReplyTimeoutMs: z.int().min(1).default(DEFAULT_SHUFFLE_REPLY_TIMEOUT_MS),
     maxShufflesAwaitingReply: z.int().min(1).max(1000).default(DEFAULT_MAX_SHUFFLES_AWAITING_REPLY),
     lateReplyWindowMs: z.int().min(0).default(DEFAULT_LATE_REPLY_WINDOW_MS),
@@ -358,7 +358,6 @@ export const LimitsConfigSchema = z
     banMs: z.int().min(0).default(DEFAULT_BAN_MS),
     maxBannedPeers: z.int().min(1).default(DEFAULT_MAX_BANNED_PEERS),
   })
-  .strict()
   .refine((c) => c.maxMissingPerPeer <= c.maxMissing, {
     message: 'maxMissingPerPeer must not exceed maxMissing',
   })
@@ -370,7 +369,7 @@ export type LimitsConfig = z.output<typeof LimitsConfigSchema>;
 
 /** Options of the whole core. */
 export const ProtoConfigSchema = z
-  .object({
+  .strictObject({
     hyparview: HyParViewConfigSchema.default(HyParViewConfigSchema.parse({})),
     plumtree: PlumTreeConfigSchema.default(PlumTreeConfigSchema.parse({})),
     limits: LimitsConfigSchema.default(LimitsConfigSchema.parse({})),
@@ -398,8 +397,5 @@ export type ProtoOptions = z.input<typeof ProtoConfigSchema>;
  * @throws {GttError} `INVALID_CONFIG` naming every offending field.
  */
 export function parseProtoConfig(options?: unknown): ProtoConfig {
-  const result = ProtoConfigSchema.safeParse(options ?? {});
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw GttError.invalidConfig(`Invalid gossip options: ${problems.join('; ')}`, result.error);
+  return parseOptions(ProtoConfigSchema, options, 'gossip core options');
 }

@@ -1,10 +1,23 @@
 /**
- * Record store configuration: one zod schema, every default a named constant with its source.
- * DHT timing (lookup and put budgets, put retries and their jitter) is the `Dht`'s own configuration
- * (`src/dht/config.ts`), so it lives in one place.
+ * The tracker layer's options: the record store's and the tracker's configuration (one zod schema
+ * each, every default a named constant with its source), and the options objects of `joinTopic`,
+ * `discoverPeers` and `new RecordStore`, which refuse unknown keys like every options object
+ * (a misspelt `secret` must not join a topic in the clear). DHT timing (lookup and put budgets, put
+ * retries and their jitter) is the `Dht`'s own configuration (`src/dht/config.ts`), so it lives in one
+ * place.
  */
 import { z } from 'zod';
-import { GttError } from '../errors.js';
+import type { Address } from '../crypto/address.js';
+import type { KeyPair, SecretRotation } from '../crypto/index.js';
+import type { TopicId } from '../crypto/topic.js';
+import { Dht, DhtOptionsSchema } from '../dht/index.js';
+import { type OptionAliases, parseOptions, withAliases } from '../errors.js';
+import { Gossip, GossipOptionsSchema } from '../net/gossip.js';
+import type { Peer } from '../net/topic.js';
+import type { Clock } from './clock.js';
+import type { DiscoverPeersOptions, DiscoveryState } from './discovery.js';
+import type { JoinTopicOptions } from './join.js';
+import type { RecordStoreOptions } from './record-store.js';
 
 /** Skip publishing when the minute already shows this many records of others (distributed-topic-tracker default). */
 export const DEFAULT_MAX_RECORDS_PER_MINUTE = 5;
@@ -36,12 +49,7 @@ export type RecordStoreConfigInput = z.input<typeof RecordStoreConfigSchema>;
  * @throws GttError `INVALID_CONFIG` naming every offending field.
  */
 export function parseRecordStoreConfig(input: RecordStoreConfigInput | undefined): RecordStoreConfig {
-  const parsed = RecordStoreConfigSchema.safeParse(input ?? {});
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw GttError.invalidConfig(`invalid record store config: ${fields}`, parsed.error);
-  }
-  return parsed.data;
+  return parseOptions(RecordStoreConfigSchema, input, 'record store config');
 }
 
 // --- The topic tracker: bootstrap loop, publisher, merges ------------------------------------------------
@@ -202,10 +210,145 @@ export type TrackerConfigInput = z.input<typeof TrackerConfigSchema>;
  * @throws GttError `INVALID_CONFIG` naming every offending field.
  */
 export function parseTrackerConfig(input: TrackerConfigInput | undefined): TrackerConfig {
-  const parsed = TrackerConfigSchema.safeParse(input ?? {});
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw GttError.invalidConfig(`invalid tracker config: ${fields}`, parsed.error);
-  }
-  return parsed.data;
+  return parseOptions(TrackerConfigSchema, input, 'tracker config');
+}
+
+// --- The options objects of the public API -----------------------------------------------------------
+//
+// Fields that are checked where they are used (topic, key pair, secret, addresses: TypeError or
+// RangeError with a message of their own) are taken as they are here; the schemas decide which keys
+// exist, and check the rest.
+
+/** Candidates `discoverPeers` buffers for its async iterator before the oldest are dropped (guess). */
+export const DEFAULT_BUFFER_PEERS = 1024;
+
+/** Any value of type `T`: checked where it is used. */
+const given = <T>() => z.custom<T>().optional();
+const fn = <T>(what: string) =>
+  z.custom<T>((v) => typeof v === 'function', `expected a function (${what})`).optional();
+const signal = z
+  .custom<AbortSignal>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as AbortSignal).aborted === 'boolean' &&
+      typeof (v as AbortSignal).addEventListener === 'function',
+    'expected an AbortSignal',
+  )
+  .optional();
+const clock = z
+  .custom<Clock>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function',
+    'expected a Clock ({ now, setTimeout })',
+  )
+  .optional();
+/** An instance of a class whose constructor is private (`Dht`, `Gossip`: made by their `create`). */
+const instanceOf = <T>(cls: { prototype: T }, name: string) =>
+  z.custom<T>((v) => Object.prototype.isPrototypeOf.call(cls.prototype, v as object), `expected a ${name}`);
+const dht = z
+  .union([instanceOf(Dht, 'Dht'), DhtOptionsSchema], { error: 'expected a Dht or its options (an object)' })
+  .optional();
+
+/**
+ * Hyperswarm's option names (`new Hyperswarm({ keyPair, seed, maxPeers, bootstrap })`, HyperDHT's
+ * `host`/`port`) where we have the option under another name. Hyperswarm's `firewall` has no
+ * equivalent here (the transport's address policy filters addresses, not keys), so it is left out.
+ */
+const HYPERSWARM_ALIASES: OptionAliases = {
+  bootstrap: {
+    use: 'dht.bootstrap',
+    note: 'DHT bootstrap nodes as "host:port", while gossip peers to join through directly go in peers',
+  },
+  seed: { use: 'keyPair', note: 'keyPairFromSeed(seed)' },
+  timeout: { use: 'signal', note: 'AbortSignal.timeout(ms)' },
+};
+
+/** The options of `joinTopic` (see `JoinTopicOptions` in join.ts). */
+export const JoinTopicOptionsSchema = withAliases(
+  z.strictObject({
+    secret: given<string | Uint8Array>(),
+    rotation: fn<SecretRotation>('the secret rotation'),
+    keyPair: given<KeyPair>(),
+    signal,
+    wait: z.boolean().optional(),
+    dht,
+    gossip: z
+      .union([instanceOf(Gossip, 'Gossip'), GossipOptionsSchema], {
+        error: 'expected a Gossip or its options (an object)',
+      })
+      .optional(),
+    peers: z
+      .custom<readonly Peer[]>((v) => Array.isArray(v), 'expected an array of { id, addresses }')
+      .optional(),
+    config: TrackerConfigSchema.optional(),
+    clock,
+    random: fn<() => number>('uniform in [0, 1)'),
+  } satisfies Record<keyof JoinTopicOptions, z.ZodType>),
+  {
+    ...HYPERSWARM_ALIASES,
+    maxPeers: { use: 'gossip.transport.maxConnections' },
+    host: { use: 'dht.host', note: 'the gossip listener is gossip.listen' },
+    port: { use: 'dht.port', note: 'the gossip listener is gossip.listen' },
+  },
+);
+
+/** The options of `discoverPeers` (see `DiscoverPeersOptions` in discovery.ts). */
+export const DiscoverPeersOptionsSchema = withAliases(
+  z.strictObject({
+    keyPair: given<KeyPair>(),
+    addresses: given<readonly (string | Address)[] | (() => readonly (string | Address)[])>(),
+    state: given<() => DiscoveryState>(),
+    secret: given<string | Uint8Array>(),
+    rotation: fn<SecretRotation>('the secret rotation'),
+    dht,
+    signal,
+    config: TrackerConfigSchema.optional(),
+    clock,
+    random: fn<() => number>('uniform in [0, 1)'),
+    bufferPeers: z.int().min(1).default(DEFAULT_BUFFER_PEERS),
+  } satisfies Record<keyof DiscoverPeersOptions, z.ZodType>),
+  HYPERSWARM_ALIASES,
+);
+
+/** The options of `new RecordStore` (see `RecordStoreOptions` in record-store.ts). */
+export const RecordStoreOptionsSchema = z.strictObject({
+  dht: z.custom<Dht>((v) => typeof v === 'object' && v !== null, 'expected a Dht'),
+  topic: given<TopicId>(),
+  keyPair: given<KeyPair>(),
+  secret: given<string | Uint8Array>(),
+  rotation: fn<SecretRotation>('the secret rotation'),
+  config: RecordStoreConfigSchema.optional(),
+  now: fn<() => number>('unix milliseconds'),
+  randomBytes: fn<(length: number) => Uint8Array>('random bytes'),
+} satisfies Record<keyof RecordStoreOptions, z.ZodType>);
+
+/**
+ * Checks the keys (and the shape of what is not checked where it is used) of `joinTopic`'s options,
+ * nested `dht`, `gossip` and `config` included, before anything is started.
+ * @throws GttError `INVALID_CONFIG` naming every offending field, with the option meant for an unknown key.
+ */
+export function checkJoinTopicOptions(
+  options: JoinTopicOptions | undefined,
+): z.output<typeof JoinTopicOptionsSchema> {
+  return parseOptions(JoinTopicOptionsSchema, options, 'joinTopic options');
+}
+
+/**
+ * Checks `discoverPeers`' options, nested `dht` and `config` included, before anything is started.
+ * @throws GttError `INVALID_CONFIG` naming every offending field, with the option meant for an unknown key.
+ */
+export function checkDiscoverPeersOptions(
+  options: DiscoverPeersOptions | undefined,
+): z.output<typeof DiscoverPeersOptionsSchema> {
+  return parseOptions(DiscoverPeersOptionsSchema, options, 'discoverPeers options');
+}
+
+/**
+ * Checks the options of `new RecordStore`.
+ * @throws GttError `INVALID_CONFIG` naming every offending field, with the option meant for an unknown key.
+ */
+export function checkRecordStoreOptions(
+  options: RecordStoreOptions,
+): z.output<typeof RecordStoreOptionsSchema> {
+  return parseOptions(RecordStoreOptionsSchema, options, 'RecordStore options');
 }

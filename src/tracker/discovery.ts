@@ -16,9 +16,9 @@ import { type Address, normalizeAddressAs } from '../crypto/address.js';
 import { checkAddress, resolvePolicy } from '../crypto/address-policy.js';
 import { type KeyPair, keyPairFromSeed, type SecretRotation, TopicId } from '../crypto/index.js';
 import { Dht, type DhtOptions } from '../dht/index.js';
-import { throwIfAborted } from '../errors.js';
+import { splitHostPort, throwIfAborted } from '../errors.js';
 import type { Clock } from './clock.js';
-import { parseTrackerConfig, type TrackerConfigInput } from './config.js';
+import { checkDiscoverPeersOptions, parseTrackerConfig, type TrackerConfigInput } from './config.js';
 import { trackerStore } from './join.js';
 import type { Mesh } from './mesh.js';
 import type { RecordStore, RecordStoreStats } from './record-store.js';
@@ -42,12 +42,18 @@ export interface DiscoveryState {
   messageIds?: readonly Uint8Array[];
 }
 
-/** Options of {@link discoverPeers}. */
+/**
+ * Options of {@link discoverPeers}. Unknown keys are errors, here and in `dht` and `config`, checked
+ * before anything starts (schema: `DiscoverPeersOptionsSchema` in config.ts).
+ */
 export interface DiscoverPeersOptions {
   /** The identity our records are published under: your transport's peers must know you by it. */
   keyPair?: KeyPair;
-  /** Where your transport can be reached: published in our records. */
-  addresses: readonly Address[] | (() => readonly Address[]);
+  /**
+   * Where your transport can be reached, each `"host:port"`, `"[ipv6]:port"` or `{ host, port }`:
+   * published in our records.
+   */
+  addresses: readonly (string | Address)[] | (() => readonly (string | Address)[]);
   /** Your mesh right now; called whenever the loop needs it. */
   state: () => DiscoveryState;
   secret?: string | Uint8Array;
@@ -58,7 +64,7 @@ export interface DiscoverPeersOptions {
   config?: TrackerConfigInput;
   clock?: Clock;
   random?: () => number;
-  /** Candidates buffered for the async iterator before the oldest are dropped (default 1024). */
+  /** Candidates buffered for the async iterator before the oldest are dropped (DEFAULT_BUFFER_PEERS). */
   bufferPeers?: number;
 }
 
@@ -121,14 +127,16 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
   static async create(topic: string | TopicId, options: DiscoverPeersOptions): Promise<PeerDiscovery> {
     const topicId = typeof topic === 'string' ? TopicId.fromName(topic) : topic;
     if (!(topicId instanceof TopicId)) throw new TypeError('"topic" expected a string or a TopicId');
+    const checked = checkDiscoverPeersOptions(options);
     if (typeof options?.state !== 'function') throw new TypeError('"state" expected a function');
-    const config = parseTrackerConfig(options.config);
+    const config = checked.config ?? parseTrackerConfig(undefined);
     const keyPair = options.keyPair ?? keyPairFromSeed(randomBytes(32));
-    const addressesOf =
-      typeof options.addresses === 'function'
-        ? options.addresses
-        : () => options.addresses as readonly Address[];
-    for (const [i, a] of addressesOf().entries()) normalizeAddressAs(a, `addresses[${i}]`);
+    const given = options.addresses;
+    const addressesOf = (): Address[] =>
+      (typeof given === 'function' ? given() : given).map((a, i) =>
+        normalizeAddressAs(splitHostPort(a), `addresses[${i}]`),
+      );
+    addressesOf();
     throwIfAborted(options.signal);
     const ownsDht = !(options.dht instanceof Dht);
     const dht =
@@ -141,7 +149,7 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
       let discovery: PeerDiscovery | undefined;
       const notify = new Set<() => void>();
       const mesh: Mesh = {
-        addresses: () => addressesOf().map((a, i) => normalizeAddressAs(a, `addresses[${i}]`)),
+        addresses: addressesOf,
         neighbors: () =>
           options.state().neighbors.map((n) => ({
             id: typeof n.id === 'string' ? hexToBytes(n.id) : n.id,
@@ -175,7 +183,7 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
         ownsDht,
         store,
         tracker,
-        bufferMax: options.bufferPeers ?? 1024,
+        bufferMax: checked.bufferPeers,
         notify,
       });
       const d = discovery;

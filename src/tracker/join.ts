@@ -15,12 +15,21 @@ import { Gossip, type GossipOptions, kKeyPair } from '../net/gossip.js';
 import type { Peer, Topic, TopicEvents, TopicMessage } from '../net/topic.js';
 import type { NeighborDownCause } from '../proto/types.js';
 import type { Clock } from './clock.js';
-import { parseTrackerConfig, type TrackerConfig, type TrackerConfigInput } from './config.js';
+import {
+  checkJoinTopicOptions,
+  parseTrackerConfig,
+  type TrackerConfig,
+  type TrackerConfigInput,
+} from './config.js';
 import type { Mesh } from './mesh.js';
 import { RecordStore, type RecordStoreStats } from './record-store.js';
 import { Tracker, type TrackerEvent, type TrackerStats } from './tracker.js';
 
-/** Options of {@link joinTopic}. */
+/**
+ * Options of {@link joinTopic}. Unknown keys are errors, here and in every nested object (`dht`,
+ * `gossip`, `config`), and all are checked before anything starts (schema: `JoinTopicOptionsSchema`
+ * in config.ts).
+ */
 export interface JoinTopicOptions {
   /** The topic secret: only holders can read or write its records (README, Security model). */
   secret?: string | Uint8Array;
@@ -34,7 +43,10 @@ export interface JoinTopicOptions {
   wait?: boolean;
   /** An existing DHT, or options to create one (default: the public mainline routers). */
   dht?: Dht | DhtOptions;
-  /** An existing gossip node, or options to create one (default: listen on 0.0.0.0, any port). */
+  /**
+   * An existing gossip node, or options to create one (default: listen on 0.0.0.0, any port; `listen`
+   * takes `"host:port"`, `"[ipv6]:port"` or `{ host, port }`).
+   */
   gossip?: Gossip | GossipOptions;
   /**
    * Peers to join through directly. They get `config.bootstrap.confirmMs` to answer before the DHT
@@ -64,8 +76,8 @@ export interface TrackedTopicStats {
 /**
  * Joins `topic` through the DHT: resolves once it has a neighbour (or at once with `wait: false`).
  * @throws {GttError} `ABORTED` when `signal` aborts first (everything created is closed),
- *   `INVALID_CONFIG` for bad options, `DHT_BOOTSTRAP_FAILED` / `LISTEN_FAILED` when the DHT or the
- *   listener cannot start.
+ *   `INVALID_CONFIG` for bad options or an unknown key (before anything starts),
+ *   `DHT_BOOTSTRAP_FAILED` / `LISTEN_FAILED` when the DHT or the listener cannot start.
  * @throws {TypeError|RangeError} for an empty topic name or a bad secret.
  */
 export async function joinTopic(
@@ -135,7 +147,7 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
   static async create(topic: string | TopicId, options: JoinTopicOptions): Promise<TrackedTopic> {
     const topicId = typeof topic === 'string' ? TopicId.fromName(topic) : topic;
     if (!(topicId instanceof TopicId)) throw new TypeError('"topic" expected a string or a TopicId');
-    const config = parseTrackerConfig(options.config);
+    const config = checkJoinTopicOptions(options).config ?? parseTrackerConfig(undefined);
     const signal = options.signal;
     throwIfAborted(signal);
 

@@ -43,7 +43,12 @@ import { Lru } from '../crypto/lru.js';
 import type { Dht, FoundValue, GetAllResult, LookupNode } from '../dht/index.js';
 import { targetOf } from '../dht/index.js';
 import { throwIfAborted } from '../errors.js';
-import { parseRecordStoreConfig, type RecordStoreConfig, type RecordStoreConfigInput } from './config.js';
+import {
+  checkRecordStoreOptions,
+  parseRecordStoreConfig,
+  type RecordStoreConfig,
+  type RecordStoreConfigInput,
+} from './config.js';
 
 /** What a publisher says about itself in a record; the store fills in topic, minute and publisher. */
 export interface RecordContent {
@@ -102,6 +107,7 @@ export type PublishResult =
   | { status: 'skipped'; reason: 'minute-full' | 'others-found'; minute: number; others: number }
   | { status: 'failed'; reason: 'no-free-node' | 'not-accepted'; minute: number; attempts: number };
 
+/** Options of {@link RecordStore}; unknown keys are errors (`RecordStoreOptionsSchema`, config.ts). */
 export interface RecordStoreOptions {
   dht: Dht;
   topic: TopicId;
@@ -163,9 +169,12 @@ export class RecordStore {
   /** Highest seq we wrote per minute, so a refresh overwrites our own copies. */
   readonly #ownSeq = new Map<number, number>();
 
-  /** @throws GttError `INVALID_CONFIG`; TypeError/RangeError for a bad key pair or secret. */
+  /**
+   * @throws GttError `INVALID_CONFIG` for bad options or an unknown key; TypeError/RangeError for a
+   *   bad key pair or secret.
+   */
   constructor(options: RecordStoreOptions) {
-    this.config = parseRecordStoreConfig(options.config);
+    this.config = checkRecordStoreOptions(options).config ?? parseRecordStoreConfig(undefined);
     this.#dht = options.dht;
     this.#topic = options.topic;
     this.#keyPair = options.keyPair;
