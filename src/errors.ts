@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { describeIssues } from './options.js';
 
 export {
+  closest,
   describeIssues,
   HOST_PORT_MESSAGE,
   type OptionAlias,

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keyPairFromSeed } from '../src/crypto/keys.js';
 import { TopicId } from '../src/crypto/topic.js';
-import { Dht, type Dht as DhtType, parseDhtOptions } from '../src/dht/index.js';
+import { createTestnet, Dht, type Dht as DhtType, parseDhtOptions } from '../src/dht/index.js';
 import { GttError } from '../src/errors.js';
 import { parseTransportConfig } from '../src/net/config.js';
 import { Gossip, type GossipOptions, parseGossipOptions } from '../src/net/gossip.js';
@@ -289,5 +289,17 @@ describe('splitHostPort', () => {
   it('keeps the DHT IPv6 message for "[v6]:port" bootstrap entries', async () => {
     const e = await invalid(() => parseDhtOptions({ bootstrap: ['[::1]:6881'] }));
     expect(e.message).toContain('bootstrap[0].host: IPv6 addresses are not supported');
+  });
+});
+
+describe('createTestnet options', () => {
+  it('refuses unknown keys before starting a node, with a hint', async () => {
+    const create = vi.spyOn(Dht, 'create');
+    await expect(createTestnet({ nodez: 3 } as never)).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringContaining('nodez: unknown option (did you mean nodes?)'),
+    });
+    await expect(createTestnet({ bootstrap: [] } as never)).rejects.toThrow(/bootstrap: unknown option/);
+    expect(create).not.toHaveBeenCalled();
   });
 });

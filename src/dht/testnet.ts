@@ -26,7 +26,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { CryptoSuite } from '../crypto/suite.js';
-import { GttError, throwIfAborted } from '../errors.js';
+import { closest, GttError, throwIfAborted } from '../errors.js';
 import { DEFAULT_K, type DhtOptions } from './config.js';
 import { Dht, kImpair } from './dht.js';
 
@@ -67,6 +67,18 @@ export interface TestnetOptions {
   readonly signal?: AbortSignal;
 }
 
+const TESTNET_OPTION_KEYS: readonly (keyof TestnetOptions)[] = [
+  'nodes',
+  'host',
+  'queryTimeoutMs',
+  'queryStallMs',
+  'crypto',
+  'latency',
+  'loss',
+  'dead',
+  'signal',
+];
+
 /** Options of {@link Testnet.createNode}: any {@link Dht} option except where it binds and bootstraps. */
 export type TestnetNodeOptions = Omit<DhtOptions, 'bootstrap' | 'host'>;
 
@@ -94,6 +106,17 @@ export interface Testnet {
  *   are closed before it rejects.
  */
 export async function createTestnet(options: TestnetOptions = {}): Promise<Testnet> {
+  for (const key of Object.keys(options)) {
+    if (TESTNET_OPTION_KEYS.includes(key as keyof TestnetOptions)) continue;
+    const near = closest(key, TESTNET_OPTION_KEYS);
+    const hint =
+      key === 'bootstrap'
+        ? ' (a testnet has no bootstrap: it is one)'
+        : near
+          ? ` (did you mean ${near}?)`
+          : '';
+    throw GttError.invalidConfig(`Invalid testnet options: ${key}: unknown option${hint}`);
+  }
   const count = options.nodes ?? TESTNET_DEFAULT_NODES;
   const host = options.host ?? '127.0.0.1';
   const { signal } = options;
