@@ -180,7 +180,9 @@ export function describeStatus(e: TrackerEvent, who: (id: string) => string): st
     case 'merge':
       return `merging (${e.kind}): dialing ${e.peers.map(who).join(', ')}`;
     case 'error':
-      return `DHT ${e.during} failed: ${errorMessage(e.error)}`;
+      return e.during === 'bootstrap'
+        ? `bootstrap failed: ${errorMessage(e.error)}`
+        : `DHT ${e.during} failed: ${errorMessage(e.error)}`;
   }
   return assertNever(e);
 }

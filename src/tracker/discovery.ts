@@ -191,7 +191,8 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
       const onAbort = () => void d.close();
       signal?.addEventListener('abort', onAbort, { once: true });
       d.#signalCleanup = () => signal?.removeEventListener('abort', onAbort);
-      // Start on the next turn, so that the caller can subscribe to `status` and `peer` first.
+      // Start on the next turn, so that the caller can subscribe to `status` and `peer` first. A loop
+      // that fails is counted and reported by the tracker (an `error` status, `during: 'bootstrap'`).
       setImmediate(() => void tracker.start().catch(() => {}));
       return discovery;
     } catch (e) {

@@ -109,6 +109,8 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
   readonly #store: RecordStore;
   readonly #owned: { gossip: boolean; dht: boolean };
   readonly #signalCleanup: () => void;
+  /** Rejects with what ended the bootstrap loop, if it failed (never settles otherwise). */
+  readonly #bootstrapFailure: Promise<never>;
   #closing: Promise<void> | undefined;
 
   private constructor(init: {
@@ -141,6 +143,17 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
     const onAbort = () => void this.close();
     signal?.addEventListener('abort', onAbort, { once: true });
     this.#signalCleanup = () => signal?.removeEventListener('abort', onAbort);
+    // Start on the next turn, so that whoever awaits joinTopic can subscribe to `status` first. A loop
+    // that fails (the tracker counts it and emits an `error` status) fails `joined()` too.
+    const tracker = this.#tracker;
+    this.#bootstrapFailure = new Promise<never>((_, reject) => {
+      setImmediate(() => {
+        tracker.start().catch((error: unknown) => {
+          if (!(error instanceof GttError && error.code === 'CLOSED')) reject(error);
+        });
+      });
+    });
+    this.#bootstrapFailure.catch(() => {}); // nobody may be waiting in joined()
   }
 
   /** @internal Use {@link joinTopic}. */
@@ -217,8 +230,6 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
         owned,
         signal,
       });
-      // Start on the next turn, so that whoever awaits joinTopic can subscribe to `status` first.
-      setImmediate(() => void tracker.start().catch(() => {}));
       return tracked;
     } catch (e) {
       await Promise.allSettled([
@@ -267,12 +278,13 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
 
   /**
    * Resolves once joined.
-   * @throws {GttError} `ABORTED` when `signal` aborts or the topic closes before joining.
+   * @throws {GttError} `ABORTED` when `signal` aborts or the topic closes before joining; whatever
+   *   ended the bootstrap loop, if it failed.
    */
   async joined(opts: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#closing !== undefined) throw GttError.aborted(GttError.closed('topic'));
     try {
-      await this.topic.joined(opts);
+      await Promise.race([this.topic.joined(opts), this.#bootstrapFailure]);
     } catch (e) {
       if (e instanceof GttError && e.code === 'CLOSED') throw GttError.aborted(e);
       throw e;

@@ -84,7 +84,7 @@ export type TrackerEvent =
   | { type: 'wait'; ms: number; why: 'no-records' | 'confirm' | 'poll' }
   | { type: 'joined'; elapsedMs: number; neighbors: number }
   | { type: 'merge'; kind: 'bubble' | 'overlap' | 'link'; peers: string[] }
-  | { type: 'error'; during: 'read' | 'publish'; error: unknown };
+  | { type: 'error'; during: 'read' | 'publish' | 'bootstrap'; error: unknown };
 
 /** Counters of a tracker (read them, do not write them). */
 export interface TrackerStats {
@@ -110,7 +110,10 @@ export interface TrackerStats {
   links: number;
   /** Milliseconds from start to the first neighbour; undefined until joined. */
   joinedAfterMs: number | undefined;
-  /** Reads or publishes that threw (a closed DHT, …); counted and reported as `error` events. */
+  /**
+   * Reads or publishes that threw (a closed DHT, …), and a bootstrap loop that failed; counted and
+   * reported as `error` events.
+   */
   errors: number;
 }
 
@@ -188,11 +191,21 @@ export class Tracker extends EventEmitter<EventsMap> {
 
   /**
    * Starts the bootstrap loop (once); the workers start when it has joined. The promise resolves when
-   * joined and rejects with `GttError('CLOSED')` if the tracker closes first. Idempotent.
+   * joined and rejects with `GttError('CLOSED')` if the tracker closes first, or with what ended the
+   * loop otherwise (also counted in `errors` and emitted as an `error` event, `during: 'bootstrap'`).
+   * Idempotent.
    */
   start(): Promise<void> {
     if (this.#closing !== undefined) return Promise.reject(GttError.closed('tracker'));
-    this.#bootstrap ??= this.#track(this.#runBootstrap());
+    this.#bootstrap ??= this.#track(
+      this.#runBootstrap().catch((error: unknown) => {
+        if (!this.#closed) {
+          this.stats.errors++;
+          this.#emit({ type: 'error', during: 'bootstrap', error });
+        }
+        throw error;
+      }),
+    );
     return this.#bootstrap;
   }
 
