@@ -109,6 +109,8 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
   readonly #store: RecordStore;
   readonly #owned: { gossip: boolean; dht: boolean };
   readonly #signalCleanup: () => void;
+  /** The `signal` of {@link joinTopic}: aborting it closes the topic. */
+  readonly #signal: AbortSignal | undefined;
   /** Rejects with what ended the bootstrap loop, if it failed (never settles otherwise). */
   readonly #bootstrapFailure: Promise<never>;
   #closing: Promise<void> | undefined;
@@ -140,6 +142,7 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
     t.on('sent', (m) => this.emit('sent', m));
     this.#tracker.on('event', (e) => this.emit('status', e));
     const signal = init.signal;
+    this.#signal = signal;
     const onAbort = () => void this.close();
     signal?.addEventListener('abort', onAbort, { once: true });
     this.#signalCleanup = () => signal?.removeEventListener('abort', onAbort);
@@ -278,17 +281,24 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
 
   /**
    * Resolves once joined.
-   * @throws {GttError} `ABORTED` when `signal` aborts or the topic closes before joining; whatever
-   *   ended the bootstrap loop, if it failed.
+   * @throws {GttError} `ABORTED` when `signal` (or the `signal` of {@link joinTopic}) aborts; `CLOSED`
+   *   when the topic closes before joining (as `Topic.joined`); whatever ended the bootstrap loop, if
+   *   it failed.
    */
   async joined(opts: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#closing !== undefined) throw GttError.aborted(GttError.closed('topic'));
     try {
+      if (this.#closing !== undefined) throw GttError.closed('topic');
       await Promise.race([this.topic.joined(opts), this.#bootstrapFailure]);
     } catch (e) {
-      if (e instanceof GttError && e.code === 'CLOSED') throw GttError.aborted(e);
+      // A close that an abort caused is the abort (the signal closes the topic).
+      if (e instanceof GttError && e.code === 'CLOSED' && this.#aborted(opts.signal))
+        throw GttError.aborted(e);
       throw e;
     }
+  }
+
+  #aborted(signal: AbortSignal | undefined): boolean {
+    return signal?.aborted === true || this.#signal?.aborted === true;
   }
 
   /** Messages from now on (bounded; see `Topic.messages`). */

@@ -8,5 +8,5 @@ it('a process that closed its tracked topics, a discovery and its testnet exits 
     60_000,
   );
   expect(outcome, stderr).toEqual({ code: 0, signal: null });
-  expect(JSON.parse(stdout.trim())).toEqual({ content: 'bye', pending: 'ABORTED' });
+  expect(JSON.parse(stdout.trim())).toEqual({ content: 'bye', pending: 'CLOSED' });
 }, 90_000);

@@ -125,14 +125,15 @@ describe('joinTopic', () => {
     expect(dialA?.event).toMatchObject({ type: 'dial', peer: a.id, via: a.id, minute: m });
   }, 60_000);
 
-  it('close() during bootstrap returns promptly and rejects the pending join with an abort error', async () => {
+  it('close() during bootstrap returns promptly and rejects the pending join with CLOSED (as Topic.joined)', async () => {
     const alone = await peers.start(uniq('alone'), { dht: pool[6] });
     await statusEvent(alone, 'read-done');
     const pending = alone.joined();
     const t0 = performance.now();
     await alone.close();
     const closeMs = performance.now() - t0;
-    await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(pending).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(alone.joined()).rejects.toMatchObject({ code: 'CLOSED' });
     expect(alone.stats.tracker.joinedAfterMs).toBeUndefined();
     // Generous bound: close aborts the lookups in flight instead of waiting for their timeouts (10 s).
     expect(closeMs).toBeLessThan(5000);
