@@ -24,10 +24,8 @@ export {
 export type ErrorCode =
   | 'ABORTED'
   | 'CLOSED'
-  | 'TIMEOUT'
   | 'INVALID_CONFIG'
   | 'DHT_BOOTSTRAP_FAILED'
-  | 'DHT_PUT_FAILED'
   | 'DHT_LISTEN_FAILED'
   | 'NOISE_STATE'
   | 'LISTEN_FAILED'
@@ -51,11 +49,6 @@ export class GttError extends Error {
   /** The object was closed before or while the operation ran. */
   static closed(what: string): GttError {
     return new GttError('CLOSED', `${what} is closed`);
-  }
-
-  /** The operation did not finish within its time budget. */
-  static timeout(what: string, ms: number): GttError {
-    return new GttError('TIMEOUT', `${what} timed out after ${ms} ms`);
   }
 
   /** Options failed validation; `message` names every offending field. */

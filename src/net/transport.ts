@@ -606,11 +606,6 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.#release(peer, link);
   }
 
-  /** Whether the connection to `peer` lingers after the core released it. */
-  isLingering(peer: PeerId): boolean {
-    return this.#links.get(peer)?.linger !== undefined;
-  }
-
   #stopLinger(link: PeerLink): void {
     if (link.linger !== undefined) clearTimeout(link.linger);
     link.linger = undefined;
