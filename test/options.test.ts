@@ -303,3 +303,15 @@ describe('createTestnet options', () => {
     expect(create).not.toHaveBeenCalled();
   });
 });
+
+describe('Gossip.create', () => {
+  it('takes an AbortSignal: an aborted one rejects with ABORTED and binds nothing', async () => {
+    const create = vi.spyOn(Transport, 'create');
+    await expect(
+      Gossip.create({ listen: '127.0.0.1:0' }, { signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
+    expect(create).not.toHaveBeenCalled();
+  });
+});

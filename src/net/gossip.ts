@@ -24,7 +24,7 @@ import { type Address, normalizeAddressAs } from '../crypto/address.js';
 import { type KeyPair, keyPairFromSeed } from '../crypto/keys.js';
 import { type CryptoSuite, isCryptoSuite } from '../crypto/suite.js';
 import { TopicId } from '../crypto/topic.js';
-import { GttError, parseOptions, withAliases } from '../errors.js';
+import { GttError, parseOptions, throwIfAborted, withAliases } from '../errors.js';
 import { defaultSuite } from '../native/crypto.js';
 import { ProtoConfigSchema } from '../proto/config.js';
 import type { ProtoOptions, ProtoStats } from '../proto/index.js';
@@ -221,10 +221,15 @@ export class Gossip {
 
   /**
    * Starts a node: binds the listener and builds the gossip core.
-   * @throws {GttError} `INVALID_CONFIG` for bad options, `LISTEN_FAILED` when the port cannot be bound.
+   * @throws {GttError} `INVALID_CONFIG` for bad options, `LISTEN_FAILED` when the port cannot be bound,
+   *   `ABORTED` when `signal` aborts first (nothing is left open).
    */
-  static async create(options: GossipOptions = {}): Promise<Gossip> {
+  static async create(
+    options: GossipOptions = {},
+    { signal }: { signal?: AbortSignal } = {},
+  ): Promise<Gossip> {
     const o = parseGossipOptions(options);
+    throwIfAborted(signal);
     const keyPair = o.keyPair ?? keyPairFromSeed(randomBytes(32));
     const suite = o.crypto ?? defaultSuite();
     const advertise = o.advertise?.map((a, i) => normalizeAddressAs(a, `advertise[${i}]`));
@@ -236,6 +241,7 @@ export class Gossip {
       crypto: suite,
     });
     try {
+      throwIfAborted(signal);
       return new Gossip(transport, keyPair, options.proto, o.topicBufferMessages, suite);
     } catch (e) {
       await transport.close();

@@ -5,14 +5,15 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Address } from '../crypto/address.js';
 import { GttError } from '../errors.js';
-import type {
-  AppEvent,
-  Command,
-  NeighborDownCause,
-  PeerId,
-  PeerInfo,
-  Scope,
-  TopicKey,
+import {
+  type AppEvent,
+  assertNever,
+  type Command,
+  type NeighborDownCause,
+  type PeerId,
+  type PeerInfo,
+  type Scope,
+  type TopicKey,
 } from '../proto/types.js';
 
 /** A peer to join through: its id (hex or 32 bytes) and where to dial it. */
@@ -229,6 +230,8 @@ export class Topic extends EventEmitter<TopicEvents> {
         this.emit('message', m);
         break;
       }
+      default:
+        assertNever(event);
     }
   }
 

@@ -194,10 +194,10 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
       const startGossip =
         gossip !== undefined
           ? Promise.resolve()
-          : Gossip.create({
-              ...(options.gossip as GossipOptions | undefined),
-              keyPair: options.keyPair,
-            }).then((g) => {
+          : Gossip.create(
+              { ...(options.gossip as GossipOptions | undefined), keyPair: options.keyPair },
+              { signal },
+            ).then((g) => {
               owned.gossip = true;
               gossip = g;
             });
