@@ -63,7 +63,10 @@ export function parseRecordStoreConfig(input: RecordStoreConfigInput | undefined
  * (we join through the records and the publisher runs once joined). See PROTOCOL.md §10.2.
  */
 export const DEFAULT_PUBLISH_ON_START = true;
-/** On the first pass, read the two minutes before the current pair too (reference option, default off). */
+/**
+ * On the first pass, start from the previous minute instead of the current one (the pair read is then
+ * the minute before and the one before that; reference option, default off).
+ */
 export const DEFAULT_CHECK_OLDER_FIRST = false;
 /** A pass that found no records waits this long (or for a neighbour) before reading again (reference: 1.5 s). */
 export const DEFAULT_NO_RECORDS_RETRY_MS = 1500;
