@@ -5,7 +5,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/bench/**', 'test/live/**', 'test/adversarial/**', 'test/interop/**', 'test/nat/**', 'node_modules/**'],
+    exclude: [
+      'test/bench/**',
+      'test/live/**',
+      'test/adversarial/**',
+      'test/interop/**',
+      'test/nat/**',
+      'node_modules/**',
+    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -301,14 +301,17 @@ async function readOnlyScenario(): Promise<ReadOnlyFigures> {
       readOnlyQueried: ro.length * everyone.length,
       queriesToReadOnly,
       readerRoutingTables: readers.map((r) => r.nodeCount()),
-      ratio:
-        readMedianMs !== null && baselineReadMedianMs ? round(readMedianMs / baselineReadMedianMs, 2) : null,
+      ratio: ratioOf(readMedianMs, baselineReadMedianMs),
     };
   } finally {
     await Promise.all(ro.map((r) => r.close()));
     await testnet.close();
   }
 }
+
+/** `value / baseline` to 2 decimals; null when either is missing (or the baseline is 0). */
+const ratioOf = (value: number | null, baseline: number | null) =>
+  value !== null && baseline ? round(value / baseline, 2) : null;
 
 // --- hostile nodes ------------------------------------------------------------------------------------------
 
@@ -421,8 +424,7 @@ async function hostileScenario(): Promise<HostileFigures> {
       ),
       hostileQueries,
       fakesServed: hostileQueries * FAKES_PER_REPLY,
-      ratio:
-        joinMedianMs !== null && baselineJoinMedianMs ? round(joinMedianMs / baselineJoinMedianMs, 2) : null,
+      ratio: ratioOf(joinMedianMs, baselineJoinMedianMs),
     };
   } finally {
     await Promise.all(hostile.map((h) => h.close()));
