@@ -231,6 +231,27 @@ export const LivenessOptionsSchema = z
     path: ['rebootstrapMaxDelayMs'],
   });
 
+/**
+ * The pace of our queries to one node address (see `pacer.ts`); every field is optional. Loosen it
+ * only for nodes that do not rate-limit us.
+ */
+export const PaceOptionsSchema = z.strictObject({
+  /** Queries per second to one node address, after the burst. */
+  perSecond: z.number().positive().default(DEFAULT_PACE_PER_SECOND),
+  /** Queries one node address may get at once. */
+  burst: z.int().min(1).default(DEFAULT_PACE_BURST),
+  /** Queries waiting per node address; a walk skips a node whose queue is full. */
+  maxQueued: z.int().min(0).default(DEFAULT_PACE_MAX_QUEUED),
+  /** Largest random delay added to a query that waits. */
+  jitterMs: z.int().min(0).default(DEFAULT_PACE_JITTER_MS),
+  /**
+   * IPv4 hosts whose nodes (any port) are known not to rate-limit us, queried unpaced: a testnet's own
+   * host, whose nodes leave loopback senders out of their rate limit (`createTestnet` sets it for the
+   * nodes of its `createNode`). Default none.
+   */
+  unpaced: z.array(z.string().refine((h) => isIP(h) === 4, 'expected an IPv4 address')).default([]),
+});
+
 /** The options of {@link Dht.create}; every field is optional. */
 export const DhtOptionsSchema = z.strictObject({
   /** Bootstrap nodes as `"host:port"` or `{host, port}`; `[]` for none (a first node of a network). */
@@ -291,6 +312,8 @@ export const DhtOptionsSchema = z.strictObject({
   server: ServerOptionsSchema.default(ServerOptionsSchema.parse({})),
   /** Bucket refresh and re-bootstrap (see `liveness.ts`). */
   liveness: LivenessOptionsSchema.default(LivenessOptionsSchema.parse({})),
+  /** The pace of our queries per node (see `pacer.ts`). */
+  pace: PaceOptionsSchema.default(PaceOptionsSchema.parse({})),
   /** Uniform random number in [0, 1) for retry jitter; inject a fixed one in tests. */
   random: z
     .custom<() => number>((f) => typeof f === 'function', 'expected a function returning a number in [0, 1)')

@@ -113,7 +113,7 @@ export class Dht extends EventEmitter<DhtEvents> {
   #closing: Promise<void> | undefined;
   readonly #liveness: Liveness;
   /** Every query we send goes through it: at most a few per second to one node (`pacer.ts`). */
-  readonly #pacer = new QueryPacer();
+  readonly #pacer: QueryPacer;
   /** Set by a testnet that impairs this node (`kImpair`). */
   #impaired: ImpairedNode | undefined;
   /** What the walks and puts use of this node (`walk.ts`, `put.ts`). */
@@ -124,6 +124,7 @@ export class Dht extends EventEmitter<DhtEvents> {
     this.#config = config;
     this.#reach = new Reachability(config.reachabilityWindowMs);
     this.#bootstrap = bootstrap;
+    this.#pacer = new QueryPacer({ ...config.pace, random: config.random });
     this.#rtt =
       config.queryStallMs < config.queryTimeoutMs
         ? new RttEstimator({ minMs: MIN_QUERY_STALL_MS, maxMs: config.queryStallMs })

@@ -94,6 +94,8 @@ export class ExternalAddressVotes {
   readonly #ttlMs: number;
   readonly #votes: Lru<string, Vote>;
   #current: ExternalAddress | undefined;
+  /** When the oldest vote counted by the last tally expires: until then a repeated vote changes nothing. */
+  #tallyValidUntilMs = Number.NEGATIVE_INFINITY;
 
   /** @throws {RangeError} on a count below 1 or a negative ttl. */
   constructor({
@@ -135,15 +137,22 @@ export class ExternalAddressVotes {
     if (claim.port === 0 || !USABLE.has(classifyHost(claim.host))) return 'unusable-address';
     const group = voterGroup(voter.host, voter.port);
     if (group === undefined) return 'voter-not-ipv4';
+    const before = this.#votes.get(group);
     this.#votes.set(group, { host: claim.host, port: claim.port, atMs: nowMs });
+    // Most votes repeat their group's last one (every reply of a walk carries `ip`): such a vote cannot
+    // change the outcome until some vote expires, so the tally waits until then.
+    if (before?.host === claim.host && before.port === claim.port && nowMs < this.#tallyValidUntilMs)
+      return undefined;
     return this.#tally(nowMs) ? 'changed' : undefined;
   }
 
   /** Recomputes the winner; true when {@link current} changed. */
   #tally(nowMs: number): boolean {
     const byHost = new Map<string, { groups: number; ports: Map<number, number>; lastPort: number }>();
+    let validUntil = Number.POSITIVE_INFINITY;
     for (const v of this.#votes.values()) {
       if (nowMs - v.atMs > this.#ttlMs) continue;
+      validUntil = Math.min(validUntil, v.atMs + this.#ttlMs);
       let h = byHost.get(v.host);
       if (!h) {
         h = { groups: 0, ports: new Map(), lastPort: v.port };
@@ -153,6 +162,7 @@ export class ExternalAddressVotes {
       h.ports.set(v.port, (h.ports.get(v.port) ?? 0) + 1);
       h.lastPort = v.port; // values() runs oldest first: the last seen is the newest
     }
+    this.#tallyValidUntilMs = validUntil;
     let best: string | undefined;
     let bestGroups = 0;
     let runnerUp = 0;

@@ -12,7 +12,8 @@
  * whose `tat` has passed is forgotten (it is as good as new); at most `maxTracked` are held.
  *
  * {@link PaceState} is the pure state (time passed in). {@link QueryPacer} runs it with timers and adds
- * up to `jitterMs` of random delay to waiting queries (a delay only ever lowers the rate).
+ * up to `jitterMs` of random delay to waiting queries (a delay only ever lowers the rate). Queries to a
+ * host in `unpaced` (nodes known not to rate-limit us, such as a testnet's) skip the pace altogether.
  */
 import {
   DEFAULT_PACE_BURST,
@@ -84,12 +85,22 @@ export class QueryPacer {
   readonly #jitterMs: number;
   readonly #random: () => number;
   readonly #now: () => number;
+  readonly #unpaced: ReadonlySet<string>;
   readonly #timers = new Set<NodeJS.Timeout>();
   #closed = false;
 
-  constructor(options: PaceOptions & { jitterMs?: number; random?: () => number; now?: () => number } = {}) {
+  constructor(
+    options: PaceOptions & {
+      jitterMs?: number;
+      random?: () => number;
+      now?: () => number;
+      /** Hosts sent to at once, unpaced, whatever the port. */
+      unpaced?: readonly string[];
+    } = {},
+  ) {
     this.#state = new PaceState(options);
     this.#jitterMs = options.jitterMs ?? DEFAULT_PACE_JITTER_MS;
+    this.#unpaced = new Set(options.unpaced ?? []);
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? (() => performance.now());
   }
@@ -105,6 +116,10 @@ export class QueryPacer {
    */
   run(to: { host: string; port: number }, send: () => void): boolean {
     if (this.#closed) return false;
+    if (this.#unpaced.has(to.host)) {
+      send();
+      return true;
+    }
     const delay = this.#state.reserve(`${to.host}:${to.port}`, this.#now());
     if (delay === undefined) return false;
     if (delay === 0) {

@@ -69,6 +69,20 @@ describe('ExternalAddressVotes', () => {
     expect(v.current?.host).toBe('203.0.113.9');
   });
 
+  it('a repeated vote still counts once older votes have expired', () => {
+    const v = new ExternalAddressVotes({ minVoters: 2 });
+    for (let i = 0; i < 2; i++) v.vote({ host: `10.${i}.0.1`, port: 1 }, ip('203.0.113.1'), 0);
+    expect(v.current?.host).toBe('203.0.113.1');
+    v.vote({ host: '20.0.0.1', port: 1 }, ip('203.0.113.9'), 10);
+    v.vote({ host: '20.1.0.1', port: 1 }, ip('203.0.113.9'), 15); // a tie: no flap
+    expect(v.current?.host).toBe('203.0.113.1');
+    // The first two votes have expired; the same vote again now makes the other address lead.
+    expect(v.vote({ host: '20.1.0.1', port: 1 }, ip('203.0.113.9'), EXTERNAL_VOTE_TTL_MS + 10)).toBe(
+      'changed',
+    );
+    expect(v.current).toEqual({ host: '203.0.113.9', port: 6881, voters: 2 });
+  });
+
   it('reports a changed port as a change, taking the most common port', () => {
     const v = new ExternalAddressVotes();
     for (let i = 0; i < 3; i++) v.vote({ host: `10.${i}.0.1`, port: 1 }, ip('203.0.113.1', 5000), 0);

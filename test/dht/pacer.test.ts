@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PACE_BURST, DEFAULT_PACE_PER_SECOND } from '../../src/dht/config.js';
-import { Dht } from '../../src/dht/index.js';
+import { Dht, type DhtOptions } from '../../src/dht/index.js';
 import { PaceState, QueryPacer } from '../../src/dht/pacer.js';
 import { randomKeys, utf8 } from '../helpers/dht.js';
 import { until } from '../helpers/net.js';
@@ -134,17 +134,23 @@ describe('a tight loop of reads against one node', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  it('never sends it more than the pace allows', async () => {
+  /** A reader bootstrapped to a fresh counting node, and 2.5 s of reads, 20 at a time. */
+  async function tightLoop(options: DhtOptions = {}) {
     const node = await CountingNode.open();
     cleanup.push(() => node.close());
-    const reader = await Dht.create({ host: '127.0.0.1', port: 0, bootstrap: [`127.0.0.1:${node.port}`] });
+    const reader = await Dht.create({
+      host: '127.0.0.1',
+      port: 0,
+      bootstrap: [`127.0.0.1:${node.port}`],
+      ...options,
+    });
     cleanup.push(() => reader.close());
     await until(() => reader.nodeCount() > 0, 5000, 'the raw node in the routing table');
 
     const { publicKey } = randomKeys();
     const start = performance.now();
     let reads = 0;
-    // 2.5 s of reads, 20 at a time, each starting as soon as the previous one of its lane ends.
+    // Each lane starts a read as soon as its previous one ends.
     await Promise.all(
       Array.from({ length: 20 }, async () => {
         while (performance.now() - start < 2500) {
@@ -155,7 +161,11 @@ describe('a tight loop of reads against one node', () => {
         }
       }),
     );
-    const elapsed = performance.now() - start;
+    return { node, reader, reads, elapsed: performance.now() - start };
+  }
+
+  it('never sends it more than the pace allows', async () => {
+    const { node, reader, reads, elapsed } = await tightLoop();
     expect(reads).toBeGreaterThan(100);
     // The burst, then the rate (the bootstrap query counts too), 50 ms of jitter at most.
     const rate = DEFAULT_PACE_PER_SECOND;
@@ -165,4 +175,24 @@ describe('a tight loop of reads against one node', () => {
     );
     expect(reader.stats.queriesPaced).toBeGreaterThan(0);
   }, 30_000);
+
+  it('sends unpaced to a host in pace.unpaced (a testnet of ours), and a config can loosen the pace', async () => {
+    const unpaced = await tightLoop({ pace: { unpaced: ['127.0.0.1'] } });
+    // Far beyond what the default pace lets through in a second (16 + 2.8).
+    expect(maxInWindow(unpaced.node.arrivals, 1000)).toBeGreaterThan(4 * (DEFAULT_PACE_BURST + 3));
+    expect(unpaced.reader.stats.queriesPaced).toBe(0);
+
+    const loose = await tightLoop({ pace: { perSecond: 40, burst: 4, jitterMs: 0 } });
+    expect(maxInWindow(loose.node.arrivals, 1000)).toBeGreaterThan(DEFAULT_PACE_BURST + 3);
+    expect(maxInWindow(loose.node.arrivals, 1000)).toBeLessThanOrEqual(4 + 40 + 1);
+  }, 30_000);
+
+  it('refuses a pace option it does not know, or a host that is not IPv4', async () => {
+    await expect(Dht.create({ pace: { perSec: 5 } as never })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+    });
+    await expect(Dht.create({ pace: { unpaced: ['localhost'] } })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+    });
+  });
 });

@@ -28,6 +28,21 @@ describe('createTestnet', () => {
     expect(node.nodeCount()).toBeGreaterThanOrEqual(20);
   });
 
+  it("createNode's queries to the testnet's nodes are not paced (they do not rate-limit loopback)", async () => {
+    const single = await createTestnet({ nodes: 1 });
+    try {
+      const reader = await single.createNode();
+      const { publicKey } = randomKeys();
+      const start = performance.now();
+      // Paced, 60 reads of the one node would take ≥ (60 − 16) / 2.8 s ≈ 15.7 s.
+      for (let i = 0; i < 60; i++) await reader.getAll({ publicKey });
+      expect(performance.now() - start).toBeLessThan(10_000);
+      expect(reader.stats.queriesSent).toBeGreaterThanOrEqual(60);
+    } finally {
+      await single.close();
+    }
+  }, 30_000);
+
   it('close() closes the nodes made by createNode too, and is idempotent', async () => {
     const small = await createTestnet({ nodes: 3 });
     const extra = await small.createNode();
