@@ -132,6 +132,29 @@ export function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
+/**
+ * How long ago a message was sent, from its age in ms: `12 s ago`, `3 min ago`, `2 h ago`, `4 d ago`.
+ * An age below 0 (the sender's clock is ahead of ours) is `0 s ago`.
+ */
+export function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s ago`;
+  const min = Math.round(s / 60);
+  if (min < 60) return `${min} min ago`;
+  const h = Math.round(min / 60);
+  return h < 24 ? `${h} h ago` : `${Math.round(h / 24)} d ago`;
+}
+
+/**
+ * What follows a chat line: the hop count, and for a replay (a message that did not come live,
+ * PROTOCOL.md §8.6: a newcomer catching up, a repair, or an old one) how long ago it was sent.
+ * `nowMs` is our clock in unix ms.
+ */
+export function messageNote(m: { hops: number; replay: boolean; sentAt: number }, nowMs: number): string {
+  const hops = plural(m.hops, 'hop');
+  return m.replay ? `(${hops}; replayed, sent ${ago(nowMs - m.sentAt)})` : `(${hops})`;
+}
+
 /** `1 record`, `2 records`. */
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;

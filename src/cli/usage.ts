@@ -54,7 +54,8 @@ const JOIN = `Usage: gtt join <topic> [options]
 
 Joins <topic> through the DHT and turns the terminal into a chat: every line you type is broadcast to
 the topic's members; their messages print with their name (or the first 8 hex digits of their id) and
-the number of hops they took. While it bootstraps, a status line shows what it does: reading records,
+the number of hops they took. A message that did not come live (one sent before you joined, which a
+neighbour passes on, or a repair) ends with "replayed, sent 3 min ago" by its sender's clock. While it bootstraps, a status line shows what it does: reading records,
 found records, publishing ours, dialing peers, joined; alone, how long and whether peers can find it.
 Ctrl-C, SIGTERM or the end of stdin leave the topic cleanly (exit code 0). Lines typed while it has
 no neighbour wait for the next one; at the end of stdin (e.g. echo hi | gtt join t), lines still
@@ -81,7 +82,10 @@ JSON output (--json), one object per line, each with "event" and "at" (ms since 
                                                  publish, published, dial, wait, joined, merge, error
   {"event":"joined","neighbors"}                 first neighbour
   {"event":"neighbor-up","peer"}, {"event":"neighbor-down","peer","cause"}
-  {"event":"message","id","from","name","text","hops"}   ("text" null and "hex" set for binary)
+  {"event":"message","id","from","name","text","hops","sentAt","replay"}
+                                                 "sentAt": the sender's unix ms; "replay": true when
+                                                 it did not come live; "text" null and "hex" set
+                                                 for binary
   {"event":"sent","id","text"}                   one of your lines went out
   {"event":"error","code","message"}, {"event":"left"}
 

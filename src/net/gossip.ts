@@ -425,7 +425,7 @@ export class Gossip {
     try {
       for (const o of first) this.#execute(o);
       for (let i = 0; i < this.#inbox.length; i++) {
-        const out = this.#node.handle(this.#inbox[i]!, now());
+        const out = this.#node.handle(this.#inbox[i]!, now(), Date.now());
         for (const o of out) this.#execute(o);
       }
     } finally {

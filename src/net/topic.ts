@@ -35,6 +35,17 @@ export interface TopicMessage {
   hops: number;
   /** `swarm` for `broadcast`, `neighbors` for `broadcastNeighbors`. */
   scope: Scope;
+  /**
+   * When the origin broadcast it: unix ms by the origin's clock, signed with the message (PROTOCOL.md
+   * §8.2). Never more than `limits.maxClockSkewMs` ahead of our clock (such messages are dropped).
+   */
+  sentAt: number;
+  /**
+   * Not a live delivery (PROTOCOL.md §8.6): it came in answer to a GRAFT of ours (a newcomer catching
+   * up on its neighbours' recent messages, or a repair of a lost push), or `sentAt` is more than
+   * `plumtree.replayAfterMs` (30 s) before our clock.
+   */
+  replay: boolean;
 }
 
 /** One of our own broadcasts. */
@@ -225,6 +236,8 @@ export class Topic extends EventEmitter<TopicEvents> {
           deliveredFrom: event.deliveredFrom,
           hops: event.hops,
           scope: event.scope,
+          sentAt: event.sentAt,
+          replay: event.replay,
         };
         for (const s of this.#streams) s.push(m);
         this.emit('message', m);

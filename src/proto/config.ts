@@ -120,6 +120,15 @@ export const DEFAULT_OPTIMIZATION_THRESHOLD = 7;
 export const DEFAULT_PRUNE_AFTER_DUPLICATES = 3;
 /** Payloads are kept for GRAFT answers this long (iroh-gossip default 30 s). */
 export const DEFAULT_MESSAGE_CACHE_MS = 30_000;
+/**
+ * A delivered message whose origin's `sentAt` is more than this before our clock is marked `replay`
+ * even when it came by eager push (PROTOCOL.md §8.6). Guess: a live push crosses a swarm in well
+ * under a second (LDH 6–10 hops of 10–50 ms links in the simulator; a busy link's read pause is at
+ * most 1 s, §8.7), and NTP-synced clocks agree within milliseconds; 30 s leaves room for a loaded
+ * path and clocks seconds apart. It equals `messageCacheMs`: older payloads are no longer cached, so
+ * only a copy held somewhere else (a relay that was cut off, a replay) can be this old.
+ */
+export const DEFAULT_REPLAY_AFTER_MS = 30_000;
 /** And up to this many payload bytes, oldest dropped first (guess: 64 full-size messages). */
 export const DEFAULT_MESSAGE_CACHE_BYTES = 4 * 1024 * 1024;
 /** Seen ids are remembered this long, so late duplicates are still recognised (iroh-gossip default 90 s). */
@@ -144,6 +153,7 @@ export const PlumTreeConfigSchema = z
     seenIdMs: z.int().min(1).default(DEFAULT_SEEN_ID_MS),
     seenIdCount: z.int().min(1).default(DEFAULT_SEEN_ID_COUNT),
     cacheEvictIntervalMs: z.int().min(1).default(DEFAULT_CACHE_EVICT_INTERVAL_MS),
+    replayAfterMs: z.int().min(0).default(DEFAULT_REPLAY_AFTER_MS),
     /** Largest encoded frame; payloads and IHAVE batches are sized to fit. */
     maxMessageBytes: z
       .int()
@@ -169,7 +179,7 @@ export type PlumTreeConfig = z.output<typeof PlumTreeConfigSchema>;
 // use" below means the busiest load the library is sized for: 50 members broadcasting 10 messages/s
 // each, i.e. 500 messages/s through the swarm, of 1 KiB (bench:gossip's payload). A leaf of the shared
 // PlumTree tree gets every one of them over its one eager link, so a link's honest peak is about
-// 500 GOSSIP + 20 IHAVE frames/s and 500 × (1 KiB + 145 B) ≈ 0.56 MiB/s.
+// 500 GOSSIP + 20 IHAVE frames/s and 500 × (1 KiB + 153 B) ≈ 0.56 MiB/s.
 
 /**
  * A SHUFFLE_REPLY is accepted only while a SHUFFLE of ours awaits its answer, for this long after we
@@ -311,6 +321,13 @@ export const DEFAULT_OVER_BUDGET_WINDOW_MS = 10_000;
  * before forwarding (PROTOCOL.md §8.4), so an honest neighbour sends none; 3 leaves room for a bug.
  */
 export const DEFAULT_MAX_INVALID_SIGNATURES = 3;
+/**
+ * A GOSSIP whose `sentAt` is more than this ahead of our clock is dropped (`clock-skew`, PROTOCOL.md
+ * §8.6), so that no message shows a send time in the future beyond it. The tracker already needs
+ * members' clocks to agree on the unix minute (records are per minute and a bootstrap reads the
+ * current and the previous one, §10.2), so a member more than a minute off cannot use it anyway.
+ */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 60_000;
 /** How long a ban lasts (guess; libtorrent blocks abusive DHT nodes for minutes). */
 export const DEFAULT_BAN_MS = 60_000;
 /** Banned peers remembered; the oldest ban is lifted first (guess). */
@@ -355,6 +372,7 @@ export const LimitsConfigSchema = z
     maxOverBudgetDrops: z.int().min(0).default(DEFAULT_MAX_OVER_BUDGET_DROPS),
     overBudgetWindowMs: z.int().min(1).default(DEFAULT_OVER_BUDGET_WINDOW_MS),
     maxInvalidSignatures: z.int().min(1).default(DEFAULT_MAX_INVALID_SIGNATURES),
+    maxClockSkewMs: z.int().min(0).default(DEFAULT_MAX_CLOCK_SKEW_MS),
     banMs: z.int().min(0).default(DEFAULT_BAN_MS),
     maxBannedPeers: z.int().min(1).default(DEFAULT_MAX_BANNED_PEERS),
   })

@@ -32,6 +32,8 @@ export interface ProtoStats {
   unexpected: number;
   /** GOSSIP payloads delivered to the application. */
   delivered: number;
+  /** Deliveries among `delivered` marked `replay` (PROTOCOL.md §8.6). */
+  replays: number;
   /** GOSSIP payloads received again (PRUNE material). */
   duplicates: number;
   /** GOSSIP without a signature while signatures are required. */
@@ -71,6 +73,7 @@ export function createStats(): ProtoStats {
     unknownTopic: 0,
     unexpected: 0,
     delivered: 0,
+    replays: 0,
     duplicates: 0,
     unsigned: 0,
     badSignature: 0,
@@ -88,9 +91,11 @@ export function createStats(): ProtoStats {
   };
 }
 
-/** Shared per-topic context. `now` and `out` are reset by the node for each event. */
+/** Shared per-topic context. `now`, `unixNow` and `out` are reset by the node for each event. */
 export class Ctx {
   now = 0;
+  /** The wall clock at this event, unix ms (see `GossipNode.handle`). */
+  unixNow = 0;
   out: OutEvent[] = [];
 
   constructor(

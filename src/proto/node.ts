@@ -106,6 +106,8 @@ export class GossipNode {
   private readonly netGroup: NetGroupFn;
   private readonly guard: Guard;
   private readonly topicStates = new Map<TopicKey, TopicState>();
+  /** `handle`'s `unixNow`, for `begin`. */
+  private unixNow = 0;
   private readonly origin: { nextSeq(): bigint; sign: SignFn | undefined; verify: VerifyFn | undefined };
 
   /**
@@ -144,8 +146,15 @@ export class GossipNode {
     };
   }
 
-  /** Handles one in-event at time `now` (ms, monotonic); returns what to do, in order. Never throws on bad input. */
-  handle(event: InEvent, now: number): OutEvent[] {
+  /**
+   * Handles one in-event at time `now` (ms, monotonic); returns what to do, in order. `unixNow` is the
+   * wall clock at the same instant (unix ms): the send time our broadcasts carry, and what received
+   * ones are compared with (PROTOCOL.md §8.6); default `now`, for a driver whose clock is unix time
+   * already (the simulator's virtual clock). Timers, budgets and caches use `now` only. Never throws on
+   * bad input.
+   */
+  handle(event: InEvent, now: number, unixNow: number = now): OutEvent[] {
+    this.unixNow = unixNow;
     const out: OutEvent[] = [];
     switch (event.type) {
       case 'recv': {
@@ -358,6 +367,7 @@ export class GossipNode {
 
   private begin(t: TopicState, now: number, out: OutEvent[]): void {
     t.ctx.now = now;
+    t.ctx.unixNow = this.unixNow;
     t.ctx.out = out;
   }
 

@@ -37,6 +37,15 @@
  *   ignored: a flood of announcements cannot make us do more than the budget's work for it. An id
  *   whose every announcer is over budget is forgotten, as when they all leave: the burst covers a new
  *   neighbour's whole announcement, and a repair asks each id of several lazy announcers.
+ * - A GOSSIP whose signed `sentAt` is more than `maxClockSkewMs` ahead of our clock is dropped
+ *   (`clock-skew`) after its signature is checked, and remembered as seen so that it is not fetched
+ *   again; it is no strike: an honest relay forwards an origin whose clock is off.
+ *
+ * Replays (PROTOCOL.md §8.6): a delivery is marked `replay` when it answers a GRAFT of ours (what the
+ * eager tree did not bring: a repair, or a newcomer catching up on a neighbour's cache through the
+ * announcement above), or when its `sentAt` is more than `replayAfterMs` before our clock. A GRAFT
+ * answer is an ordinary GOSSIP frame, so the core remembers the ids it asked for (`grafted`, at most
+ * `maxMissing`, oldest forgotten first) until they arrive.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { TokenBucket } from './budget.js';
@@ -59,6 +68,7 @@ import {
   IHAVE_HEADER_BYTES,
   MAX_HOPS,
   MAX_IHAVE_ENTRIES,
+  MAX_SENT_AT,
 } from './wire.js';
 
 interface CacheEntry {
@@ -98,6 +108,8 @@ export interface PlumTreeSizes {
   ihaveQueued: number;
   /** Remembered bad (id, signature) pairs. */
   badIds: number;
+  /** Ids we sent a GRAFT for that have not arrived yet (their delivery is a replay). */
+  grafted: number;
   /** Origins with a budget. */
   origins: number;
 }
@@ -121,6 +133,8 @@ export class PlumTree {
   /** How many `missing` announcer entries each peer holds (`maxMissingPerPeer`). */
   private readonly missingPerPeer = new Map<PeerId, number>();
   private readonly graftTimers = new Set<MessageId>();
+  /** Ids we asked for with GRAFT and have not received, oldest first (`maxMissing`): replays when they come. */
+  private readonly grafted = new Set<MessageId>();
   /** `id || signature` of GOSSIP that failed verification, oldest first (`maxBadIds`). */
   private readonly badIds = new Set<string>();
   /**
@@ -194,10 +208,12 @@ export class PlumTree {
       return;
     }
     const seq = this.origin.nextSeq();
-    const idBytes = messageIdBytes(ctx.topicBytes, ctx.meBytes, seq, scope, content);
+    // Whole ms within the wire's range, whatever clock the driver passed.
+    const sentAt = Math.min(Math.max(Math.floor(ctx.unixNow), 0), MAX_SENT_AT);
+    const idBytes = messageIdBytes(ctx.topicBytes, ctx.meBytes, seq, sentAt, scope, content);
     const id = bytesToHex(idBytes);
     const sign = this.cfg.signatures ? this.origin.sign : undefined;
-    const message: GossipMessage = { type: 'gossip', origin: ctx.me, seq, scope, hops: 1, content };
+    const message: GossipMessage = { type: 'gossip', origin: ctx.me, seq, sentAt, scope, hops: 1, content };
     if (sign !== undefined) message.signature = sign(signedMessage(idBytes));
     this.markSeen(id, 0, undefined);
     ctx.emit({ type: 'sent', id, content, scope });
@@ -282,7 +298,7 @@ export class PlumTree {
       return;
     }
     const originBytes = m.origin === ctx.me ? ctx.meBytes : hexToBytes(m.origin);
-    const idBytes = messageIdBytes(ctx.topicBytes, originBytes, m.seq, m.scope, m.content);
+    const idBytes = messageIdBytes(ctx.topicBytes, originBytes, m.seq, m.sentAt, m.scope, m.content);
     const id = bytesToHex(idBytes);
     if (this.seen.has(id)) {
       // §3.3: a duplicate means two eager paths; the later one becomes lazy.
@@ -344,13 +360,25 @@ export class PlumTree {
         return;
       }
     }
+    // After the signature: a forged time is the sender's fault (above), a signed one is the origin's
+    // clock, which an honest relay passes on. Seen, so that other copies and IHAVEs of it are ignored.
+    if (m.sentAt - ctx.unixNow > ctx.limits.maxClockSkewMs) {
+      ctx.drop('clock-skew');
+      this.markSeen(id, m.hops, undefined);
+      this.forget(id);
+      this.grafted.delete(id);
+      return;
+    }
     if (!direct && !this.originBudget(m.origin, m.content.length, from)) {
       this.overOrigin(id, m.hops, from, false);
       return;
     }
     this.markSeen(id, m.hops, from);
     this.dupStreak.delete(from);
+    // PROTOCOL.md §8.6: asked for (a GRAFT answer), or old by the origin's clock.
+    const replay = this.grafted.delete(id) || ctx.unixNow - m.sentAt > this.cfg.replayAfterMs;
     ctx.stats.delivered++;
+    if (replay) ctx.stats.replays++;
     ctx.emit({
       type: 'received',
       id,
@@ -359,6 +387,8 @@ export class PlumTree {
       deliveredFrom: from,
       hops: m.hops,
       scope: m.scope,
+      sentAt: m.sentAt,
+      replay,
     });
     if (m.scope === 'neighbors') return;
 
@@ -386,6 +416,7 @@ export class PlumTree {
     ctx.drop('origin-over-budget');
     this.markSeen(id, hops, undefined);
     this.forget(id);
+    this.grafted.delete(id);
     if (direct) ctx.guard.overBudget(from, ctx.now);
   }
 
@@ -544,6 +575,10 @@ export class PlumTree {
     this.eager.add(next.peer);
     ctx.stats.graftsSent++;
     ctx.send(next.peer, { type: 'graft', id });
+    if (!this.grafted.has(id)) {
+      this.grafted.add(id);
+      if (this.grafted.size > ctx.limits.maxMissing) this.grafted.delete(this.grafted.values().next().value!);
+    }
     this.graftTimers.add(id);
     ctx.timer(this.cfg.graftTimeout2Ms, { type: 'graft', id });
   }
@@ -678,6 +713,7 @@ export class PlumTree {
       ihaveQueued,
       badIds: this.badIds.size,
       origins: this.origins.size,
+      grafted: this.grafted.size,
     };
   }
 }

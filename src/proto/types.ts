@@ -81,6 +81,11 @@ export interface GossipMessage {
   origin: PeerId;
   /** Per-origin sequence number, 0..2^64-1. */
   seq: bigint;
+  /**
+   * The origin's clock when it broadcast: unix ms, an integer in 0..2^53-1 (PROTOCOL.md §8.2). Part of
+   * the id, so the origin signature covers it (§8.3, §8.4).
+   */
+  sentAt: number;
   scope: Scope;
   /** Hops taken on arrival: 1 when received from the origin itself. */
   hops: number;
@@ -205,6 +210,14 @@ export type AppEvent =
       /** 1 when `deliveredFrom` is the origin. */
       hops: number;
       scope: Scope;
+      /** The origin's send time, unix ms by the origin's clock (signed with the message, PROTOCOL.md §8.2). */
+      sentAt: number;
+      /**
+       * Not a live delivery (PROTOCOL.md §8.6): it came in answer to a GRAFT of ours (a repair, or a
+       * newcomer catching up from a neighbour's cache), or `sentAt` is more than `replayAfterMs` before
+       * our clock.
+       */
+      replay: boolean;
     }
   /** The topic got its first neighbour. Emitted once per join. */
   | { type: 'joined' }
@@ -254,6 +267,8 @@ export type DropReason =
   | 'origin-over-budget'
   /** GOSSIP whose (id, signature) already failed verification: not verified again. */
   | 'bad-signature-cached'
+  /** GOSSIP whose `sentAt` is more than `maxClockSkewMs` ahead of our clock (checked after the signature). */
+  | 'clock-skew'
   /** An IHAVE entry repeating an id the same peer already announced. */
   | 'announce-repeat'
   /** An IHAVE entry for an id that has `maxAnnouncersPerId` announcers. */

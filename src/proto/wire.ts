@@ -4,7 +4,7 @@
  *
  * ```
  * offset size
- * 0      1    version = 1
+ * 0      1    version = 2
  * 1      1    kind (1 join … 11 prune)
  * 2      32   topic hash
  * 34     …    body of the kind
@@ -15,16 +15,19 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PEER_DATA_BYTES } from './config.js';
 import { assertNever, type IHaveEntry, type Message, type PeerInfo, type TopicKey } from './types.js';
 
-/** Frame format version this code writes and reads. */
-export const WIRE_VERSION = 1;
+/**
+ * Frame format version this code writes and reads (PROTOCOL.md §8.2). 2: GOSSIP carries `sentAt`;
+ * a node of version 1 counts our frames as `unknown-version`, and we count its.
+ */
+export const WIRE_VERSION = 2;
 /** Length of peer ids, topic hashes and message ids. */
 export const ID_BYTES = 32;
 /** Length of an origin signature. */
 export const SIGNATURE_BYTES = 64;
 /** version, kind, topic. */
 export const FRAME_HEADER_BYTES = 2 + ID_BYTES;
-/** Bytes of a GOSSIP frame besides its content (signature included). */
-export const GOSSIP_OVERHEAD_BYTES = FRAME_HEADER_BYTES + 1 + ID_BYTES + 8 + 2 + 4 + SIGNATURE_BYTES;
+/** Bytes of a GOSSIP frame besides its content (signature included): flags, origin, seq, sentAt, hops, len. */
+export const GOSSIP_OVERHEAD_BYTES = FRAME_HEADER_BYTES + 1 + ID_BYTES + 8 + 8 + 2 + 4 + SIGNATURE_BYTES;
 /** Bytes of an IHAVE frame besides its entries. */
 export const IHAVE_HEADER_BYTES = FRAME_HEADER_BYTES + 2;
 /** Bytes of one IHAVE entry: id, hops. */
@@ -35,6 +38,11 @@ export const MAX_SHUFFLE_PEERS = 255;
 export const MAX_IHAVE_ENTRIES = 65_535;
 /** Largest hop count on the wire. */
 export const MAX_HOPS = 65_535;
+/**
+ * Largest GOSSIP `sentAt` (a u64 on the wire): 2^53 − 1, the largest integer a JS number holds
+ * exactly, about 285,000 years of unix ms. Larger values are `malformed`.
+ */
+export const MAX_SENT_AT = Number.MAX_SAFE_INTEGER;
 
 /** Wire kinds, in PROTOCOL.md §8.2 order. */
 export const KIND = {
@@ -146,7 +154,8 @@ export function frameSize(message: Message): number {
       body = peersLen(m.peers);
       break;
     case 'gossip':
-      body = 1 + ID_BYTES + 8 + 2 + 4 + m.content.length + (m.signature === undefined ? 0 : SIGNATURE_BYTES);
+      body =
+        1 + ID_BYTES + 8 + 8 + 2 + 4 + m.content.length + (m.signature === undefined ? 0 : SIGNATURE_BYTES);
       break;
     case 'ihave':
       body = 2 + m.entries.length * IHAVE_ENTRY_BYTES;
@@ -181,7 +190,8 @@ function writePeers(w: Writer, peers: PeerInfo[]): void {
 /**
  * Encodes one frame.
  * @throws {RangeError} when a field is out of range: an id that is not 64 lower-case hex characters, a
- *   ttl or hop count too large, a signature not 64 bytes, too many peers or entries.
+ *   ttl or hop count too large, a `sentAt` outside 0..MAX_SENT_AT, a signature not 64 bytes, too many
+ *   peers or entries.
  */
 export function encodeFrame(topic: TopicKey, message: Message): Uint8Array {
   const m = message;
@@ -228,12 +238,14 @@ export function encodeFrame(topic: TopicKey, message: Message): Uint8Array {
       }
       if (m.seq < 0n || m.seq > U64_MAX) throw new RangeError(`"seq" expected a u64, got ${m.seq}`);
       aint(m.hops, MAX_HOPS, 'hops');
+      aint(m.sentAt, MAX_SENT_AT, 'sentAt');
       w.u8(
         (m.signature === undefined ? 0 : GOSSIP_FLAG_SIGNED) |
           (m.scope === 'neighbors' ? GOSSIP_FLAG_NEIGHBORS : 0),
       );
       w.id(m.origin, 'origin');
       w.u64(m.seq);
+      w.u64(BigInt(m.sentAt));
       w.u16(m.hops);
       w.u32(m.content.length);
       w.bytes(m.content);
@@ -378,14 +390,17 @@ function readBody(r: Reader, kind: number): Message | undefined {
       if ((flags & ~(GOSSIP_FLAG_SIGNED | GOSSIP_FLAG_NEIGHBORS)) !== 0) throw new Bad();
       const origin = r.id();
       const seq = r.u64();
+      const sentAtU64 = r.u64();
+      if (sentAtU64 > BigInt(MAX_SENT_AT)) throw new Bad();
+      const sentAt = Number(sentAtU64);
       const hops = r.u16();
       const content = r.bytes(r.u32());
       const scope = flags & GOSSIP_FLAG_NEIGHBORS ? 'neighbors' : 'swarm';
       if (flags & GOSSIP_FLAG_SIGNED) {
         const signature = r.bytes(SIGNATURE_BYTES);
-        return { type: 'gossip', origin, seq, scope, hops, content, signature };
+        return { type: 'gossip', origin, seq, sentAt, scope, hops, content, signature };
       }
-      return { type: 'gossip', origin, seq, scope, hops, content };
+      return { type: 'gossip', origin, seq, sentAt, scope, hops, content };
     }
     case KIND.ihave: {
       const n = r.u16();

@@ -341,12 +341,14 @@ function ihaveTemplate(topic: string, entries: number, id: string): Uint8Array {
 /** The signed GOSSIP frame of `identity` as origin (a valid message of its own). */
 function signedGossip(topic: string, identity: KeyPair, seq: bigint, content: Uint8Array): Uint8Array {
   const suite = defaultSuite();
-  const idBytes = messageIdBytes(hexToBytes(topic), identity.publicKey, seq, 'swarm', content);
+  const sentAt = Date.now();
+  const idBytes = messageIdBytes(hexToBytes(topic), identity.publicKey, seq, sentAt, 'swarm', content);
   const signature = suite.ed25519Sign(signedMessage(idBytes), identity.secretKey);
   return encodeFrame(topic, {
     type: 'gossip',
     origin: bytesToHex(identity.publicKey),
     seq,
+    sentAt,
     scope: 'swarm',
     hops: 1,
     content,
@@ -527,6 +529,7 @@ async function run(ctx: Ctx, attack: Attack): Promise<void> {
             type: 'gossip',
             origin: randomId(),
             seq: randomBytes(8).readBigUInt64BE(0),
+            sentAt: Date.now(),
             scope: 'swarm',
             hops: 2,
             content: randomBytes(contentBytes),
@@ -561,7 +564,7 @@ async function run(ctx: Ctx, attack: Attack): Promise<void> {
           `a GOSSIP of at least ${min} bytes`,
         );
         if (m.type !== 'gossip') throw new Error('unreachable');
-        id = messageId(hexToBytes(topic), hexToBytes(m.origin), m.seq, m.scope, m.content);
+        id = messageId(hexToBytes(topic), hexToBytes(m.origin), m.seq, m.sentAt, m.scope, m.content);
         ctx.notes.contentBytes = m.content.length;
       }
       ctx.notes.id = id;

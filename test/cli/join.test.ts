@@ -1,7 +1,8 @@
 /**
  * `gtt testnet`, `gtt join` and `gtt peers` as separate processes on 127.0.0.1: two JSON joins and one
- * human one find each other through the testnet, a stdin line of one arrives at the others, `gtt peers`
- * lists their records, and each process leaves cleanly (end of stdin; SIGTERM for the testnet).
+ * human one find each other through the testnet, a stdin line of one arrives at the others (live), a
+ * late JSON join gets it too, marked as a replay with its send time, `gtt peers` lists their records,
+ * and each process leaves cleanly (end of stdin; SIGTERM for the testnet).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
@@ -26,15 +27,23 @@ it('two gtt join processes meet through gtt testnet, chat, show up in gtt peers 
   await Promise.all([a, b].map((p) => p.event((e) => e.event === 'joined', 'joined')));
   await c.line((l) => /^joined in \d+\.\d s with \d+ neighbours?$/.test(l), 'joined line');
 
+  const beforeSend = Date.now();
   a.write('hello from alice\n');
   const got = await b.event((e) => e.event === 'message', 'message at b');
-  expect(got).toMatchObject({ from: aReady!.id, name: 'alice', text: 'hello from alice' });
+  expect(got).toMatchObject({ from: aReady!.id, name: 'alice', text: 'hello from alice', replay: false });
   expect(got.hops).toBeGreaterThanOrEqual(1);
+  expect(got.sentAt).toBeGreaterThanOrEqual(beforeSend);
+  expect(got.sentAt).toBeLessThanOrEqual(Date.now());
   await a.event((e) => e.event === 'sent' && e.text === 'hello from alice', 'sent at a');
   const shown = await c.line((l) => l.includes('hello from alice'), 'message at c');
   expect(shown).toMatch(
     new RegExp(`^<alice ${(aReady!.id as string).slice(0, 8)}> hello from alice {2}\\(\\d hops?\\)$`),
   );
+
+  // A late joiner catches up from its neighbours' cache (30 s): the same message, marked as a replay.
+  const d = new Gtt(['join', ...common, '--json']);
+  const replayed = await d.event((e) => e.event === 'message', 'replayed message at d');
+  expect(replayed).toMatchObject({ id: got.id, text: 'hello from alice', replay: true, sentAt: got.sentAt });
 
   // The human output tells the bootstrap story as it happens.
   expect(c.lines.some((l) => /^reading records for minute \d+/.test(l))).toBe(true);
@@ -48,7 +57,7 @@ it('two gtt join processes meet through gtt testnet, chat, show up in gtt peers 
   const publishers = new Set(listed.minutes.flatMap((m) => m.records.map((r) => r.publisher)));
   expect(publishers.size).toBeGreaterThanOrEqual(1);
   const ids = new Set(
-    [a, b]
+    [a, b, d]
       .map((p) => p.events.find((e) => e.event === 'ready')!.id as string)
       .concat(c.lines.flatMap((l) => /^you are ([0-9a-f]{8})/.exec(l)?.[1] ?? [])),
   );
@@ -58,8 +67,8 @@ it('two gtt join processes meet through gtt testnet, chat, show up in gtt peers 
   expect(human.code, human.stderr).toBe(0);
   expect(human.stdout).toMatch(/\d+ records? from \d+ publishers?$/m);
 
-  for (const p of [a, b, c]) p.end();
-  for (const p of [a, b, c]) {
+  for (const p of [a, b, c, d]) p.end();
+  for (const p of [a, b, c, d]) {
     expect(await p.exited(), p.transcript()).toEqual({ code: 0, signal: null });
     expect(p.stderr).toBe(''); // nothing held the process open after close()
   }

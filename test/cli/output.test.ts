@@ -1,6 +1,12 @@
 /** The status line's wording for tracker events (pure). */
 import { expect, it } from 'vitest';
-import { describeStatus, describeWaiting, type WaitingState } from '../../src/cli/output.js';
+import {
+  ago,
+  describeStatus,
+  describeWaiting,
+  messageNote,
+  type WaitingState,
+} from '../../src/cli/output.js';
 
 const who = (id: string) => id.slice(0, 4);
 
@@ -35,4 +41,23 @@ it('a lone peer says how long it has been alone and whether its record is in the
   expect(describeWaiting({ ...wait, why: 'poll', ms: 2000 }, state, 14_000)).toBe(
     'alone for 12 s, our record for minute 42 is in the DHT: waiting for a peer; reading again in 2.0 s',
   );
+});
+
+it('a replayed message says how long ago it was sent; a live one only its hops', () => {
+  const now = 1_800_000_000_000;
+  expect(messageNote({ hops: 1, replay: false, sentAt: now - 500_000 }, now)).toBe('(1 hop)');
+  expect(messageNote({ hops: 2, replay: true, sentAt: now - 180_000 }, now)).toBe(
+    '(2 hops; replayed, sent 3 min ago)',
+  );
+  expect(messageNote({ hops: 3, replay: true, sentAt: now + 5000 }, now)).toBe(
+    '(3 hops; replayed, sent 0 s ago)',
+  );
+  expect([12_400, 59_499, 60_000, 3_000_000, 7_200_000, 3 * 86_400_000].map(ago)).toEqual([
+    '12 s ago',
+    '59 s ago',
+    '1 min ago',
+    '50 min ago',
+    '2 h ago',
+    '3 d ago',
+  ]);
 });

@@ -26,6 +26,7 @@ const gossip = (origin: PeerId, seq: number, hops = 1, signature?: Uint8Array): 
   type: 'gossip',
   origin,
   seq: BigInt(seq),
+  sentAt: 0,
   scope: 'swarm',
   hops,
   content: new Uint8Array([seq & 0xff]),

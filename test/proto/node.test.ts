@@ -121,7 +121,7 @@ describe('GossipNode.handle', () => {
     const gossip = sent.find((e) => e.type === 'send')!;
     if (gossip.type !== 'send') throw new Error('unreachable');
     // The origin learns the id of its own broadcast: the one every receiver computes.
-    const ownId = messageId(hexToBytes(T), hexToBytes(A), 0n, 'swarm', new Uint8Array([1]));
+    const ownId = messageId(hexToBytes(T), hexToBytes(A), 0n, 20, 'swarm', new Uint8Array([1]));
     expect(sent).toContainEqual({
       type: 'emit',
       topic: T,
@@ -142,6 +142,8 @@ describe('GossipNode.handle', () => {
         deliveredFrom: A,
         hops: 1,
         scope: 'swarm',
+        sentAt: 20,
+        replay: false,
       },
     });
     // An eager neighbour is pruned after `pruneAfterDuplicates` (3) duplicates in a row.
@@ -153,7 +155,7 @@ describe('GossipNode.handle', () => {
     ]);
     expect(b.stats.duplicates).toBe(3);
     // A GRAFT for a cached id is answered with the payload: a second GOSSIP frame from a.
-    const id = messageId(hexToBytes(T), hexToBytes(A), 0n, 'swarm', new Uint8Array([1]));
+    const id = messageId(hexToBytes(T), hexToBytes(A), 0n, 20, 'swarm', new Uint8Array([1]));
     expect(kinds(a.handle({ type: 'recv', from: B, topic: T, message: { type: 'graft', id } }, 29))).toEqual([
       'send bb gossip',
     ]);

@@ -6,7 +6,9 @@ import {
   encodeFrame,
   frameSize,
   GOSSIP_OVERHEAD_BYTES,
+  MAX_SENT_AT,
   type Message,
+  WIRE_VERSION,
 } from '../../src/proto/index.js';
 
 const hexId = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
@@ -33,6 +35,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     .record({
       origin: hexId,
       seq: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      sentAt: fc.oneof(fc.constant(0), fc.constant(Number.MAX_SAFE_INTEGER), fc.nat()),
       scope: fc.constantFrom('swarm' as const, 'neighbors' as const),
       hops: fc.integer({ min: 0, max: 65_535 }),
       content: fc.uint8Array({ maxLength: 200 }),
@@ -91,11 +94,15 @@ describe('wire codec', () => {
   it('names its reasons', () => {
     const topic = 'ab'.repeat(32);
     const ok = encodeFrame(topic, { type: 'prune' });
-    expect(decodeFrame(Uint8Array.of(2, ...ok.subarray(1)))).toEqual({
-      ok: false,
-      reason: 'unknown-version',
-    });
-    expect(decodeFrame(Uint8Array.of(1, 99, ...ok.subarray(2)))).toEqual({
+    expect(ok[0]).toBe(WIRE_VERSION);
+    // Version 1 (GOSSIP without sentAt, PROTOCOL.md §8.2) and unknown later ones.
+    for (const version of [1, 3]) {
+      expect(decodeFrame(Uint8Array.of(version, ...ok.subarray(1)))).toEqual({
+        ok: false,
+        reason: 'unknown-version',
+      });
+    }
+    expect(decodeFrame(Uint8Array.of(WIRE_VERSION, 99, ...ok.subarray(2)))).toEqual({
       ok: false,
       reason: 'unknown-kind',
     });
@@ -115,12 +122,38 @@ describe('wire codec', () => {
       type: 'gossip',
       origin: 'cd'.repeat(32),
       seq: 1n,
+      sentAt: 1_800_000_000_000,
       scope: 'swarm',
       hops: 1,
       content,
       signature: new Uint8Array(64),
     };
     expect(encodeFrame('ab'.repeat(32), m).length).toBe(DEFAULT_MAX_MESSAGE_BYTES);
+  });
+
+  it('lays GOSSIP out as PROTOCOL.md §8.2 says: sentAt is a u64 after seq; beyond 2^53 − 1 it is malformed', () => {
+    const m: Message = {
+      type: 'gossip',
+      origin: 'cd'.repeat(32),
+      seq: 0x0102030405060708n,
+      sentAt: 1_800_000_000_123,
+      scope: 'swarm',
+      hops: 1,
+      content: Uint8Array.of(0xee),
+    };
+    const bytes = encodeFrame('ab'.repeat(32), m);
+    const hex = Buffer.from(bytes).toString('hex');
+    // version 2, kind 8, topic, flags 0, origin, seq, sentAt (0x1a3185c507b), hops, len, content
+    const sentAt = '000001a3185c507b';
+    expect(hex).toBe(`0208${'ab'.repeat(32)}00${'cd'.repeat(32)}0102030405060708${sentAt}000100000001ee`);
+    expect(GOSSIP_OVERHEAD_BYTES).toBe(153);
+    const over = bytes.slice();
+    new DataView(over.buffer).setBigUint64(2 + 32 + 1 + 32 + 8, BigInt(MAX_SENT_AT) + 1n);
+    expect(decodeFrame(over)).toEqual({ ok: false, reason: 'malformed' });
+    new DataView(over.buffer).setBigUint64(2 + 32 + 1 + 32 + 8, BigInt(MAX_SENT_AT));
+    expect(decodeFrame(over)).toMatchObject({ ok: true, message: { sentAt: MAX_SENT_AT } });
+    expect(() => encodeFrame('ab'.repeat(32), { ...m, sentAt: -1 })).toThrow(RangeError);
+    expect(() => encodeFrame('ab'.repeat(32), { ...m, sentAt: 1.5 })).toThrow(RangeError);
   });
 
   it('refuses to encode out-of-range fields', () => {

@@ -1,7 +1,8 @@
 /**
  * `gtt join <topic>`: joinTopic, then a terminal chat. stdin lines are broadcast as chat envelopes
  * (../message.ts); what the tracker does shows on a live status line until joined; `--json` prints every
- * event as a JSON line instead. Ctrl-C, SIGTERM or the end of stdin leave cleanly with exit code 0; at
+ * event as a JSON line instead. A message that did not come live (a newcomer's catch-up, a repair:
+ * `replay`, PROTOCOL.md §8.6) says how long ago its origin sent it. Ctrl-C, SIGTERM or the end of stdin leave cleanly with exit code 0; at
  * the end of stdin, lines still waiting for a neighbour (piped input: `echo hi | gtt join t`) are sent
  * first, within `--timeout` seconds, else the exit code is 1.
  */
@@ -23,6 +24,7 @@ import {
   errorFields,
   errorMessage,
   type Io,
+  messageNote,
   Out,
   PlainScreen,
   plural,
@@ -212,6 +214,8 @@ export async function join(args: JoinArgs, io: Io): Promise<number> {
         name: chat.name ?? null,
         text: chat.text ?? null,
         hops: m.hops,
+        sentAt: m.sentAt,
+        replay: m.replay,
       };
       out.json('message', chat.hex === undefined ? fields : { ...fields, hex: chat.hex });
       return;
@@ -219,7 +223,7 @@ export async function join(args: JoinArgs, io: Io): Promise<number> {
     const name = chat.name === undefined ? '' : `${sanitize(chat.name).slice(0, MAX_NAME_LENGTH)} `;
     const who = `${name}${shortId(m.origin)}`;
     const body = chat.text === undefined ? `(binary) ${chat.hex}` : sanitize(chat.text);
-    screen!.line(`<${who}> ${body}  (${m.hops} ${m.hops === 1 ? 'hop' : 'hops'})`);
+    screen!.line(`<${who}> ${body}  ${messageNote(m, Date.now())}`);
   });
   t.topic.on('sent', (m) => {
     if (args.json) out.json('sent', { id: m.id, text: decodeChat(m.content).text ?? null });
