@@ -10,7 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { createTestnet, discoverPeers, keyPairFromSeed } from '../src/index.js';
+import { createTestnet, discoverPeers } from '../src/index.js';
+import { keyPairFromSeed } from '../src/records.js';
 
 const flag = process.argv.indexOf('--bootstrap');
 const testnet = flag === -1 ? await createTestnet({ nodes: 10 }) : undefined;

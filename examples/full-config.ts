@@ -11,19 +11,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createTestnet, type JoinTopicOptions, joinTopic } from '../src/index.js';
 import {
-  createTestnet,
   DEFAULT_CLOSEST_WINDOW,
   DEFAULT_MAX_RECORDS_PER_MINUTE,
   DEFAULT_REPLICAS,
   defaultSecretRotation,
-  type JoinTopicOptions,
-  joinTopic,
   keyPairFromSeed,
-  parseTrackerConfig,
-  systemClock,
-  type TrackerConfig,
-} from '../src/index.js';
+} from '../src/records.js';
+import { systemClock } from '../src/testing.js';
+// The self-check below reads the library's own defaults: a repository module, not the package's API.
+import { parseTrackerConfig, type TrackerConfig } from '../src/tracker/config.js';
 
 /** The tracker: how we find peers through the DHT and keep the topic findable. */
 const config = {

@@ -6,7 +6,8 @@
 #   1. lists the tarball: no source maps (dist/ only, no src/ to point at), LICENSE and README present;
 #   2. `tsc --noEmit` over a file importing the public API, a CommonJS (.cts) one and the test below;
 #   3. `require()` and `import()` of the package from plain Node, and the `gtt` bin's --help;
-#   4. a vitest test: two peers join a topic through createTestnet on 127.0.0.1 and deliver a message.
+#   4. vitest: two peers join a topic through createTestnet on 127.0.0.1 and deliver a message, and
+#      two createNode nodes deliver on two topics.
 # The consumer's files are the templates in test/consumer/. Exits non-zero on the first failure; every
 # step is bounded by `timeout`; the temp dir is removed on exit. Usage: bash scripts/consumer-check.sh
 # (set KEEP_CONSUMER=1 to keep the temp dir for a look).
@@ -34,7 +35,8 @@ TARBALL="$WORK/$TARBALL"
 [ -f "$TARBALL" ] || { echo "consumer-check: npm pack wrote no tarball" >&2; exit 1; }
 CONTENTS=$(tar -tzf "$TARBALL")
 if grep -E '\.map$' <<<"$CONTENTS"; then echo "consumer-check: the tarball ships source maps" >&2; exit 1; fi
-for f in package/LICENSE package/README.md package/dist/index.js package/dist/index.d.ts; do
+for f in package/LICENSE package/README.md package/dist/index.js package/dist/index.d.ts \
+  package/dist/records.js package/dist/dht.js package/dist/gossip.js package/dist/testing.js; do
   grep -qx "$f" <<<"$CONTENTS" || { echo "consumer-check: the tarball lacks $f" >&2; exit 1; }
 done
 echo "consumer-check: $(basename "$TARBALL"): $(wc -l <<<"$CONTENTS") files, $(du -k "$TARBALL" | cut -f1) KiB"
@@ -79,14 +81,28 @@ step "tsc --noEmit (strict, nodenext, skipLibCheck false; src and test)"
 timeout 120 npx --no-install tsc --noEmit -p tsconfig.json
 
 step "require() and import() from Node $(node --version)"
-EXPORTS="['createTestnet', 'joinTopic', 'discoverPeers', 'Gossip', 'Dht', 'RecordStore', 'GttError']"
+# Each entry point and what it must export; the root must not export the layers' internals.
+EXPORTS="{
+  'gossip-topic-tracker': ['createNode', 'TopicNode', 'joinTopic', 'discoverPeers', 'createTestnet', 'GttError', 'TopicId'],
+  'gossip-topic-tracker/records': ['TopicId', 'keyPairFromSeed', 'sealRecord', 'openRecord', 'RecordStore', 'nativeSuite'],
+  'gossip-topic-tracker/dht': ['Dht', 'createTestnet'],
+  'gossip-topic-tracker/gossip': ['Gossip', 'Topic'],
+  'gossip-topic-tracker/testing': ['createTestnet', 'manualClock', 'scaledClock'],
+}"
+NOT_ROOT="['Gossip', 'Dht', 'RecordStore', 'Tracker', 'parseTrackerConfig', 'TrackerConfigSchema', 'kCrash', 'kKeyPair']"
 timeout 30 node -e "
-  const m = require('gossip-topic-tracker');
-  for (const f of $EXPORTS) if (typeof m[f] !== 'function') throw new Error('require: no export ' + f);
+  for (const [name, names] of Object.entries($EXPORTS)) {
+    const m = require(name);
+    for (const f of names) if (m[f] === undefined) throw new Error('require: ' + name + ' has no export ' + f);
+  }
+  const root = require('gossip-topic-tracker');
+  for (const f of $NOT_ROOT) if (f in root) throw new Error('require: the root exports ' + f);
 "
 timeout 30 node --input-type=module -e "
-  const m = await import('gossip-topic-tracker');
-  for (const f of $EXPORTS) if (typeof m[f] !== 'function') throw new Error('import: no export ' + f);
+  for (const [name, names] of Object.entries($EXPORTS)) {
+    const m = await import(name);
+    for (const f of names) if (m[f] === undefined) throw new Error('import: ' + name + ' has no export ' + f);
+  }
 "
 timeout 30 ./node_modules/.bin/gtt --help >/dev/null
 

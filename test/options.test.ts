@@ -268,10 +268,15 @@ describe('describeIssues', () => {
     expect(e.message).toContain('zzz: unknown option');
     // Nothing close, and the object's keys fit on a line: they are listed.
     forbidNetwork();
-    const j = await invalid(() => joinTopic('t', { firewall: () => true } as unknown as JoinTopicOptions));
+    const j = await invalid(() => joinTopic('t', { relay: true } as unknown as JoinTopicOptions));
     expect(j.message).toBe(
-      'Invalid joinTopic options: firewall: unknown option (expected one of: secret, rotation, keyPair, ' +
+      'Invalid joinTopic options: relay: unknown option (expected one of: secret, rotation, keyPair, ' +
         'signal, wait, dht, gossip, peers, config, clock, random)',
+    );
+    // A key of that name further down is the one meant: the firewall is the gossip node's.
+    const f = await invalid(() => joinTopic('t', { firewall: () => true } as unknown as JoinTopicOptions));
+    expect(f.message).toBe(
+      'Invalid joinTopic options: firewall: unknown option (did you mean gossip.firewall?)',
     );
     expect(describeIssues([{ code: 'custom', path: [], message: 'bad' }])).toBe('(options): bad');
   });

@@ -50,8 +50,8 @@ import {
   type TransportOptions,
 } from './config.js';
 import { TimerHeap } from './timers.js';
-import { type Peer, Topic, type TopicDriver } from './topic.js';
-import { Transport, type TransportStats } from './transport.js';
+import { type Peer, Topic, type TopicDriver, type TopicHandlers } from './topic.js';
+import { type Firewall, Transport, type TransportStats } from './transport.js';
 
 /** Options of {@link Gossip.create}. */
 export interface GossipOptions {
@@ -79,6 +79,13 @@ export interface GossipOptions {
    * Ed25519, X25519 and ChaCha20-Poly1305 (Node ≥ 20 does). Nodes with different suites interoperate.
    */
   crypto?: CryptoSuite;
+  /**
+   * Access control: `firewall({ id, address })` returns `true` to refuse that peer (as Hyperswarm's
+   * `firewall`, but given the proven ed25519 id, hex). Asked for every connection once its handshake
+   * proved the remote's id, inbound and outbound, and before dialing a peer; synchronous; a callback
+   * that throws refuses. Refusals are counted in `stats.transport.firewall`. See also {@link Gossip.ban}.
+   */
+  firewall?: Firewall;
 }
 
 /** Counters of a {@link Gossip}. */
@@ -119,6 +126,9 @@ export const GossipOptionsSchema = withAliases(
       .optional(),
     transport: TransportConfigSchema.optional(),
     proto: ProtoConfigSchema.optional(),
+    firewall: z
+      .custom<Firewall>((v) => typeof v === 'function', 'expected a function (peer) => boolean')
+      .optional(),
   } satisfies Record<keyof GossipOptions, z.ZodType>),
   {
     seed: { use: 'keyPair', note: 'keyPairFromSeed(seed)' },
@@ -147,11 +157,28 @@ const now = (): number => performance.now();
 /** Internal hook for crash tests: destroy every socket with no goodbye and stop. @internal */
 export const kCrash: unique symbol = Symbol('gossip-topic-tracker.crash');
 
+/** Each node's key pair, for {@link gossipKeyPair}. */
+const keyPairs = new WeakMap<Gossip, KeyPair>();
+
 /**
- * The node's key pair, for the tracker layer (its records are signed with the gossip identity, so that
- * the ids in records are the ids peers dial). Not part of the public API. @internal
+ * The key pair of `gossip`, for the tracker layer (its records are signed with the gossip identity, so
+ * that the ids in records are the ids peers dial). Module-level, not a member: no public entry point
+ * re-exports it, so the secret key stays out of the public API.
  */
-export const kKeyPair: unique symbol = Symbol('gossip-topic-tracker.keyPair');
+export function gossipKeyPair(gossip: Gossip): KeyPair {
+  const keyPair = keyPairs.get(gossip);
+  if (keyPair === undefined) throw new TypeError('"gossip" expected a Gossip');
+  return keyPair;
+}
+
+/** `peer` as a hex id, or a RangeError naming `what`. */
+function peerIdOf(peer: PeerId | Uint8Array, what: string): PeerId {
+  const id = typeof peer === 'string' ? peer : peer instanceof Uint8Array ? bytesToHex(peer) : '';
+  if (!/^[0-9a-f]{64}$/.test(id)) {
+    throw new RangeError(`"${what}" expected 32 bytes or 64 lower-case hex characters`);
+  }
+  return id;
+}
 
 /** A gossip node: one identity, one listener, one connection per peer, many topics. */
 export class Gossip {
@@ -161,11 +188,12 @@ export class Gossip {
   readonly #node: GossipNode;
   readonly #timers: TimerHeap<{ topic: TopicKey; timer: Timer }>;
   readonly #topics = new Map<TopicKey, Topic>();
+  /** What each topic handle gave its driver: how the actor delivers to it (see `TopicDriver.attach`). */
+  readonly #handlers = new Map<TopicKey, TopicHandlers>();
   readonly #inbox: InEvent[] = [];
   /** The last frame encoded in this run of the actor (see `#encode`). */
   #encoded: { topic: TopicKey; message: Message; bytes: Uint8Array } | undefined;
   readonly #driver: TopicDriver;
-  readonly #keyPair: KeyPair;
   readonly #wireRejects: Partial<Record<WireRejectReason, number>> = {};
   #badPeerData = 0;
   #running = false;
@@ -180,7 +208,7 @@ export class Gossip {
   ) {
     this.#transport = transport;
     this.id = transport.id;
-    this.#keyPair = keyPair;
+    keyPairs.set(this, keyPair);
     // nativeSuite imports the signing key once and keeps it for as long as this array lives.
     const secretKey = keyPair.secretKey;
     this.#node = new GossipNode({
@@ -204,7 +232,11 @@ export class Gossip {
     this.#driver = {
       command: (topic, command) => this.#dispatch({ type: 'command', topic, command }),
       addPeers: (peers) => this.#peerInfos(peers),
-      release: (topic) => this.#topics.delete(topic),
+      attach: (topic, handlers) => this.#handlers.set(topic, handlers),
+      release: (topic) => {
+        this.#topics.delete(topic);
+        this.#handlers.delete(topic);
+      },
       maxContentBytes: plum.maxMessageBytes - GOSSIP_OVERHEAD_BYTES,
       bufferMessages: buffer,
     };
@@ -239,6 +271,7 @@ export class Gossip {
       advertise: (bound) => advertise ?? expandUnspecified(bound),
       config: options.transport,
       crypto: suite,
+      firewall: o.firewall,
     });
     try {
       throwIfAborted(signal);
@@ -309,9 +342,30 @@ export class Gossip {
     return this.#transport.isDialing(peer) || this.#node.isRequesting(topic, peer);
   }
 
-  /** @internal */
-  get [kKeyPair](): KeyPair {
-    return this.#keyPair;
+  /**
+   * Bans `peer` (hex id or 32 bytes) on every topic: closes its connection now (its neighbours see
+   * `neighbor-down`), forgets its addresses, and refuses it from then on, inbound and outbound, as the
+   * `firewall` would (counted in `stats.transport.firewall`), until {@link unban}. Idempotent.
+   * @throws {RangeError} for a bad id.
+   */
+  ban(peer: PeerId | Uint8Array): void {
+    const id = peerIdOf(peer, 'peer');
+    if (this.#closing !== undefined) return;
+    this.#transport.block(id);
+  }
+
+  /**
+   * Lifts a {@link ban}: the peer may connect and be dialed again (its addresses must be learned anew).
+   * A ban the gossip core imposed for misbehaviour (PROTOCOL.md §8.7) stays until it ends.
+   * @throws {RangeError} for a bad id.
+   */
+  unban(peer: PeerId | Uint8Array): void {
+    this.#transport.unblock(peerIdOf(peer, 'peer'));
+  }
+
+  /** Whether `peer` is banned by {@link ban}. */
+  isBanned(peer: PeerId): boolean {
+    return this.#transport.isBlocked(peer);
   }
 
   /**
@@ -330,11 +384,12 @@ export class Gossip {
   }
 
   async #shutdown(abrupt: boolean): Promise<void> {
-    for (const topic of [...this.#topics.values()]) {
-      if (abrupt) topic._end();
+    for (const [key, topic] of [...this.#topics]) {
+      if (abrupt) this.#handlers.get(key)?.end();
       else topic.leave();
     }
     this.#topics.clear();
+    this.#handlers.clear();
     this.#timers.close();
     this.#inbox.length = 0;
     if (abrupt) await this.#transport.destroy();
@@ -344,10 +399,7 @@ export class Gossip {
   #peerInfos(peers: readonly Peer[]): PeerInfo[] {
     if (!Array.isArray(peers)) throw new TypeError('"peers" expected an array');
     return peers.map((p, i) => {
-      const id = typeof p.id === 'string' ? p.id : p.id instanceof Uint8Array ? bytesToHex(p.id) : '';
-      if (!/^[0-9a-f]{64}$/.test(id)) {
-        throw new RangeError(`"peers[${i}].id" expected 32 bytes or 64 lower-case hex characters`);
-      }
+      const id = peerIdOf(p.id, `peers[${i}].id`);
       const addresses = ((p.addresses ?? []) as unknown[]).map((a, j) =>
         normalizeAddressAs(a, `peers[${i}].addresses[${j}]`),
       );
@@ -460,10 +512,10 @@ export class Gossip {
         break;
       }
       case 'emit': {
-        const topic = this.#topics.get(o.topic);
-        if (topic === undefined) break;
+        const handlers = this.#handlers.get(o.topic);
+        if (handlers === undefined) break;
         try {
-          topic._deliver(o.event);
+          handlers.deliver(o.event);
         } catch (e) {
           // An application listener threw: surface it like an EventEmitter would, without leaving
           // the actor half-way through the core's out-events.

@@ -68,10 +68,20 @@ export interface TopicEvents {
   lagged: (dropped: number) => void;
 }
 
-/** What a Topic needs from its Gossip. @internal */
+/** How the Gossip actor reaches a Topic handle: given by the handle to its driver, never public. */
+export interface TopicHandlers {
+  /** One app event from the core. */
+  deliver(event: AppEvent): void;
+  /** Ends the handle without telling the core (the Gossip is crashing). */
+  end(): void;
+}
+
+/** What a Topic needs from its Gossip. */
 export interface TopicDriver {
   command(topic: TopicKey, command: Command): void;
   addPeers(peers: readonly Peer[]): PeerInfo[];
+  /** Called once by the handle's constructor: where the actor delivers the topic's events. */
+  attach(topic: TopicKey, handlers: TopicHandlers): void;
   release(topic: TopicKey): void;
   readonly maxContentBytes: number;
   readonly bufferMessages: number;
@@ -87,11 +97,12 @@ export class Topic extends EventEmitter<TopicEvents> {
   readonly #waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
   #left = false;
 
-  /** @internal */
+  /** Made by `Gossip.subscribe`, whose actor delivers the events through the handlers given here. */
   constructor(key: TopicKey, driver: TopicDriver) {
     super();
     this.key = key;
     this.#driver = driver;
+    driver.attach(key, { deliver: (e) => this.#deliver(e), end: () => this.#end() });
   }
 
   /**
@@ -194,11 +205,11 @@ export class Topic extends EventEmitter<TopicEvents> {
     if (this.#left) return;
     this.#driver.command(this.key, { type: 'leave' });
     this.#driver.release(this.key);
-    this._end();
+    this.#end();
   }
 
-  /** Ends the handle without telling the core (the Gossip is closing). @internal */
-  _end(): void {
+  /** Ends the handle without telling the core (the Gossip is crashing). */
+  #end(): void {
     if (this.#left) return;
     this.#left = true;
     for (const s of this.#streams) s.end();
@@ -208,8 +219,8 @@ export class Topic extends EventEmitter<TopicEvents> {
     this.#neighbors.clear();
   }
 
-  /** One app event from the core. @internal */
-  _deliver(event: AppEvent): void {
+  /** One app event from the core. */
+  #deliver(event: AppEvent): void {
     if (this.#left) return;
     switch (event.type) {
       case 'neighbor-up':

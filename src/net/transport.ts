@@ -23,6 +23,10 @@
  * - **Dial bounds** (`limits.ts`): dials per address per minute and exponential back-off after
  *   failures; a dial refused by them, by the policy or by a ban fails at once as `dial-failed`.
  * - **Bans**: `ban(peer, ms)` closes the peer's connections and refuses it until the ban ends.
+ * - **Application gate**: the app's `firewall` and its `block`ed peers are asked where the remote's
+ *   id is known: when a handshake proved it (`#onOpen`, both directions, before the connection is
+ *   linked or reported) and before each address of a dial (`#nextAddress`). A refusal closes with
+ *   CLOSE `"banned"` or opens no socket; a firewall that throws refuses (ARCHITECTURE.md).
  *
  * The listener is our own `http.Server` (its `headersTimeout`/`requestTimeout` bound slow clients)
  * with a `noServer` WebSocketServer for the upgrade; the manager sees each socket at accept, before
@@ -68,8 +72,39 @@ import { MAX_HANDSHAKE_MESSAGE_BYTES } from './handshake.js';
 import { BanList, DialBounds, type DialRefusal } from './limits.js';
 import { TAG_BYTES } from './noise.js';
 
-/** Why a dial failed before any socket: the peer is banned, or the address's dial bounds. */
-export type DialRefusalReason = DialRefusal | 'banned';
+/**
+ * Why a dial failed before any socket: the peer is banned, the application refused it (its
+ * `firewall` or `block`), or the address's dial bounds.
+ */
+export type DialRefusalReason = DialRefusal | 'banned' | 'firewall';
+
+/** What an application firewall is asked about: a peer whose id a handshake proved, or that we would dial. */
+export interface FirewallPeer {
+  /** The peer's id: its ed25519 public key, 64 lower-case hex characters. */
+  id: string;
+  /** The socket's remote address (a connection), or the address about to be dialed. */
+  address?: Address;
+}
+
+/**
+ * The application's access control, Hyperswarm's `firewall` turned to ids: return `true` to refuse
+ * the peer. Asked for every connection once its handshake proved the remote's id (inbound and
+ * outbound), and before each address of a dial to a peer whose id we know. Synchronous; a callback
+ * that throws (or returns anything truthy, a Promise included) refuses.
+ */
+export type Firewall = (peer: FirewallPeer) => boolean;
+
+/** Refusals of the application (`firewall` and `block`), counted in {@link TransportStats.firewall}. */
+export interface FirewallStats {
+  /** Inbound connections closed once their handshake proved a refused id. */
+  inbound: number;
+  /** Outbound connections closed at their handshake's end (refused since the dial started). */
+  outbound: number;
+  /** Dial addresses skipped before any socket (a dial with none left fails with reason `banned`). */
+  dials: number;
+  /** Calls of the firewall that threw (each is a refusal too, counted above). */
+  errors: number;
+}
 
 /** Why an admitted inbound socket was dropped before its WebSocket upgrade. */
 export type UpgradeFailure =
@@ -124,6 +159,10 @@ export interface TransportStats extends ConnectionCounters {
   addressBookEvictions: number;
   /** Entries in the ban list. */
   readonly bans: number;
+  /** Peers blocked by the application (`block`). */
+  readonly blocked: number;
+  /** Connections and dials the application refused (`firewall` option, `block`). */
+  firewall: FirewallStats;
   /** Frames refused by a full send queue (dial queue or socket buffer). */
   sendQueueOverflows: number;
   /** Frames dropped because their dial failed. */
@@ -165,6 +204,8 @@ export interface TransportCreateOptions {
    * use (a transport without a gossip core closes nothing for being idle). See also `setInUse`.
    */
   inUse?: ((peer: PeerId) => boolean) | undefined;
+  /** The application's firewall (see {@link Firewall}); default: none, every peer is let in. */
+  firewall?: Firewall | undefined;
   /** Host name resolver (default `dns.promises.lookup(host, { all: true })`); for tests. @internal */
   lookup?: ((host: string) => Promise<readonly { address: string; family: number }[]>) | undefined;
 }
@@ -240,7 +281,7 @@ export class Transport extends EventEmitter<TransportEvents> {
   readonly stats: TransportStats;
   readonly #stats: Omit<
     TransportStats,
-    'handshaking' | 'pending' | 'evictions' | 'addressBookPeers' | 'bans'
+    'handshaking' | 'pending' | 'evictions' | 'addressBookPeers' | 'bans' | 'blocked'
   > = {
     connections: 0,
     pendingDials: 0,
@@ -266,6 +307,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     readPauses: 0,
     closed: {},
     handshakeFailures: {},
+    firewall: { inbound: 0, outbound: 0, dials: 0, errors: 0 },
   };
   readonly #keyPair: KeyPair;
   readonly #suite: CryptoSuite;
@@ -281,6 +323,14 @@ export class Transport extends EventEmitter<TransportEvents> {
   readonly #manager: ConnectionManager<Owner>;
   readonly #dialBounds: DialBounds;
   readonly #bans: BanList;
+  /**
+   * Peers the application blocked (`block`): refused like a ban, until `unblock`. Filled by the
+   * application only, never by the network, so it has no cap of its own.
+   */
+  readonly #blocked = new Set<PeerId>();
+  readonly #firewall: Firewall | undefined;
+  /** Connections refused at open: not linked, and whatever they still deliver is dropped. */
+  readonly #refused = new WeakSet<Connection>();
   readonly #dialKeys = new WeakMap<Connection, string>();
   readonly #pendingSockets = new Map<Duplex, PendingSocket>();
   /** DNS timeouts in flight (cleared on close). */
@@ -307,6 +357,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.id = bytesToHex(keyPair.publicKey);
     this.config = config;
     this.#inUse = opts.inUse ?? (() => true);
+    this.#firewall = opts.firewall;
     this.#lookup = opts.lookup ?? defaultLookup;
     this.#manager = new ConnectionManager<Owner>(config, (slot) => this.#idle(slot), now());
     this.#dialBounds = new DialBounds({
@@ -319,6 +370,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     const manager = this.#manager;
     const book = this.#book;
     const bans = this.#bans;
+    const blocked = this.#blocked;
     const all = this.#all;
     // Gauges read live from their structures; the rest are plain counters.
     this.stats = Object.defineProperties(this.#stats as unknown as TransportStats, {
@@ -334,6 +386,7 @@ export class Transport extends EventEmitter<TransportEvents> {
       evictions: { get: () => manager.evictions, enumerable: true },
       addressBookPeers: { get: () => book.size, enumerable: true },
       bans: { get: () => bans.size, enumerable: true },
+      blocked: { get: () => blocked.size, enumerable: true },
     });
   }
 
@@ -430,7 +483,8 @@ export class Transport extends EventEmitter<TransportEvents> {
   ): { accepted: Address[]; refusal: AddressRejectReason | undefined } {
     const accepted: Address[] = [];
     let refusal: AddressRejectReason | undefined;
-    if (peer === this.id || this.#bans.isBanned(peer, now())) return { accepted, refusal };
+    if (peer === this.id || this.#blocked.has(peer) || this.#bans.isBanned(peer, now()))
+      return { accepted, refusal };
     for (const a of addresses) {
       const v = checkAddress(a, this.#policy);
       if (!v.ok) {
@@ -531,6 +585,48 @@ export class Transport extends EventEmitter<TransportEvents> {
     if (peer === this.id || this.#closing !== undefined || !(durationMs > 0)) return;
     const t = now();
     this.#bans.ban(peer, t + durationMs, t);
+    this.#cut(peer);
+  }
+
+  /**
+   * Blocks `peer` for the application (`Gossip.ban`): what {@link ban} does, with no end and no cap,
+   * until {@link unblock}. Its refusals are counted in `stats.firewall`.
+   */
+  block(peer: PeerId): void {
+    if (peer === this.id || this.#closing !== undefined) return;
+    this.#blocked.add(peer);
+    this.#cut(peer);
+  }
+
+  /** Lets a blocked peer in again (a ban of the core's stays). */
+  unblock(peer: PeerId): void {
+    this.#blocked.delete(peer);
+  }
+
+  /** Whether the application blocked `peer`. */
+  isBlocked(peer: PeerId): boolean {
+    return this.#blocked.has(peer);
+  }
+
+  /**
+   * Whether the application refuses `peer` (at `address`): blocked, or its firewall says so. A
+   * firewall that throws refuses: its error never reaches the socket event that asked.
+   */
+  #refuses(peer: PeerId, address: Address | undefined): boolean {
+    if (this.#blocked.has(peer)) return true;
+    const firewall = this.#firewall;
+    if (firewall === undefined) return false;
+    try {
+      const a = address === undefined ? undefined : { host: address.host, port: address.port };
+      return Boolean(firewall(a === undefined ? { id: peer } : { id: peer, address: a }));
+    } catch {
+      this.#stats.firewall.errors++;
+      return true;
+    }
+  }
+
+  /** Drops everything of `peer`: addresses, queued frames, its dial and its connections (`banned`). */
+  #cut(peer: PeerId): void {
     this.#book.delete(peer);
     const link = this.#links.get(peer);
     if (link !== undefined) {
@@ -851,6 +947,7 @@ export class Transport extends EventEmitter<TransportEvents> {
       if (peer === undefined || this.#closing !== undefined) return;
       // A banned peer's connection may still be closing (graceful close delivers until the socket ends).
       if (this.#bans.size > 0 && this.#bans.isBanned(peer, now())) return;
+      if (this.#refused.has(conn) || this.#blocked.has(peer)) return;
       this.emit('message', peer, bytes);
     });
     conn.on('overflow', (bytes) => this.#overflow(conn.remoteId ?? '', bytes));
@@ -921,6 +1018,12 @@ export class Transport extends EventEmitter<TransportEvents> {
       this.#failDial(peer, link, { reason: 'banned', established: false });
       return;
     }
+    if (this.#blocked.has(peer)) {
+      bump(this.#stats.dialsRefused, 'firewall');
+      this.#stats.firewall.dials++;
+      this.#failDial(peer, link, { reason: 'banned', detail: 'firewall', established: false });
+      return;
+    }
     this.#nextAddress(peer, link);
   }
 
@@ -942,6 +1045,12 @@ export class Transport extends EventEmitter<TransportEvents> {
       if (!verdict.ok) {
         bump(this.#stats.addressRejects, verdict.reason);
         dial.last = { reason: 'address-refused', detail: verdict.reason, established: false };
+        continue;
+      }
+      if (this.#refuses(peer, target.address)) {
+        bump(this.#stats.dialsRefused, 'firewall');
+        this.#stats.firewall.dials++;
+        dial.last = { reason: 'banned', detail: 'firewall', established: false };
         continue;
       }
       const t = now();
@@ -1082,6 +1191,20 @@ export class Transport extends EventEmitter<TransportEvents> {
       return;
     }
     if (this.#bans.isBanned(peer, now())) {
+      conn.close('banned');
+      return;
+    }
+    // The application's gate: the handshake just proved the remote's id (inbound: its first sight;
+    // outbound: the id we dialed). Refused, the connection is never linked, so the gossip core never
+    // hears of it; the remote reads CLOSE "banned" (PROTOCOL.md §9.7), as for a ban.
+    if (this.#refuses(peer, conn.remote)) {
+      this.#refused.add(conn);
+      if (conn.role === 'initiator') {
+        this.#stats.firewall.outbound++;
+        const dial = this.#links.get(peer)?.dial;
+        // Nothing else of this peer's is to be tried: the dial ends when this connection closes.
+        if (dial?.conn === conn) dial.index = dial.targets.length;
+      } else this.#stats.firewall.inbound++;
       conn.close('banned');
       return;
     }

@@ -17,6 +17,7 @@ import type { Peer } from '../net/topic.js';
 import type { Clock } from './clock.js';
 import type { DiscoverPeersOptions, DiscoveryState } from './discovery.js';
 import type { JoinTopicOptions } from './join.js';
+import type { NodeJoinOptions, TopicNodeOptions } from './node.js';
 import type { RecordStoreOptions } from './record-store.js';
 
 /** Skip publishing when the minute already shows this many records of others (distributed-topic-tracker default). */
@@ -254,8 +255,8 @@ const dht = z
 
 /**
  * Hyperswarm's option names (`new Hyperswarm({ keyPair, seed, maxPeers, bootstrap })`, HyperDHT's
- * `host`/`port`) where we have the option under another name. Hyperswarm's `firewall` has no
- * equivalent here (the transport's address policy filters addresses, not keys), so it is left out.
+ * `host`/`port`) where we have the option under another name. Hyperswarm's `firewall` is an option
+ * of `createNode` (and `Gossip.create`) under its own name.
  */
 const HYPERSWARM_ALIASES: OptionAliases = {
   bootstrap: {
@@ -354,4 +355,65 @@ export function checkRecordStoreOptions(
   options: RecordStoreOptions,
 ): z.output<typeof RecordStoreOptionsSchema> {
   return parseOptions(RecordStoreOptionsSchema, options, 'RecordStore options');
+}
+
+/** The options of `createNode` (see `TopicNodeOptions` in node.ts): the gossip node's, flat, and the DHT. */
+export const TopicNodeOptionsSchema = withAliases(
+  z.strictObject({
+    ...GossipOptionsSchema.shape,
+    dht,
+    signal,
+  } satisfies Record<keyof TopicNodeOptions, z.ZodType>),
+  {
+    ...HYPERSWARM_ALIASES,
+    maxPeers: { use: 'transport.maxConnections' },
+    host: { use: 'listen', note: '"host:port" or { host, port }, while the DHT socket is dht.host' },
+    port: { use: 'listen', note: '"host:port" or { host, port }, while the DHT socket is dht.port' },
+    gossip: {
+      use: 'listen',
+      note: 'the gossip options (listen, advertise, transport, …) are top-level here',
+    },
+  },
+);
+
+/** The options of `TopicNode.join` (see `NodeJoinOptions` in node.ts). */
+export const NodeJoinOptionsSchema = withAliases(
+  z.strictObject({
+    secret: given<string | Uint8Array>(),
+    rotation: fn<SecretRotation>('the secret rotation'),
+    signal,
+    peers: z
+      .custom<readonly Peer[]>((v) => Array.isArray(v), 'expected an array of { id, addresses }')
+      .optional(),
+    config: TrackerConfigSchema.optional(),
+    clock,
+    random: fn<() => number>('uniform in [0, 1)'),
+  } satisfies Record<keyof NodeJoinOptions, z.ZodType>),
+  {
+    bootstrap: {
+      use: 'peers',
+      note: 'gossip peers to join through directly, while DHT bootstrap nodes go in createNode({ dht: { bootstrap } })',
+    },
+    timeout: { use: 'signal', note: 'AbortSignal.timeout(ms)' },
+  },
+);
+
+/**
+ * Checks `createNode`'s options, nested `dht`, `transport` and `proto` included, before anything starts.
+ * @throws GttError `INVALID_CONFIG` naming every offending field, with the option meant for an unknown key.
+ */
+export function checkTopicNodeOptions(
+  options: TopicNodeOptions | undefined,
+): z.output<typeof TopicNodeOptionsSchema> {
+  return parseOptions(TopicNodeOptionsSchema, options, 'createNode options');
+}
+
+/**
+ * Checks the options of `TopicNode.join`, `config` included.
+ * @throws GttError `INVALID_CONFIG` naming every offending field, with the option meant for an unknown key.
+ */
+export function checkNodeJoinOptions(
+  options: NodeJoinOptions | undefined,
+): z.output<typeof NodeJoinOptionsSchema> {
+  return parseOptions(NodeJoinOptionsSchema, options, 'join options');
 }

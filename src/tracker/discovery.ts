@@ -111,6 +111,8 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
     tracker: Tracker;
     bufferMax: number;
     notify: Set<() => void>;
+    /** Receives the handle's intake of candidates (the tracker's `join`), kept off the public class. */
+    bindOffer: (offer: (peer: DiscoveredPeer) => void) => void;
   }) {
     super();
     this.topicId = init.topicId;
@@ -121,6 +123,7 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
     this.#bufferMax = init.bufferMax;
     this.#notify = init.notify;
     this.#tracker.on('event', (e) => this.emit('status', e));
+    init.bindOffer((peer) => this.#offer(peer));
   }
 
   /** @internal Use {@link discoverPeers}. */
@@ -146,7 +149,7 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
     try {
       throwIfAborted(options.signal);
       const store = trackerStore(dht, topicId, keyPair, options, config);
-      let discovery: PeerDiscovery | undefined;
+      let offer: ((peer: DiscoveredPeer) => void) | undefined;
       const notify = new Set<() => void>();
       const mesh: Mesh = {
         addresses: addressesOf,
@@ -162,7 +165,7 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
           // (PROTOCOL.md §9.8; loopback and private ranges when the app's own addresses are such).
           const policy = resolvePolicy(addressesOf().map((a) => a.host));
           const addresses = peer.addresses.filter((a) => checkAddress(a, policy).ok);
-          if (addresses.length > 0) discovery?._offer({ id: bytesToHex(peer.id), addresses });
+          if (addresses.length > 0) offer?.({ id: bytesToHex(peer.id), addresses });
         },
         onNeighborUp: (fire) => {
           notify.add(fire);
@@ -177,7 +180,7 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
         clock: options.clock,
         random: options.random,
       });
-      discovery = new PeerDiscovery({
+      const d = new PeerDiscovery({
         topicId,
         dht,
         ownsDht,
@@ -185,8 +188,10 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
         tracker,
         bufferMax: checked.bufferPeers,
         notify,
+        bindOffer: (fn) => {
+          offer = fn;
+        },
       });
-      const d = discovery;
       const signal = options.signal;
       const onAbort = () => void d.close();
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -194,7 +199,7 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
       // Start on the next turn, so that the caller can subscribe to `status` and `peer` first. A loop
       // that fails is counted and reported by the tracker (an `error` status, `during: 'bootstrap'`).
       setImmediate(() => void tracker.start().catch(() => {}));
-      return discovery;
+      return d;
     } catch (e) {
       if (ownsDht) await dht.close();
       throw e;
@@ -214,8 +219,8 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
     return { tracker: this.#tracker.stats, records: this.#store.stats, dropped: this.#dropped };
   }
 
-  /** @internal A candidate from the tracker. */
-  _offer(peer: DiscoveredPeer): void {
+  /** A candidate from the tracker. */
+  #offer(peer: DiscoveredPeer): void {
     if (this.#closing !== undefined) return;
     this.emit('peer', peer);
     const waiter = this.#pending.shift();

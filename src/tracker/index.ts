@@ -1,4 +1,8 @@
-/** The tracker layer: the record store, the tracker (bootstrap loop, publisher, merges), joinTopic and discoverPeers. */
+/**
+ * The tracker layer (internal barrel; the package's entry points are src/index.ts and the subpath
+ * files beside it): the record store, the tracker (bootstrap loop, publisher, merges), createNode,
+ * joinTopic and discoverPeers.
+ */
 export {
   type Clock,
   type ClockTimer,
@@ -38,6 +42,13 @@ export {
   type TrackedTopicStats,
 } from './join.js';
 export { type Mesh, meshComponents } from './mesh.js';
+export {
+  createNode,
+  type NodeJoinOptions,
+  TopicNode,
+  type TopicNodeOptions,
+  type TopicNodeStats,
+} from './node.js';
 export {
   type PublishResult,
   type ReadRejectReason,

@@ -1,27 +1,22 @@
 /**
- * `joinTopic()`: the product's headline. Name a topic (and optionally a secret); get a joined gossip
- * topic, found through the mainline DHT with no server of ours. Wires a {@link RecordStore}, our
- * {@link Gossip} topic (as the tracker's {@link Mesh}) and the {@link Tracker} together, and owns
- * whatever it created.
+ * A tracked topic: a topic found through the mainline DHT with no server of ours. {@link trackTopic}
+ * wires a {@link RecordStore}, our {@link Gossip} topic (as the tracker's {@link Mesh}) and the
+ * {@link Tracker} together on a node's gossip and DHT (`TopicNode.join`, node.ts); `joinTopic()` is the
+ * one-topic convenience over a node of its own.
  */
-import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { EventEmitter } from 'eventemitter3';
 import type { Address, KeyPair, PeerInfo, SecretRotation } from '../crypto/index.js';
-import { keyPairFromSeed, TopicId } from '../crypto/index.js';
-import { Dht, type DhtOptions } from '../dht/index.js';
+import { TopicId } from '../crypto/index.js';
+import type { Dht, DhtOptions } from '../dht/index.js';
 import { GttError, throwIfAborted } from '../errors.js';
-import { Gossip, type GossipOptions, kKeyPair } from '../net/gossip.js';
+import type { Gossip, GossipOptions } from '../net/gossip.js';
 import type { Peer, Topic, TopicEvents, TopicMessage } from '../net/topic.js';
 import type { NeighborDownCause } from '../proto/types.js';
 import type { Clock } from './clock.js';
-import {
-  checkJoinTopicOptions,
-  parseTrackerConfig,
-  type TrackerConfig,
-  type TrackerConfigInput,
-} from './config.js';
+import { checkJoinTopicOptions, type TrackerConfig, type TrackerConfigInput } from './config.js';
 import type { Mesh } from './mesh.js';
+import { openNode } from './node.js';
 import { RecordStore, type RecordStoreStats } from './record-store.js';
 import { Tracker, type TrackerEvent, type TrackerStats } from './tracker.js';
 
@@ -75,6 +70,8 @@ export interface TrackedTopicStats {
 
 /**
  * Joins `topic` through the DHT: resolves once it has a neighbour (or at once with `wait: false`).
+ * The convenience for one topic: a {@link TopicNode} (`createNode`) of its own, joined to `topic`,
+ * and closed with it (the DHT and gossip node are closed only if this call created them).
  * @throws {GttError} `ABORTED` when `signal` aborts first (everything created is closed),
  *   `INVALID_CONFIG` for bad options or an unknown key (before anything starts),
  *   `DHT_BOOTSTRAP_FAILED` / `LISTEN_FAILED` when the DHT or the listener cannot start.
@@ -84,10 +81,37 @@ export async function joinTopic(
   topic: string | TopicId,
   options: JoinTopicOptions = {},
 ): Promise<TrackedTopic> {
-  const tracked = await TrackedTopic.create(topic, options);
+  const topicId = toTopicId(topic);
+  const checked = checkJoinTopicOptions(options);
+  const signal = options.signal;
+  throwIfAborted(signal);
+  const node = await openNode(
+    {
+      keyPair: options.keyPair,
+      dht: options.dht,
+      gossip: options.gossip,
+      signal,
+    },
+    { closeWithLastTopic: true },
+  );
+  let tracked: TrackedTopic;
+  try {
+    tracked = node.join(topicId, {
+      secret: options.secret,
+      rotation: options.rotation,
+      peers: options.peers,
+      config: checked.config,
+      clock: options.clock,
+      random: options.random,
+      signal,
+    });
+  } catch (e) {
+    await node.close();
+    throw e;
+  }
   if (options.wait === false) return tracked;
   try {
-    await tracked.joined({ signal: options.signal });
+    await tracked.joined({ signal });
   } catch (e) {
     await tracked.close();
     throw e;
@@ -95,36 +119,107 @@ export async function joinTopic(
   return tracked;
 }
 
-/** A topic joined (or being joined) through the DHT. Get it from {@link joinTopic}. */
+/** A string names a topic (`TopicId.fromName`); a TopicId is taken as is. */
+export function toTopicId(topic: string | TopicId): TopicId {
+  const topicId = typeof topic === 'string' ? TopicId.fromName(topic) : topic;
+  if (!(topicId instanceof TopicId)) throw new TypeError('"topic" expected a string or a TopicId');
+  return topicId;
+}
+
+/** What {@link trackTopic} needs: the node's parts, and the topic's own options (already checked). */
+export interface TrackTopicInit {
+  topicId: TopicId;
+  gossip: Gossip;
+  dht: Dht;
+  keyPair: KeyPair;
+  secret?: string | Uint8Array | undefined;
+  rotation?: SecretRotation | undefined;
+  peers?: readonly Peer[] | undefined;
+  config: TrackerConfig;
+  clock?: Clock | undefined;
+  random?: (() => number) | undefined;
+  signal?: AbortSignal | undefined;
+  /** Runs once the topic has left (from its `close`): the node forgets it, and may close itself. */
+  onClose: () => Promise<void>;
+}
+
+/** The private constructor of {@link TrackedTopic}, for {@link trackTopic} (set by the class). */
+let construct: (init: TrackedTopicInit) => TrackedTopic;
+
+/**
+ * A tracked topic on a node's gossip and DHT, its bootstrap loop starting on the next turn. A topic the
+ * gossip node holds already (joined through explicit peers, say) gets a tracker attached; otherwise
+ * it is subscribed, joining any explicit peers at once. For `TopicNode.join`; not re-exported by
+ * any public entry point.
+ * @throws {TypeError|RangeError} for a bad secret or peer.
+ */
+export function trackTopic(init: TrackTopicInit): TrackedTopic {
+  const { topicId, gossip, dht, keyPair, config } = init;
+  const store = trackerStore(dht, topicId, keyPair, init, config);
+  const existing = gossip.topic(topicId);
+  const gtopic = existing ?? gossip.subscribe(topicId, { bootstrap: init.peers ?? [] });
+  if (existing !== undefined && init.peers !== undefined) gtopic.joinPeers(init.peers);
+  const mesh = gossipMesh(gossip, gtopic, config.merge.recentMessageIds);
+  const tracker = new Tracker({
+    store,
+    mesh,
+    config,
+    selfHex: gossip.id,
+    clock: init.clock,
+    random: init.random,
+    explicitWaitMs: (init.peers?.length ?? 0) > 0 ? config.bootstrap.confirmMs : 0,
+  });
+  return construct({
+    topicId,
+    gossip,
+    dht,
+    topic: gtopic,
+    tracker,
+    store,
+    onClose: init.onClose,
+    signal: init.signal,
+  });
+}
+
+interface TrackedTopicInit {
+  topicId: TopicId;
+  gossip: Gossip;
+  dht: Dht;
+  topic: Topic;
+  tracker: Tracker;
+  store: RecordStore;
+  onClose: () => Promise<void>;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * A topic joined (or being joined) through the DHT. Get it from `node.join` ({@link TopicNode}) or
+ * {@link joinTopic}.
+ */
 export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
+  static {
+    construct = (init) => new TrackedTopic(init);
+  }
+
   /** The topic id. */
   readonly topicId: TopicId;
-  /** The gossip node (ours or the one passed in). */
+  /** The gossip node (shared by every topic of its node). */
   readonly gossip: Gossip;
-  /** The DHT (ours or the one passed in). */
+  /** The DHT (shared by every topic of its node). */
   readonly dht: Dht;
   /** The underlying gossip topic. */
   readonly topic: Topic;
   readonly #tracker: Tracker;
   readonly #store: RecordStore;
-  readonly #owned: { gossip: boolean; dht: boolean };
+  readonly #onClose: () => Promise<void>;
   readonly #signalCleanup: () => void;
-  /** The `signal` of {@link joinTopic}: aborting it closes the topic. */
+  /** The `signal` of the join: aborting it closes the topic. */
   readonly #signal: AbortSignal | undefined;
   /** Rejects with what ended the bootstrap loop, if it failed (never settles otherwise). */
   readonly #bootstrapFailure: Promise<never>;
   #closing: Promise<void> | undefined;
 
-  private constructor(init: {
-    topicId: TopicId;
-    gossip: Gossip;
-    dht: Dht;
-    topic: Topic;
-    tracker: Tracker;
-    store: RecordStore;
-    owned: { gossip: boolean; dht: boolean };
-    signal: AbortSignal | undefined;
-  }) {
+  private constructor(init: TrackedTopicInit) {
     super();
     this.topicId = init.topicId;
     this.gossip = init.gossip;
@@ -132,7 +227,7 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
     this.topic = init.topic;
     this.#tracker = init.tracker;
     this.#store = init.store;
-    this.#owned = init.owned;
+    this.#onClose = init.onClose;
     const t = this.topic;
     t.on('message', (m: TopicMessage) => this.emit('message', m));
     t.on('neighbor-up', (p: string) => this.emit('neighbor-up', p));
@@ -146,7 +241,7 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
     const onAbort = () => void this.close();
     signal?.addEventListener('abort', onAbort, { once: true });
     this.#signalCleanup = () => signal?.removeEventListener('abort', onAbort);
-    // Start on the next turn, so that whoever awaits joinTopic can subscribe to `status` first. A loop
+    // Start on the next turn, so that whoever gets the topic can subscribe to `status` first. A loop
     // that fails (the tracker counts it and emits an `error` status) fails `joined()` too.
     const tracker = this.#tracker;
     this.#bootstrapFailure = new Promise<never>((_, reject) => {
@@ -157,90 +252,6 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
       });
     });
     this.#bootstrapFailure.catch(() => {}); // nobody may be waiting in joined()
-  }
-
-  /** @internal Use {@link joinTopic}. */
-  static async create(topic: string | TopicId, options: JoinTopicOptions): Promise<TrackedTopic> {
-    const topicId = typeof topic === 'string' ? TopicId.fromName(topic) : topic;
-    if (!(topicId instanceof TopicId)) throw new TypeError('"topic" expected a string or a TopicId');
-    const config = checkJoinTopicOptions(options).config ?? parseTrackerConfig(undefined);
-    const signal = options.signal;
-    throwIfAborted(signal);
-
-    const owned = { gossip: false, dht: false };
-    let gossip: Gossip | undefined;
-    let dht: Dht | undefined;
-    try {
-      if (options.gossip instanceof Gossip) {
-        gossip = options.gossip;
-        const own = gossip[kKeyPair];
-        if (options.keyPair !== undefined && bytesToHex(options.keyPair.publicKey) !== gossip.id) {
-          throw GttError.invalidConfig('keyPair: differs from the identity of the gossip node passed in');
-        }
-        options = { ...options, keyPair: own };
-      } else {
-        const keyPair = options.keyPair ?? keyPairFromSeed(randomBytes(32));
-        options = { ...options, keyPair };
-      }
-      // Assign each as soon as it exists, so that if the other fails the cleanup below closes it.
-      if (options.dht instanceof Dht) dht = options.dht;
-      const startDht =
-        dht !== undefined
-          ? Promise.resolve()
-          : Dht.create((options.dht as DhtOptions | undefined) ?? {}, { signal }).then((d) => {
-              owned.dht = true;
-              dht = d;
-            });
-      const startGossip =
-        gossip !== undefined
-          ? Promise.resolve()
-          : Gossip.create(
-              { ...(options.gossip as GossipOptions | undefined), keyPair: options.keyPair },
-              { signal },
-            ).then((g) => {
-              owned.gossip = true;
-              gossip = g;
-            });
-      const started = await Promise.allSettled([startDht, startGossip]);
-      for (const r of started) if (r.status === 'rejected') throw r.reason;
-      if (dht === undefined || gossip === undefined) throw new Error('unreachable: both started');
-      throwIfAborted(signal);
-      const keyPair = options.keyPair!;
-      const store = trackerStore(dht, topicId, keyPair, options, config);
-      // A topic the gossip node holds already (joined through explicit peers, say) gets a tracker
-      // attached; otherwise subscribe, joining any explicit peers at once.
-      const existing = gossip.topic(topicId);
-      const gtopic = existing ?? gossip.subscribe(topicId, { bootstrap: options.peers ?? [] });
-      if (existing !== undefined && options.peers !== undefined) gtopic.joinPeers(options.peers);
-      const g = gossip;
-      const mesh = gossipMesh(g, gtopic, config.merge.recentMessageIds);
-      const tracker = new Tracker({
-        store,
-        mesh,
-        config,
-        selfHex: gossip.id,
-        clock: options.clock,
-        random: options.random,
-        explicitWaitMs: (options.peers?.length ?? 0) > 0 ? config.bootstrap.confirmMs : 0,
-      });
-      const tracked = new TrackedTopic({
-        topicId,
-        gossip,
-        dht,
-        topic: gtopic,
-        tracker,
-        store,
-        owned,
-        signal,
-      });
-      return tracked;
-    } catch (e) {
-      await Promise.allSettled([
-        owned.gossip ? gossip?.close() : undefined,
-        owned.dht ? dht?.close() : undefined,
-      ]);
-      throw e;
-    }
   }
 
   /** Our node id (hex ed25519 public key). */
@@ -281,7 +292,7 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
 
   /**
    * Resolves once joined.
-   * @throws {GttError} `ABORTED` when `signal` (or the `signal` of {@link joinTopic}) aborts; `CLOSED`
+   * @throws {GttError} `ABORTED` when `signal` (or the `signal` of the join) aborts; `CLOSED`
    *   when the topic closes before joining (as `Topic.joined`); whatever ended the bootstrap loop, if
    *   it failed.
    */
@@ -321,20 +332,23 @@ export class TrackedTopic extends EventEmitter<TrackedTopicEvents> {
   }
 
   /**
-   * Stops the bootstrap loop and the workers, leaves the topic, and closes the gossip node and the DHT
-   * if `joinTopic` created them. Idempotent; nothing keeps the process alive afterwards.
+   * Stops the bootstrap loop and the workers and leaves this topic; the node's other topics go on. A
+   * topic of {@link joinTopic} also closes its node, and so the gossip node and the DHT if that call
+   * created them. Idempotent; nothing of this topic keeps the process alive afterwards.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#signalCleanup();
       await this.#tracker.close();
       this.topic.leave();
-      await Promise.allSettled([
-        this.#owned.gossip ? this.gossip.close() : undefined,
-        this.#owned.dht ? this.dht.close() : undefined,
-      ]);
+      await this.#onClose();
     })();
     return this.#closing;
+  }
+
+  /** Same as {@link close}: leaves this topic only. */
+  leave(): Promise<void> {
+    return this.close();
   }
 }
 
@@ -382,7 +396,7 @@ function gossipMesh(gossip: Gossip, topic: Topic, recent: number): Mesh {
   };
 }
 
-/** The record store of a tracked topic: its minute comes from the tracker's clock. @internal */
+/** The record store of a tracked topic: its minute comes from the tracker's clock. */
 export function trackerStore(
   dht: Dht,
   topic: TopicId,

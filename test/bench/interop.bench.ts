@@ -63,7 +63,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createTestnet, Dht, type Testnet } from '../../src/dht/index.js';
-import { Gossip, joinTopic, meshComponents, type TrackedTopic } from '../../src/index.js';
+import { Gossip } from '../../src/net/gossip.js';
+import { joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
+import { meshComponents } from '../../src/tracker/mesh.js';
 import { randomKeys, utf8 } from '../helpers/dht.js';
 import { libtorrentAvailable } from '../helpers/libtorrent.js';
 import {

@@ -1,8 +1,9 @@
 /** Joining helpers shared by the benches that join topics (join.bench.ts, interop.bench.ts). */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dht } from '../../src/dht/index.js';
-import { type Gossip, joinTopic, type TrackedTopic } from '../../src/index.js';
+import type { Gossip } from '../../src/net/gossip.js';
 import type { Clock } from '../../src/tracker/clock.js';
+import { joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
 
 /** Gossip nodes of the benches listen on loopback, any free port. */
 export const LISTEN = { host: '127.0.0.1', port: 0 };

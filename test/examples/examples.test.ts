@@ -57,6 +57,7 @@ describe.concurrent('examples', { timeout: 120_000 }, () => {
         'chat.ts',
         'discovery-only.ts',
         'full-config.ts',
+        'many-topics.ts',
         'secret-rotation.ts',
         'simple.ts',
         'without-mergers.ts',
@@ -108,6 +109,16 @@ describe.concurrent('examples', { timeout: 120_000 }, () => {
   it('full-config: every default spelled out (checked at start-up), two peers join', async ({ expect }) => {
     const out = await run(expect, 'full-config');
     expect(out).toContain('joined with every default: alice ↔ bob = true');
+  });
+
+  it('many-topics: one node per peer, three topics each; a firewall refuses mallory', async ({ expect }) => {
+    const out = await run(expect, 'many-topics');
+    for (const room of ['news', 'sports', 'weather']) {
+      expect(out).toContain(`bob heard on ${room}: the ${room} from alice\n`);
+    }
+    expect(out).toMatch(/bob's node: 3 topics on one listener \(port \d+\)\n/);
+    expect(out).toContain('bob refused mallory: true\n');
+    expect(out).toContain('bob left sports: 2 topics left\n');
   });
 
   it('secret-rotation: members meet; a wrong secret finds nothing', async ({ expect }) => {

@@ -2,7 +2,7 @@
 import { expect, it } from 'vitest';
 import { runChild } from '../helpers/child.js';
 
-it('a process that closed its tracked topics, a discovery and its testnet exits by itself with code 0', async () => {
+it('a process that closed its tracked topics, a node, a discovery and its testnet exits by itself with code 0', async () => {
   const { outcome, stdout, stderr } = await runChild(
     new URL('../helpers/tracker-exit.ts', import.meta.url),
     60_000,

@@ -5,14 +5,8 @@
  * peer's message.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  createTestnet,
-  joinTopic,
-  meshComponents,
-  type Testnet,
-  type TrackedTopic,
-  type TrackerEvent,
-} from '../../index.js';
+import { createTestnet, joinTopic, type Testnet, type TrackedTopic, type TrackerEvent } from '../../index.js';
+import { meshComponents } from '../../tracker/mesh.js';
 import type { DemoArgs } from '../args.js';
 import {
   DEMO_DELIVERY_TIMEOUT_MS,

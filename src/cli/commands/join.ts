@@ -7,14 +7,9 @@
  * first, within `--timeout` seconds, else the exit code is 1.
  */
 import { createInterface } from 'node:readline';
-import {
-  Dht,
-  formatAddress,
-  joinTopic,
-  type TopicMessage,
-  type TrackedTopic,
-  type TrackerEvent,
-} from '../../index.js';
+import { Dht } from '../../dht.js';
+import { joinTopic, type TopicMessage, type TrackedTopic, type TrackerEvent } from '../../index.js';
+import { formatAddress } from '../../records.js';
 import type { JoinArgs } from '../args.js';
 import { MAX_NAME_LENGTH } from '../defaults.js';
 import { decodeChat, encodeChat } from '../message.js';

@@ -3,8 +3,8 @@
  * throwaway identity (so every record shows as someone else's) and prints them. Publishes nothing.
  */
 import { randomBytes } from 'node:crypto';
+import { Dht } from '../../dht.js';
 import {
-  Dht,
   formatAddress,
   keyPairFromSeed,
   type ReadResult,
@@ -12,7 +12,7 @@ import {
   type StoredRecord,
   TopicId,
   unixMinute,
-} from '../../index.js';
+} from '../../records.js';
 import type { PeersArgs } from '../args.js';
 import { type Io, Out, plural, seconds, shortId } from '../output.js';
 import { dhtOptions, dhtTarget, interrupted, startFailure } from './shared.js';
