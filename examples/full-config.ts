@@ -29,7 +29,8 @@ const config = {
   bootstrap: {
     publishOnStart: true, // publish right after the first read when the topic looks empty: peers starting together meet sooner
     checkOlderFirst: false, // first pass also reads the two minutes before (members gone quiet)
-    noRecordsRetryMs: 1500, // a pass that found no records waits this long (or for a neighbour)
+    noRecordsRetryMs: 1500, // a pass that found no records waits this long (or for a neighbour), then asks slot 0's nodes again
+    loneWatchMaxMs: 12_000, // … while still alone, that wait doubles up to this; a full read only on a new minute
     afterPublishRetryMs: 150, // … except the first one: re-read as soon as our start-up record landed
     pollMs: 2000, // a pass that found records but got no one to let us in waits this long
     settleMs: 100, // after asking one candidate, wait this long (or for a neighbour) before the next

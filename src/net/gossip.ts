@@ -198,6 +198,8 @@ export class Gossip {
   #badPeerData = 0;
   #running = false;
   #closing: Promise<void> | undefined;
+  /** `whenJoinSettled` subscriptions, checked after each run of the actor. */
+  readonly #joinWatches = new Set<{ topic: TopicKey; peer: PeerId; fire: () => void }>();
 
   private constructor(
     transport: Transport,
@@ -369,6 +371,24 @@ export class Gossip {
   }
 
   /**
+   * Calls `fire` once joining `peer` in `topic` is no longer under way (`isJoining` turned false: the
+   * dial failed, or our request was answered or timed out), at once when it is not under way now.
+   * Both change only while the actor runs an event (a failed dial reaches it as `peer-disconnected`),
+   * so it is checked after each run: no polling. Returns the unsubscribe function; `close()` drops
+   * every subscription unfired.
+   */
+  whenJoinSettled(topic: TopicKey, peer: PeerId, fire: () => void): () => void {
+    if (this.#closing !== undefined) return () => {};
+    if (!this.isJoining(topic, peer)) {
+      fire();
+      return () => {};
+    }
+    const w = { topic, peer, fire };
+    this.#joinWatches.add(w);
+    return () => this.#joinWatches.delete(w);
+  }
+
+  /**
    * Leaves every topic (DISCONNECT to each neighbour), closes every connection gracefully and the
    * listener, and stops every timer. Resolves when every socket is closed. Idempotent.
    */
@@ -392,6 +412,7 @@ export class Gossip {
     this.#handlers.clear();
     this.#timers.close();
     this.#inbox.length = 0;
+    this.#joinWatches.clear();
     if (abrupt) await this.#transport.destroy();
     else await this.#transport.close();
   }
@@ -484,6 +505,16 @@ export class Gossip {
       this.#inbox.length = 0;
       this.#running = false;
       this.#encoded = undefined;
+    }
+    if (this.#joinWatches.size > 0) this.#settleJoins();
+  }
+
+  /** Fires the `whenJoinSettled` subscriptions whose join is no longer under way. */
+  #settleJoins(): void {
+    for (const w of [...this.#joinWatches]) {
+      if (!this.#joinWatches.has(w) || this.isJoining(w.topic, w.peer)) continue;
+      this.#joinWatches.delete(w);
+      w.fire();
     }
   }
 

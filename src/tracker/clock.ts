@@ -16,9 +16,10 @@ export interface Clock {
   now(): number;
   /**
    * Calls `fn` after `ms` of this clock's time. The timer must not keep the process alive (unref) and
-   * must never fire after `cancel()`.
+   * must never fire after `cancel()`. `label` names what the wait is for (the bootstrap machine's
+   * timers pass their `BootstrapTimer` name, bootstrap.ts): a test's clock may hold one kind of wait.
    */
-  setTimeout(fn: () => void, ms: number): ClockTimer;
+  setTimeout(fn: () => void, ms: number, label?: string): ClockTimer;
 }
 
 /** The system clock: `Date.now()` and unref'd Node timers. */
@@ -107,28 +108,4 @@ export function sleep(
     unsubscribe = wake?.(() => finish('woken'));
     if (done) unsubscribe?.();
   });
-}
-
-/** Fires when any of `wakes` fires. */
-export function anyWake(...wakes: Wake[]): Wake {
-  return (fire) => {
-    const offs = wakes.map((w) => w(fire));
-    return () => {
-      for (const off of offs) off();
-    };
-  };
-}
-
-/** Fires when `p` settles (at most once per subscription). */
-export function promiseWake(p: Promise<unknown>): Wake {
-  return (fire) => {
-    let live = true;
-    const f = () => {
-      if (live) fire();
-    };
-    p.then(f, f);
-    return () => {
-      live = false;
-    };
-  };
 }

@@ -79,6 +79,14 @@ export const DEFAULT_NO_RECORDS_RETRY_MS = 1500;
  * interval.
  */
 export const DEFAULT_AFTER_PUBLISH_RETRY_MS = 150;
+/**
+ * A peer alone on a topic (a pass found no records of others) asks the nodes of slots 0 and 1 again,
+ * in one round, first `noRecordsRetryMs` later, then at twice the interval each time, up to this; a
+ * full pass only at the start of a new minute (src/tracker/bootstrap.ts, "watching"). Newcomers find it
+ * through its record of the minute, so it needs few reads of its own. Guess, checked by bench:join
+ * (`loneQueriesPerMinute`, target ≤ 300 DHT queries per minute; ARCHITECTURE.md "Tracker").
+ */
+export const DEFAULT_LONE_WATCH_MAX_MS = 12_000;
 /** A pass that tried every candidate and is still alone waits this long before reading again (reference: 2 s). */
 export const DEFAULT_POLL_MS = 2000;
 /** After asking one candidate to join, wait this long (or for the first neighbour) before the next (reference: 100 ms). */
@@ -150,6 +158,7 @@ export const BootstrapConfigSchema = z
     publishOnStart: z.boolean().default(DEFAULT_PUBLISH_ON_START),
     checkOlderFirst: z.boolean().default(DEFAULT_CHECK_OLDER_FIRST),
     noRecordsRetryMs: Duration.default(DEFAULT_NO_RECORDS_RETRY_MS),
+    loneWatchMaxMs: Duration.default(DEFAULT_LONE_WATCH_MAX_MS),
     afterPublishRetryMs: Duration.default(DEFAULT_AFTER_PUBLISH_RETRY_MS),
     pollMs: Duration.default(DEFAULT_POLL_MS),
     settleMs: Duration.default(DEFAULT_SETTLE_MS),

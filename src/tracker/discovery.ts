@@ -151,6 +151,7 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
       const store = trackerStore(dht, topicId, keyPair, options, config);
       let offer: ((peer: DiscoveredPeer) => void) | undefined;
       const notify = new Set<() => void>();
+      const settled = new Set<(peer: Uint8Array) => void>();
       const mesh: Mesh = {
         addresses: addressesOf,
         neighbors: () =>
@@ -166,10 +167,16 @@ export class PeerDiscovery extends EventEmitter<DiscoveryEvents> implements Asyn
           const policy = resolvePolicy(addressesOf().map((a) => a.host));
           const addresses = peer.addresses.filter((a) => checkAddress(a, policy).ok);
           if (addresses.length > 0) offer?.({ id: bytesToHex(peer.id), addresses });
+          // Handing the candidate to the app is all we do with it: for us the attempt is over.
+          for (const fire of settled) fire(peer.id);
         },
         onNeighborUp: (fire) => {
           notify.add(fire);
           return () => notify.delete(fire);
+        },
+        onJoinSettled: (fire) => {
+          settled.add(fire);
+          return () => settled.delete(fire);
         },
       };
       const tracker = new Tracker({

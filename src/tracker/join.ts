@@ -373,6 +373,7 @@ class RecentIds {
 /** Our gossip topic as the tracker's {@link Mesh}. */
 function gossipMesh(gossip: Gossip, topic: Topic, recent: number): Mesh {
   const ids = new RecentIds(recent);
+  const settled = new Set<(peer: Uint8Array) => void>();
   topic.on('message', (m) => {
     if (m.scope === 'swarm') ids.add(m.id);
   });
@@ -386,13 +387,20 @@ function gossipMesh(gossip: Gossip, topic: Topic, recent: number): Mesh {
     recentMessageIds: () => ids.list(),
     isJoined: () => topic.isJoined(),
     join: (peer) => {
-      if (!topic.left) topic.joinPeers([peer]);
+      if (topic.left) return;
+      topic.joinPeers([peer]);
+      gossip.whenJoinSettled(topic.key, bytesToHex(peer.id), () => {
+        for (const fire of settled) fire(peer.id);
+      });
     },
     onNeighborUp: (fire) => {
       topic.on('neighbor-up', fire);
       return () => topic.off('neighbor-up', fire);
     },
-    isJoining: (peer) => gossip.isJoining(topic.key, bytesToHex(peer)),
+    onJoinSettled: (fire) => {
+      settled.add(fire);
+      return () => settled.delete(fire);
+    },
   };
 }
 

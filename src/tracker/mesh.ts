@@ -1,13 +1,13 @@
 /**
- * What the tracker needs from a gossip mesh, and the candidate queue the bootstrap loop dials from.
+ * What the tracker needs from a gossip mesh.
  *
  * `joinTopic` backs a {@link Mesh} with our own gossip topic; `discoverPeers` backs it with the app's
  * callbacks, so apps that bring their own gossip or transport get the same bootstrap loop, publisher and
  * merges ("discovery only", README).
  */
-import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Address, PeerInfo } from '../crypto/index.js';
-import type { StoredRecord } from './record-store.js';
+
+export { type Candidate, candidatesOf } from './bootstrap.js';
 
 /** The mesh a tracker feeds. Every method is cheap and synchronous. */
 export interface Mesh {
@@ -24,132 +24,13 @@ export interface Mesh {
   /** Calls `fire` whenever a neighbour comes up; returns the unsubscribe function. */
   onNeighborUp(fire: () => void): () => void;
   /**
-   * Whether joining a peer we asked to join is still under way: its connection being set up, or our
-   * request awaiting its answer (optional: without it, the bootstrap loop waits `settleMs` per
-   * candidate, as the reference does).
+   * Calls `fire` whenever joining a peer we asked to join (`join`) is no longer under way: its dial
+   * failed, or our request was answered or timed out (a neighbour that came of it also fires
+   * `onNeighborUp`); returns the unsubscribe function. The bootstrap loop lets a slow JOIN finish
+   * (up to `dialWaitMs`) before it asks the next candidate, and moves on at this event. Optional:
+   * without it, the loop waits `settleMs` per candidate, as the reference does.
    */
-  isJoining?(peer: Uint8Array): boolean;
-}
-
-/** A peer worth dialing, with the record that named it. */
-export interface Candidate extends PeerInfo {
-  /** Hex id. */
-  idHex: string;
-  /** Hex id of the record's publisher (equal to `idHex` for the publisher itself). */
-  via: string;
-  minute: number;
-}
-
-/** The peers a record names: its publisher first, then the neighbours it lists. */
-export function candidatesOf(record: StoredRecord): Candidate[] {
-  const via = bytesToHex(record.publisher);
-  const out: Candidate[] = [
-    { id: record.publisher, addresses: record.addresses, idHex: via, via, minute: record.minute },
-  ];
-  for (const p of record.peers) {
-    out.push({ id: p.id, addresses: p.addresses, idHex: bytesToHex(p.id), via, minute: record.minute });
-  }
-  return out;
-}
-
-/**
- * Candidates in arrival order, each id once, minus ourselves and current neighbours. Its *sources* are
- * reads in flight (`source(p)`): `next()` waits for the next candidate while a source is running and
- * returns undefined once the queue is drained with no source left. Lets the bootstrap loop dial the
- * first record's publisher while the DHT lookups that found it are still running (a lookup ends only
- * when its slowest useful node answers or times out), and add a source later (the previous minute,
- * read only when the current one ran out of candidates).
- */
-export class CandidateQueue {
-  readonly #seen = new Set<string>();
-  readonly #queue: Candidate[] = [];
-  #waiter: ((c: Candidate | undefined) => void) | undefined;
-  #sources = 0;
-  #closed = false;
-  /** Distinct records added. */
-  records = 0;
-
-  /**
-   * @param random when given, `next()` picks at random among the queued publishers (then among the
-   *   other queued peers) instead of first come: peers that start together all see the same few
-   *   records, and spreading their JOINs over those publishers spares each of them an eviction per
-   *   extra JOIN (each eviction sets off repairs elsewhere).
-   */
-  constructor(
-    private readonly selfHex: string,
-    private readonly isNeighbor: (idHex: string) => boolean,
-    private readonly random?: () => number,
-  ) {}
-
-  /** Adds the peers of one record. */
-  addRecord(record: StoredRecord): void {
-    if (this.#closed) return;
-    this.records += 1;
-    for (const c of candidatesOf(record)) this.add(c);
-  }
-
-  add(c: Candidate): void {
-    if (this.#closed || c.idHex === this.selfHex || this.#seen.has(c.idHex)) return;
-    if (c.addresses.length === 0) return;
-    this.#seen.add(c.idHex);
-    this.#queue.push(c);
-    this.#flush();
-  }
-
-  /** Counts `p` as a source of candidates until it settles; returns `p`. */
-  source<T>(p: Promise<T>): Promise<T> {
-    this.#sources += 1;
-    const done = () => {
-      this.#sources -= 1;
-      this.#flush();
-    };
-    p.then(done, done);
-    return p;
-  }
-
-  /** Nothing more will be added; `next()` drains what is queued, then returns undefined. */
-  close(): void {
-    this.#closed = true;
-    this.#flush();
-  }
-
-  /** The next candidate that is not a neighbour by now; undefined once drained with no source left. */
-  next(): Promise<Candidate | undefined> {
-    const c = this.#take();
-    if (c !== undefined || this.#idle) return Promise.resolve(c);
-    return new Promise((resolve) => {
-      this.#waiter = resolve;
-    });
-  }
-
-  get #idle(): boolean {
-    return this.#closed || this.#sources === 0;
-  }
-
-  #take(): Candidate | undefined {
-    for (;;) {
-      const c = this.#pick();
-      if (c === undefined || !this.isNeighbor(c.idHex)) return c;
-    }
-  }
-
-  #pick(): Candidate | undefined {
-    const q = this.#queue;
-    if (this.random === undefined || q.length <= 1) return q.shift();
-    const publishers = q.flatMap((c, i) => (c.via === c.idHex ? [i] : []));
-    const from = publishers.length > 0 ? publishers : q.map((_, i) => i);
-    const i = from[Math.min(from.length - 1, Math.floor(this.random() * from.length))]!;
-    return q.splice(i, 1)[0];
-  }
-
-  #flush(): void {
-    const w = this.#waiter;
-    if (w === undefined) return;
-    const c = this.#take();
-    if (c === undefined && !this.#idle) return;
-    this.#waiter = undefined;
-    w(c);
-  }
+  onJoinSettled?(fire: (peer: Uint8Array) => void): () => void;
 }
 
 /**

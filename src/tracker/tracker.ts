@@ -3,28 +3,13 @@
  * {@link RecordStore}. ARCHITECTURE.md "Tracker" has the picture; PROTOCOL.md §10 the rules.
  *
  * ## Bootstrap (follows distributed-topic-tracker's `bootstrap.rs`)
- * 1. A *pass* reads in stages, each only once the candidates of the ones before ran out: slot 0 of the
- *    current minute; its slots 1–3 unless slot 0 was clean; slot 0 of the previous minute; its slots
- *    1–3 unless that was clean. Publishers fill slot 0 first (record-store.ts), so a warm join costs one
- *    lookup and an empty topic two, where the reference reads both minutes' four slots every pass.
- *    Unlike the reference, which waits for every lookup to finish, candidates (each record's publisher,
- *    then the neighbours it lists; minus ourselves and current neighbours) are dialed as soon as the
- *    first record opens: one dead DHT node holds a lookup for its whole timeout.
- * 2. Optionally publish a start-up record, only when slot 0 of the current minute showed no record of
- *    others, on the nodes that read found (no walk of its own). Then slot 0's nodes are asked again, in
- *    one round (`RecordStore.read` `from`): `afterPublishRetryMs` after ours landed, or at once when a
- *    node refused ours for holding someone else's. Peers that start together publish at about the same
- *    time and find each other there, within the same pass.
- * 3. Candidates are joined **one by one**: ask the mesh to join one, wait `settleMs` or the first
- *    neighbour (longer, up to `dialWaitMs`, while its connection is still being set up), stop as soon
- *    as we have one; at most `maxJoinPeers` per pass. Joining one at a time disturbs as few existing
- *    neighbourhoods as possible (each JOIN makes the contact evict someone once its view is full).
- * 4. No records at all: publish ours for this minute (at most once per minute), wait `noRecordsRetryMs`
- *    or a neighbour, loop.
- * 5. Records but still alone: wait `confirmMs` (or a neighbour); then publish for this minute if not yet
- *    done, wait `pollMs` (or a neighbour) and loop.
- * 6. Our start-up record landed: link to the minute's lowest-id publisher (`#linkUp`).
- * Every wait also ends on close/abort; the loop ends when joined.
+ * The loop itself is the pure state machine of bootstrap.ts (its header has the state diagram): staged
+ * reads of slot 0 and the other slots of this minute and the last, a start-up record with a second
+ * look at slot 0, candidates joined one by one (`settleMs`, `dialWaitMs`), confirm and poll waits, a
+ * lone peer watching slots 0 and 1 in one-round re-asks, and the link step. The tracker is its driver:
+ * it executes the machine's actions (reads and publishes on the {@link RecordStore}, JOINs on the
+ * {@link Mesh}, timers on the {@link Clock}, status events) and turns their outcomes, the mesh's
+ * neighbour-up and join-settled callbacks and the timers into the machine's events. Nothing polls.
  *
  * ## After joining: publisher and merges, with DHT load that does not grow with the topic
  * In the reference every member reads the DHT every 10–60 s, so a topic's lookups grow linearly with its
@@ -58,37 +43,30 @@ import {
   unixMinute,
 } from '../crypto/index.js';
 import { GttError } from '../errors.js';
-import { anyWake, type Clock, promiseWake, sleep, systemClock, type Wake } from './clock.js';
+import { assertNever } from '../proto/types.js';
+import {
+  Bootstrap,
+  type BootstrapAction,
+  type BootstrapEvent,
+  type BootstrapTimer,
+  type Candidate,
+  candidatesOf,
+  type PublishReason,
+  type TrackerEvent,
+} from './bootstrap.js';
+import { type Clock, type ClockTimer, sleep, systemClock } from './clock.js';
 import type { TrackerConfig } from './config.js';
-import { type Candidate, CandidateQueue, candidatesOf, type Mesh } from './mesh.js';
-import type {
-  PublishResult,
-  ReadResult,
-  RecordContent,
-  RecordStore,
-  SlotView,
-  StoredRecord,
-} from './record-store.js';
+import type { Mesh } from './mesh.js';
+import type { PublishResult, ReadResult, RecordContent, RecordStore, StoredRecord } from './record-store.js';
 
-/** Why a record was published. */
-export type PublishReason = 'startup' | 'no-records' | 'alone' | 'publisher';
-
-/** What the tracker is doing, as it happens (the `gtt` status line and tests listen to these). */
-export type TrackerEvent =
-  | { type: 'read'; minutes: number[] }
-  | { type: 'record'; minute: number; publisher: string; peers: number }
-  | { type: 'read-done'; minutes: number[]; records: number; lookups: number }
-  | { type: 'publish'; minute: number; reason: PublishReason }
-  | { type: 'published'; minute: number; reason: PublishReason; result: PublishResult }
-  | { type: 'dial'; peer: string; via: string; minute: number }
-  | { type: 'wait'; ms: number; why: 'no-records' | 'confirm' | 'poll' }
-  | { type: 'joined'; elapsedMs: number; neighbors: number }
-  | { type: 'merge'; kind: 'bubble' | 'overlap' | 'link'; peers: string[] }
-  | { type: 'error'; during: 'read' | 'publish' | 'bootstrap'; error: unknown };
+export type { PublishReason, TrackerEvent } from './bootstrap.js';
 
 /** Counters of a tracker (read them, do not write them). */
 export interface TrackerStats {
-  /** Bootstrap passes (each reads slot 0 of the current minute, and more only when needed). */
+  /**
+   * Full bootstrap passes (each walks to slot 0 of a minute, and reads more only when needed; a lone
+   * peer's one-round re-asks of slot 0 are not passes).
+   */
   passes: number;
   /** Record store reads (of one minute: 1–4 slot lookups each). */
   reads: number;
@@ -106,7 +84,7 @@ export interface TrackerStats {
   /** Merge runs that joined someone, by kind. */
   bubbleMerges: number;
   overlapMerges: number;
-  /** Start-up publishers that then asked the minute's leading publisher to join (see `#linkUp`). */
+  /** Start-up publishers that then asked the minute's leading publisher to join (bootstrap.ts, "linking"). */
   links: number;
   /** Milliseconds from start to the first neighbour; undefined until joined. */
   joinedAfterMs: number | undefined;
@@ -172,6 +150,18 @@ export class Tracker extends EventEmitter<EventsMap> {
   #current: { minute: number; at: number; view: Promise<ReadResult | undefined> } | undefined;
   #bootstrap: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  readonly #machine: Bootstrap;
+  /** Settles the promise `start()` returned. */
+  #loop: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  #startedAt = 0;
+  /** The loop failed or the tracker closed: no more events for the machine. */
+  #loopEnded = false;
+  readonly #inbox: BootstrapEvent[] = [];
+  #running = false;
+  readonly #timers = new Map<BootstrapTimer, ClockTimer>();
+  readonly #reads = new Map<number, AbortController>();
+  /** The loop's subscriptions to the mesh. */
+  readonly #offs: (() => void)[] = [];
 
   constructor(opts: TrackerOptions) {
     super();
@@ -182,6 +172,13 @@ export class Tracker extends EventEmitter<EventsMap> {
     this.#clock = opts.clock ?? systemClock;
     this.#random = opts.random ?? Math.random;
     this.#explicitWaitMs = opts.explicitWaitMs ?? 0;
+    this.#machine = new Bootstrap({
+      config: this.#cfg.bootstrap,
+      selfHex: this.#self,
+      random: this.#random,
+      isNeighbor: (id) => this.#isNeighbor(id),
+      joinSettles: this.#mesh.onJoinSettled !== undefined,
+    });
   }
 
   /** Aborted when the tracker closes. */
@@ -198,12 +195,19 @@ export class Tracker extends EventEmitter<EventsMap> {
   start(): Promise<void> {
     if (this.#closing !== undefined) return Promise.reject(GttError.closed('tracker'));
     this.#bootstrap ??= this.#track(
-      this.#runBootstrap().catch((error: unknown) => {
-        if (!this.#closed) {
-          this.stats.errors++;
-          this.#emit({ type: 'error', during: 'bootstrap', error });
+      new Promise<void>((resolve, reject) => {
+        this.#loop = { resolve, reject };
+        this.#startedAt = this.#clock.now();
+        try {
+          this.#offs.push(this.#mesh.onNeighborUp(() => this.#feed({ type: 'neighbor-up' })));
+          const off = this.#mesh.onJoinSettled?.((peer) =>
+            this.#feed({ type: 'join-settled', peer: bytesToHex(peer) }),
+          );
+          if (off !== undefined) this.#offs.push(off);
+          this.#feed({ type: 'start', joined: this.#mesh.isJoined(), explicitWaitMs: this.#explicitWaitMs });
+        } catch (error) {
+          this.#fail(error);
         }
-        throw error;
       }),
     );
     return this.#bootstrap;
@@ -213,6 +217,9 @@ export class Tracker extends EventEmitter<EventsMap> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#abort.abort(GttError.closed('tracker'));
+      this.#feed({ type: 'close' });
+      this.#stopLoop();
+      this.#loop?.reject(GttError.closed('tracker'));
       while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     })();
     return this.#closing;
@@ -237,246 +244,125 @@ export class Tracker extends EventEmitter<EventsMap> {
     return unixMinute(this.#clock.now());
   }
 
-  #wake = (fire: () => void): (() => void) => this.#mesh.onNeighborUp(fire);
-
-  // --- bootstrap ---------------------------------------------------------------------------------------
-
-  async #runBootstrap(): Promise<void> {
-    const started = this.#clock.now();
-    const cfg = this.#cfg.bootstrap;
-    const signal = this.#abort.signal;
-    // Records of others that our own puts came across (a put's walk reads its slot too): dialed in
-    // the pass under way, or first in the next one.
-    let live: CandidateQueue | undefined;
-    let seen: StoredRecord[] = [];
-    const seenWakers = new Set<() => void>();
-    const onSeen = (r: StoredRecord) => {
-      if (live !== undefined) live.addRecord(r);
-      else seen.push(r);
-      for (const fire of seenWakers) fire();
-    };
-    const seenWake: Wake = (fire) => {
-      seenWakers.add(fire);
-      return () => seenWakers.delete(fire);
-    };
-    let startup: Promise<PublishResult | undefined> | undefined;
-    /** The start-up pass's newest look at slot 0 of the minute: the link step asks its nodes again. */
-    let slot0View: ReadResult | undefined;
-    if (this.#explicitWaitMs > 0 && !this.#mesh.isJoined()) {
-      await sleep(this.#clock, this.#explicitWaitMs, signal, this.#wake);
-    }
-    for (let pass = 0; ; pass++) {
-      if (this.#closed) throw GttError.closed('tracker');
-      if (this.#mesh.isJoined()) break;
-      const minute = this.#minute();
-      // The minute read first: the current one, or (first pass with checkOlderFirst) the one before.
-      const first = pass === 0 && cfg.checkOlderFirst ? minute - 1 : minute;
-      this.stats.passes += 1;
-
-      const queue = new CandidateQueue(this.#self, (id) => this.#isNeighbor(id), this.#random);
-      live = queue;
-      for (const r of seen) queue.addRecord(r);
-      seen = [];
-      const passAbort = new AbortController();
-      const onAbort = () => passAbort.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      /** Finished reads of this pass, by the promise `feed` returned. */
-      const done = new Map<Promise<ReadResult | undefined>, ReadResult | undefined>();
-      const allClean = (reads: Promise<ReadResult | undefined>[]) =>
-        reads.every((p) => {
-          const v = done.get(p);
-          return v?.slots.every(isClean) === true;
-        });
-      const feed = (m: number, slots?: number[], from?: ReadResult) => {
-        this.#emit({ type: 'read', minutes: [m] });
-        const p: Promise<ReadResult | undefined> = this.#read(
-          m,
-          passAbort.signal,
-          (r) => {
-            this.#emit({
-              type: 'record',
-              minute: m,
-              publisher: bytesToHex(r.publisher),
-              peers: r.peers.length,
-            });
-            queue.addRecord(r);
-          },
-          slots,
-          from,
-        ).then((v) => {
-          done.set(p, v);
-          return v;
-        });
-        return queue.source(p);
-      };
-      // Reads come in stages, each only once the ones before ran out of candidates (none, or all
-      // tried): slot 0 of the first minute (publishers fill it first, so one lookup tells an empty
-      // minute from a live one), then its other slots unless slot 0 was clean, then the same for the
-      // minute before. On a live topic the first stage names enough peers; an empty topic costs two
-      // lookups instead of eight.
-      const current = feed(first, [0]);
-      let previous: Promise<ReadResult | undefined> | undefined;
-      const slot0Reads: Promise<ReadResult | undefined>[] = [current];
-      const stages: (() => Promise<ReadResult | undefined> | undefined)[] = [
-        () => (allClean(slot0Reads) ? undefined : feed(first, [1, 2, 3])),
-        () => {
-          const p = feed(first - 1, [0]);
-          previous = p;
-          return p;
-        },
-        () => (previous === undefined || allClean([previous]) ? undefined : feed(first - 1, [1, 2, 3])),
-      ];
-      if (pass === 0 && cfg.publishOnStart && first === minute) {
-        this.#lastPublishedMinute = minute;
-        // Stored on the nodes the read just found, without a walk of its own: peers that start with
-        // us on an empty topic publish at about the same time, and a node already holding one of
-        // theirs refuses ours (301/302, or a read-back shows theirs), which ends the publish; the read
-        // below then shows who is there.
-        startup = this.#publishInBackground(minute, 'startup', current, {
-          onRecord: onSeen,
-          onlyIfEmpty: true,
-          skipIfOthersFound: true,
-        });
-        let startupResult: PublishResult | undefined;
-        void startup.then((r) => {
-          startupResult = r;
-        });
-        // Peers that start together all find the topic empty and publish at about the same time: ask
-        // slot 0's nodes again (one round trip, no walk) `afterPublishRetryMs` after our record landed,
-        // or at once when a node refused it for holding someone else's, within this pass.
-        queue.source(
-          (async () => {
-            const view = await current;
-            if (view === undefined || view.records.length > 0) return;
-            slot0View = view;
-            if (passAbort.signal.aborted) return;
-            const woke = anyWake(this.#wake, seenWake);
-            await sleep(
-              this.#clock,
-              cfg.noRecordsRetryMs,
-              passAbort.signal,
-              anyWake(woke, promiseWake(startup!)),
-            );
-            // Our put came across someone (when slot 0 had no free node, it walked another slot): dial
-            // them (already queued) instead of looking again.
-            if (queue.records > 0) return;
-            if (startupResult?.status !== 'skipped') {
-              await sleep(this.#clock, cfg.afterPublishRetryMs, passAbort.signal, woke);
-            }
-            if (passAbort.signal.aborted || this.#mesh.isJoined() || queue.records > 0) return;
-            const again = feed(minute, [0], view);
-            slot0Reads.push(again);
-            slot0View = (await again) ?? slot0View;
-          })(),
-        );
-      }
-
-      let asked = 0;
-      try {
-        while (asked < cfg.maxJoinPeers && !this.#mesh.isJoined() && !this.#closed) {
-          const c = await queue.next();
-          if (this.#mesh.isJoined() || this.#closed) break;
-          if (c === undefined) {
-            let next: Promise<unknown> | undefined;
-            while (next === undefined && stages.length > 0) next = stages.shift()!();
-            if (next === undefined) break;
-            continue;
-          }
-          this.#dial(c);
-          asked += 1;
-          await sleep(this.#clock, cfg.settleMs, signal, this.#wake);
-          // Still connecting, or our JOIN still unanswered: let it finish rather than JOIN someone else.
-          const until = this.#clock.now() + cfg.dialWaitMs - cfg.settleMs;
-          while (!this.#mesh.isJoined() && !this.#closed && this.#mesh.isJoining?.(c.id) === true) {
-            const left = until - this.#clock.now();
-            if (left <= 0) break;
-            await sleep(this.#clock, Math.min(DIAL_POLL_MS, left), signal, this.#wake);
-          }
-        }
-        if (this.#mesh.isJoined() || this.#closed) continue;
-        const view = await current;
-        await previous;
-        const found = queue.records;
-        if (found === 0) {
-          if (minute !== this.#lastPublishedMinute) {
-            this.#lastPublishedMinute = minute;
-            this.#publishInBackground(
-              minute,
-              'no-records',
-              Promise.resolve(first === minute ? view : undefined),
-              {
-                onRecord: onSeen,
-              },
-            );
-          }
-          const ms = cfg.noRecordsRetryMs;
-          if (this.#mesh.isJoined() || this.#closed) continue;
-          this.#emit({ type: 'wait', ms, why: 'no-records' });
-          await sleep(this.#clock, ms, signal, anyWake(this.#wake, seenWake));
-          continue;
-        }
-        this.#emit({ type: 'wait', ms: cfg.confirmMs, why: 'confirm' });
-        await sleep(this.#clock, cfg.confirmMs, signal, this.#wake);
-        if (this.#mesh.isJoined() || this.#closed) continue;
-        if (minute !== this.#lastPublishedMinute) {
-          this.#lastPublishedMinute = minute;
-          this.#publishInBackground(minute, 'alone', Promise.resolve(first === minute ? view : undefined), {
-            onRecord: onSeen,
-          });
-        }
-        this.#emit({ type: 'wait', ms: cfg.pollMs, why: 'poll' });
-        await sleep(this.#clock, cfg.pollMs, signal, anyWake(this.#wake, seenWake));
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-        // Joined (or closing) with lookups still running: they have nothing left to tell us.
-        passAbort.abort();
-        queue.close();
-        live = undefined;
-      }
-    }
-    this.#joinedAtMs = this.#clock.now();
-    this.stats.joinedAfterMs = this.#joinedAtMs - started;
-    this.#emit({
-      type: 'joined',
-      elapsedMs: this.stats.joinedAfterMs,
-      neighbors: this.#mesh.neighbors().length,
-    });
-    // After a start-up record of ours landed (not through explicit peers, whose topic is not meant to
-    // dial strangers from the records).
-    if (startup !== undefined) this.#track(this.#linkUp(startup, slot0View));
-    this.#startWorkers();
-  }
+  // --- bootstrap: the driver of the state machine (bootstrap.ts) ---------------------------------------
 
   /**
-   * Our start-up record landed: peers that start together on an empty topic publish several start-up
-   * records at once, and each publisher is dialed by a group of the others. Such a group hangs on its
-   * publisher, and nothing would connect it to the others until a merge notices (a bubble merge only
-   * when short of neighbours, an overlap merge only once messages flow): measured, 1 run of 10 with 50
-   * peers at once stayed split 40 + 10 past 30 s. So the publisher reads slot 0 of the minute once
-   * more and joins the minute's *leading* publisher, the one with the lowest id other than us, unless
-   * it is a neighbour already. Every publisher picks the same leader (the leader itself the next one),
-   * so the groups meet in one place (a random pick could pair groups off into separate components);
-   * its JOIN's forward walks then give the group several links into the leader's.
+   * Feeds one event to the bootstrap machine and executes its actions. Events raised while actions
+   * execute (a JOIN that settles at once, a listener that closes us) queue and run after the current
+   * one, never re-entering the machine.
    */
-  async #linkUp(startup: Promise<PublishResult | undefined>, slot0?: ReadResult): Promise<void> {
-    const signal = this.#abort.signal;
-    // Our start-up record and those of the peers that started with us land at about the same time.
-    if ((await startup)?.status !== 'published') return;
-    if ((await sleep(this.#clock, this.#cfg.bootstrap.afterPublishRetryMs, signal)) === 'aborted') return;
-    // Slot 0's nodes are known from the bootstrap's read (in the same minute): ask them again.
-    const view = await this.#read(this.#minute(), signal, undefined, [0], slot0);
-    if (view === undefined || this.#closed) return;
-    // `records` leaves our own out: when we lead, we link to the next one, so that a leader whose read
-    // missed a lower record still ties its group to someone.
-    const leader = view.records
-      .map((r) => ({ r, id: bytesToHex(r.publisher) }))
-      .sort((a, b) => (a.id < b.id ? -1 : 1))[0];
-    if (leader === undefined || this.#isNeighbor(leader.id)) return;
-    const [c] = candidatesOf(leader.r);
-    if (c === undefined || c.addresses.length === 0) return;
-    this.stats.links += 1;
-    this.#emit({ type: 'merge', kind: 'link', peers: [c.idHex] });
-    this.#dial(c);
+  #feed(event: BootstrapEvent): void {
+    if (this.#loopEnded) return;
+    this.#inbox.push(event);
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      for (let i = 0; i < this.#inbox.length; i++) {
+        const actions = this.#machine.handle(this.#inbox[i]!, this.#clock.now());
+        this.stats.passes = this.#machine.passes;
+        for (const a of actions) this.#execute(a);
+        if (this.#loopEnded) break;
+      }
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#inbox.length = 0;
+      this.#running = false;
+    }
+    if (this.#machine.finished) this.#stopLoop();
+  }
+
+  #execute(a: BootstrapAction): void {
+    // Closed while this event's actions were queued: only the clean-up ones still run.
+    if (this.#closed && a.type !== 'cancel-reads' && a.type !== 'cancel-timer') return;
+    switch (a.type) {
+      case 'read': {
+        const ac = new AbortController();
+        this.#reads.set(a.read, ac);
+        const onRecord = a.report
+          ? (record: StoredRecord) => this.#feed({ type: 'record-found', read: a.read, record })
+          : undefined;
+        void this.#track(this.#read(a.minute, ac.signal, onRecord, a.slots, a.from)).then((result) => {
+          this.#reads.delete(a.read);
+          this.#feed({ type: 'read-done', read: a.read, result });
+        });
+        break;
+      }
+      case 'cancel-reads':
+        for (const id of a.reads) {
+          this.#reads.get(id)?.abort();
+          this.#reads.delete(id);
+        }
+        break;
+      case 'publish':
+        this.#lastPublishedMinute = a.minute;
+        void this.#publishInBackground(a.minute, a.reason, Promise.resolve(a.read), {
+          // Records of others that our put's walk came across (a put's walk reads its slot too).
+          onRecord: (record) => this.#feed({ type: 'record-seen', record }),
+          skipIfOthersFound: a.skipIfOthersFound,
+        }).then((result) => this.#feed({ type: 'published', publish: a.publish, result }));
+        break;
+      case 'dial':
+        if (a.link) this.stats.links += 1;
+        this.#dial(a.candidate);
+        break;
+      case 'schedule': {
+        this.#timers.get(a.timer)?.cancel();
+        const t = this.#clock.setTimeout(
+          () => {
+            if (this.#timers.get(a.timer) !== t) return;
+            this.#timers.delete(a.timer);
+            this.#feed({ type: 'timer-expired', timer: a.timer });
+          },
+          a.delayMs,
+          a.timer,
+        );
+        this.#timers.set(a.timer, t);
+        break;
+      }
+      case 'cancel-timer':
+        this.#timers.get(a.timer)?.cancel();
+        this.#timers.delete(a.timer);
+        break;
+      case 'emit':
+        this.#emit(a.event);
+        break;
+      case 'joined':
+        this.#joinedAtMs = this.#clock.now();
+        this.stats.joinedAfterMs = this.#joinedAtMs - this.#startedAt;
+        this.#emit({
+          type: 'joined',
+          elapsedMs: this.stats.joinedAfterMs,
+          neighbors: this.#mesh.neighbors().length,
+        });
+        this.#loop?.resolve();
+        this.#startWorkers();
+        break;
+      default:
+        assertNever(a);
+    }
+  }
+
+  /** The loop failed (a mesh that throws): counted, reported, and `start()` rejects with it. */
+  #fail(error: unknown): void {
+    if (this.#loopEnded) return;
+    this.#loopEnded = true;
+    this.#stopLoop();
+    if (!this.#closed) {
+      this.stats.errors++;
+      this.#emit({ type: 'error', during: 'bootstrap', error });
+    }
+    this.#loop?.reject(error);
+  }
+
+  /** Leaves no timer, read or subscription of the loop behind. */
+  #stopLoop(): void {
+    for (const off of this.#offs.splice(0)) off();
+    for (const t of this.#timers.values()) t.cancel();
+    this.#timers.clear();
+    for (const ac of this.#reads.values()) ac.abort();
+    this.#reads.clear();
+    if (this.#closed) this.#loopEnded = true;
   }
 
   #isNeighbor(idHex: string): boolean {
@@ -567,12 +453,6 @@ export class Tracker extends EventEmitter<EventsMap> {
   ): Promise<PublishResult | undefined> {
     const view = await read;
     if (this.#closed) return undefined;
-    if (opts.onlyIfEmpty && (view === undefined || view.records.length > 0)) {
-      // The start-up record is for peers starting together on an empty topic. On a live one (or when
-      // the read failed) it would take a slot for nothing: the publisher runs once we have joined.
-      if (this.#lastPublishedMinute === minute) this.#lastPublishedMinute = -1;
-      return undefined;
-    }
     const content = this.#content();
     if (content.addresses.length === 0) return undefined; // nothing dialable to advertise
     this.#emit({ type: 'publish', minute, reason });
@@ -735,28 +615,15 @@ export class Tracker extends EventEmitter<EventsMap> {
   }
 }
 
-/**
- * A slot with no value at all, valid or not, on its closest nodes (junk there could push publishers
- * on to the next slots, so a slot 0 holding only junk does not mean an empty minute).
- */
-function isClean(s: SlotView): boolean {
-  return s.records === 0 && s.invalid === 0 && s.occupied === 0;
-}
-
 /** How a worker run went (see `#worker`); `urgent`: still short of neighbours right after joining. */
 type RunOutcome = 'calm' | 'busy' | 'reset' | 'urgent';
 
 interface PublishOptions {
   /** Records of others the put's walk came across. */
   onRecord?: (record: StoredRecord) => void;
-  /** Publish only when the read found no records of others (the start-up record). */
-  onlyIfEmpty?: boolean;
   /** See `RecordStore.publish`. */
   skipIfOthersFound?: boolean;
 }
-
-/** How often the bootstrap loop looks whether a slow dial is done (guess; a neighbour wakes it at once). */
-const DIAL_POLL_MS = 25;
 
 /** Quick merge retries after joining while short of neighbours (guess; see `#worker`). */
 const URGENT_RETRIES = 3;

@@ -1,5 +1,6 @@
 /**
  * `npm run bench:join [-- --json] [-- --quick] [-- --only warm,cold,fifty,load] [-- --warm-trials 20]
+ * [-- --lone-trials 3] [-- --lone-speed 6]
  * [-- --cold-runs 10] [-- --fifty-runs 10] [-- --fifty 50] [-- --threads 2] [-- --load-n 10,50] [-- --speed 60,20]
  * [-- --skip-minutes 30] [-- --window-minutes 20] [-- --nodes 30] [-- --profile default|slow]`
  *
@@ -15,6 +16,12 @@
  *   then `joined()`, which is what `wait: true` does, so that the newcomer's `status` events can be
  *   listened to (only its first, synchronous `read` event is missed): the phases (first `record`, first
  *   `dial`, `joined`) are reported too. Targets: median ≤ 50 ms, p95 ≤ 200 ms.
+ * - **lone peer** (with `warm`, default profile only; `--lone-trials` 3, 1 with `--quick`): one peer alone
+ *   on a fresh topic for 3 minutes of its tracker's clock (a warp clock at `--lone-speed` 6, 12 with
+ *   `--quick`: the DHT stays real), counting its DHT node's queries (`queriesSent + putsSent + putsReadBack`) per
+ *   tracker minute from its `joinTopic` call; then the clock goes back to real speed and a newcomer on
+ *   the same clock joins it (JSON `loneQueriesPerMinute` (median), `loneQueriesPerMinuteMax`,
+ *   `loneJoinMedianMs`). Targets: ≤ 300 queries per minute, the newcomer within the warm-join target.
  * - **two-peer cold start** (`--cold-runs`, 10): two peers (pooled DHT nodes, pre-created gossip nodes)
  *   started at the same instant on an empty topic; time until both joined. Target: median ≤ 2 s.
  * - **fifty at once** (`--fifty-runs`, 10; `--fifty` peers): all started at the same instant (each with
@@ -67,12 +74,13 @@
  * a lookup reaches the closest nodes in its first round, where a real one takes a few hops: the warm
  * join here is about one slow round trip (the fastest storing node), quicker than on the real DHT. The
  * two-peer cold start is mostly its first read of an empty slot (a walk that ends only once each dead
- * node among the closest has stalled): 1.2–1.6 s of a median 1.7–2.0 s, measured. A warm join that starts
- * just after a minute boundary, before any member published in the new minute, takes 3–4 s: the
- * current minute looks empty, and the bootstrap loop (src/tracker/tracker.ts, steps 1–2) publishes a
- * start-up record and reads slots 1–3 of that minute (walks that end only on the dead nodes' stalls)
- * before slot 0 of the minute before (measured: 1 trial of 30, about one per minute of trials; it is
- * the p95 of a 10-trial run that meets one). It reports, per peer, when
+ * node among the closest has stalled): 1.2–1.6 s of a median 1.7–2.0 s, measured. A warm join that
+ * started just after a minute boundary, before any member published in the new minute, took 3–4 s: the
+ * current minute looked empty, and the bootstrap loop published a start-up record and read slots 1–3
+ * of that minute (walks that end only on the dead nodes' stalls) before slot 0 of the minute before
+ * (measured: 1 trial of 30, about one per minute of trials; it was the p95 of a 10-trial run that met
+ * one). The loop now reads slot 0 of the minute before first (src/tracker/bootstrap.ts, "pass"), after
+ * the start-up record's second look. It reports, per peer, when
  * its first read finished, its first record, its own record landed (`published`), its first dial and
  * joined, and its DHT node's counters until joined (queries sent, stalled, timed out; JSON `warm`,
  * `cold`, `warmDhtMedian`, `coldPeerMedian`; the progress lines give each trial). The JSON carries
@@ -81,7 +89,7 @@
  *
  * Every wait is time-boxed: a stuck trial counts as a failure and enters the figures at its budget.
  * `--quick` is a smoke run (fewer trials, double speed, 10 + 5 tracker minutes). `--json` prints one JSON
- * object (`warmJoinMedianMs`, `warmJoinP95Ms`, `coldPairMedianMs`, `fiftyAllJoinedMedianMs`,
+ * object (`warmJoinMedianMs`, `warmJoinP95Ms`, `loneQueriesPerMinute`, `coldPairMedianMs`, `fiftyAllJoinedMedianMs`,
  * `fiftyIsolated`, `lookupsPerMinute: { n10, n50 }`, `putsPerMinute`, `publishesPerMinute`, …; figures
  * of a scenario not run are null); a table otherwise. Progress goes to stderr.
  *
@@ -94,6 +102,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createTestnet, type Dht } from '../../src/dht/index.js';
 import { Gossip } from '../../src/net/gossip.js';
+import type { Clock } from '../../src/tracker/clock.js';
 import { joinTopic, type TrackedTopic } from '../../src/tracker/join.js';
 import { meshComponents } from '../../src/tracker/mesh.js';
 import type { TrackerEvent } from '../../src/tracker/tracker.js';
@@ -134,6 +143,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     nodes: { type: 'string' },
     'warm-trials': { type: 'string' },
+    'lone-trials': { type: 'string' },
+    'lone-speed': { type: 'string' },
     'cold-runs': { type: 'string' },
     'fifty-runs': { type: 'string' },
     fifty: { type: 'string', default: '50' },
@@ -272,7 +283,7 @@ interface Joined {
  */
 async function joinWatched(
   topic: string,
-  opts: { dht: Dht; gossip: Gossip },
+  opts: { dht: Dht; gossip: Gossip; clock?: Clock },
   budgetMs: number,
 ): Promise<Joined> {
   const events: { at: number; event: TrackerEvent }[] = [];
@@ -361,6 +372,68 @@ if (run('warm')) {
     else warm.push(r);
   }
   warmBusy = stop();
+}
+
+// --- a lone peer ------------------------------------------------------------------------------------------
+
+/**
+ * Tracker minutes a lone peer is watched for, at `LONE_SPEED` times real time. Its DHT stays real, so
+ * a faster clock hides DHT work: each walk takes the same real time, and fewer fit in a tracker minute
+ * (measured, the loop of before the watching state: ~440 queries a minute at speed 20, where real
+ * time gives thousands). At 6 a walk of ~20 ms real is ~0.1 tracker s.
+ */
+const LONE_MINUTES = 3;
+const LONE_SPEED = num(args['lone-speed'], quick ? 12 : 6, 'lone-speed', 1);
+const loneTrials = num(args['lone-trials'], quick ? 1 : 3, 'lone-trials');
+
+/** DHT queries of a node: walk queries, put queries and read-backs (`DhtStats`). */
+const dhtQueries = (d: Dht) => d.stats.queriesSent + d.stats.putsSent + d.stats.putsReadBack;
+
+interface LoneTrial {
+  queriesPerMinute: number;
+  trackerMinutes: number;
+  publishes: number;
+  passes: number;
+  /** A newcomer joining the lone peer, the clock back at real speed. */
+  join: Joined;
+}
+
+/**
+ * One peer alone on a fresh topic for `LONE_MINUTES` of its tracker's clock (a warp clock at
+ * `LONE_SPEED`), its DHT node's queries counted from the `joinTopic` call; then the clock goes back to
+ * real speed and a newcomer on the same clock joins it (what a warm join against a lone peer costs).
+ */
+async function loneTrial(t: number): Promise<LoneTrial> {
+  const topic = uniq(`lone-${t}`);
+  const [ga, gb] = await gossips(2);
+  const clock = warpClock();
+  clock.setSpeed(LONE_SPEED);
+  const dht = pool[0]!;
+  const before = dhtQueries(dht);
+  const t0 = clock.now();
+  const alone = await joinTopic(topic, { dht, gossip: ga!, clock, wait: false });
+  let publishes = 0;
+  alone.on('status', (e) => {
+    if (e.type === 'published') publishes++;
+  });
+  await sleep((LONE_MINUTES * 60_000) / LONE_SPEED);
+  const trackerMinutes = (clock.now() - t0) / 60_000;
+  const queriesPerMinute = (dhtQueries(dht) - before) / trackerMinutes;
+  const passes = alone.stats.tracker.passes;
+  clock.setSpeed(1);
+  const join = await joinWatched(topic, { dht: pool[1]!, gossip: gb!, clock }, WARM_JOIN_BUDGET_MS);
+  await closeAll([join.topic, alone], [ga!, gb!]);
+  progress(
+    `  lone ${t}: ${round(queriesPerMinute, 0)} queries/min over ${round(trackerMinutes)} min, ` +
+      `${publishes} publishes, ${passes} passes; newcomer ${trialLine(join)}`,
+  );
+  return { queriesPerMinute, trackerMinutes, publishes, passes, join };
+}
+
+const lone: LoneTrial[] = [];
+if (run('warm') && !slow) {
+  progress(`lone peer: ${loneTrials} trials of ${LONE_MINUTES} tracker minutes at speed ${LONE_SPEED}`);
+  for (let t = 0; t < loneTrials; t++) lone.push(await loneTrial(t));
 }
 
 // --- two-peer cold start ----------------------------------------------------------------------------------
@@ -708,6 +781,14 @@ const figures = {
   warmBusy: warmBusy ?? null,
   warmDhtMedian: run('warm') ? joinedMedians(warm) : null,
   warm: run('warm') ? warm.map(joinedFigures) : null,
+  loneQueriesPerMinute: stat(
+    lone.map((l) => l.queriesPerMinute),
+    median,
+  ),
+  loneQueriesPerMinuteMax: lone.length === 0 ? null : round(Math.max(...lone.map((l) => l.queriesPerMinute))),
+  loneJoinMedianMs: stat(ms(lone.map((l) => l.join)), median),
+  loneJoinFailures: lone.filter((l) => !l.join.ok).length,
+  lone: lone.length === 0 ? null : lone.map((l) => ({ ...l, join: joinedFigures(l.join) })),
   coldPairRuns: cold.length,
   coldPairMedianMs: stat(ms(cold), median),
   coldPairP95Ms: stat(ms(cold), p95),
@@ -775,6 +856,15 @@ if (args.json) {
       show(figures.warmJoinP95Ms),
       `${figures.warmJoinFailures} (+${warmSetupFailures} setup)`,
       slow ? 'median ≤ 500, 0 failures' : 'median ≤ 50, p95 ≤ 200',
+    ]);
+  }
+  if (lone.length > 0) {
+    rows.push([
+      `newcomer joins a lone peer (${lone.length} trials; lone: ${figures.loneQueriesPerMinute} DHT queries/min)`,
+      show(figures.loneJoinMedianMs),
+      show(stat(ms(lone.map((l) => l.join)), p95)),
+      figures.loneJoinFailures,
+      'median ≤ 50; lone ≤ 300 queries/min',
     ]);
   }
   if (run('cold')) {

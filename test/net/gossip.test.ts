@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TopicId } from '../../src/crypto/topic.js';
 import { Gossip, type GossipOptions, kCrash } from '../../src/net/gossip.js';
 import type { TopicMessage } from '../../src/net/topic.js';
-import { Closer, once, until } from '../helpers/net.js';
+import { Closer, once, randomKeyPair, until } from '../helpers/net.js';
 
 const closer = new Closer();
 afterEach(() => closer.closeAll());
@@ -162,6 +162,35 @@ describe('Gossip', () => {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => slow.close(resolve));
     }
+  });
+
+  it('whenJoinSettled fires once a JOIN is no longer under way: a failed dial, or the answer', async () => {
+    // A port nobody listens on (a server opened and closed again): the dial fails.
+    const gone = createServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const port = (gone.address() as AddressInfo).port;
+    await new Promise((resolve) => gone.close(resolve));
+    const a = await node();
+    const ghost = randomKeyPair();
+    const ghostId = Buffer.from(ghost.publicKey).toString('hex');
+    const ta = a.subscribe(TOPIC);
+    ta.joinPeers([{ id: ghostId, addresses: [{ host: '127.0.0.1', port }] }]);
+    expect(a.isJoining(ta.key, ghostId)).toBe(true);
+    await new Promise<void>((resolve) => a.whenJoinSettled(ta.key, ghostId, resolve));
+    expect(a.isJoining(ta.key, ghostId)).toBe(false);
+    expect(ta.neighbors()).toEqual([]);
+    // A live peer: settled once its answer made it a neighbour.
+    const b = await node();
+    b.subscribe(TOPIC);
+    ta.joinPeers([peer(b)]);
+    await new Promise<void>((resolve) => a.whenJoinSettled(ta.key, b.id, resolve));
+    expect(ta.neighbors()).toEqual([b.id]);
+    // Not under way at all: at once.
+    let now = false;
+    a.whenJoinSettled(ta.key, b.id, () => {
+      now = true;
+    });
+    expect(now).toBe(true);
   });
 
   it('close() is idempotent, leaves topics and ends iterators', async () => {

@@ -1,13 +1,14 @@
 /**
- * The tracker's link step (`Tracker#linkUp`), on a real 20-node DHT testnet: a member whose start-up
+ * The tracker's link step (bootstrap.ts, "linking"), on a real 20-node DHT testnet: a member whose start-up
  * record landed (here then joined by someone who dialed it) joins the minute's leading publisher, the
  * one with the lowest id in slot 0 other than itself, unless that one is already its neighbour. The mesh is a stand-in that records what the tracker asks of it: this tests the tracker's
- * decisions, not the gossip layer. No wall-clock waits: the tracker's two `afterPublishRetryMs` waits
- * are held by its clock until the test releases them.
+ * decisions, not the gossip layer. No wall-clock waits: the bootstrap machine's two `afterPublishRetryMs`
+ * timers (`after-publish`, `link`) are held by its clock until the test releases them.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerInfo } from '../../src/crypto/index.js';
 import { createTestnet, type Dht, type Testnet } from '../../src/dht/index.js';
+import type { BootstrapTimer } from '../../src/tracker/bootstrap.js';
 import { type Clock, systemClock } from '../../src/tracker/clock.js';
 import { parseTrackerConfig } from '../../src/tracker/config.js';
 import type { Mesh } from '../../src/tracker/mesh.js';
@@ -42,19 +43,22 @@ function edgeKeyPair(edge: 'last' | 'first') {
   }
 }
 
-/** The delay the link step and the start-up re-read wait (`afterPublishRetryMs`): held by the clock. */
-const GATE_MS = 123;
+/**
+ * The waits held by the clock: the bootstrap machine's timers before the start-up record's second
+ * look (`after-publish`) and before the link step's read (`link`), both `afterPublishRetryMs` long.
+ */
+const GATED: readonly BootstrapTimer[] = ['after-publish', 'link'];
 
 /**
- * The tracker's clock: TEST_MINUTE, real timers, except that waits of exactly {@link GATE_MS} are held
- * until `release()`; so the test decides when the start-up re-read and the link step may go on.
+ * The tracker's clock: TEST_MINUTE, real timers, except that the {@link GATED} timers are held until
+ * `release()`; so the test decides when the start-up re-read and the link step may go on.
  */
 function gatedClock() {
   const held: { fn: () => void; live: boolean }[] = [];
   const clock: Clock = {
     now: () => TEST_MINUTE * 60_000 + 1_000,
-    setTimeout(fn, ms) {
-      if (ms !== GATE_MS) return systemClock.setTimeout(fn, ms);
+    setTimeout(fn, ms, label) {
+      if (!GATED.includes(label as BootstrapTimer)) return systemClock.setTimeout(fn, ms);
       const h = { fn, live: true };
       held.push(h);
       return {
@@ -121,7 +125,6 @@ async function scenario(
     store: makeStore(nodes[4]!, topic, { secret: 's', keyPair }).store,
     mesh: m,
     config: parseTrackerConfig({
-      bootstrap: { afterPublishRetryMs: GATE_MS },
       publisher: { enabled: false },
       merge: { bubble: false, overlap: false },
     }),
