@@ -32,6 +32,10 @@ it('two discoveries of one topic each yield the other as a candidate, then stop 
           addresses: [{ host: '127.0.0.1', port: 40_000 + i }],
           // The app's own mesh: whoever it "connected" to.
           state: () => ({ neighbors: connected[i]!.map((p) => ({ id: p.id, addresses: p.addresses })) }),
+          // This "transport" is one-sided: the second finds the first's start-up record and connects,
+          // but the first never hears of it, and finds the second only once the second, joined,
+          // publishes its record. That is the publisher's first run, 10 s after joining by default.
+          config: { publisher: { initialDelayMs: 0 } },
         }),
       );
     }
