@@ -5,12 +5,11 @@
  * (`nobleSuite`, the default of every pure function that takes a suite: src/crypto/record.ts,
  * src/crypto/seal.ts, src/dht/bep44.ts, src/net's handshake, identity and Noise).
  *
- * Why: pure-JS @noble costs, per operation on the 2-core test machine, ed25519
- * verify 3750 µs (node:crypto 135 µs with a cached key), sign 1440 µs (53 µs), X25519 2260 µs
- * (207 µs with key import) and ChaCha20-Poly1305 on 1100 bytes 35 µs (10.5 µs). A Noise XX handshake
- * took ~14 ms of CPU per side, and every receiver verifies each broadcast's origin signature (49
- * verifications per broadcast in a 50-node mesh): ~180 ms of CPU per broadcast with 50 nodes in one
- * process, against a 30 ms reach-all target. The DHT and the records pay the same prices: every
+ * Why: pure-JS @noble costs an order of magnitude more CPU than node:crypto per Ed25519 and X25519
+ * operation and per Noise XX handshake (BENCHMARKS.md "Crypto suites", measured by
+ * `npm run bench:crypto`), and every receiver verifies each broadcast's origin signature
+ * (49 verifications per broadcast in a 50-node mesh: ARCHITECTURE.md "Crypto suite" has what that cost
+ * on noble, against a 30 ms reach-all target). The DHT and the records pay the same prices: every
  * distinct BEP 44 value a lookup sees, every put a storing node receives and every record opened is an
  * Ed25519 verification, and every put and record published a signature.
  *

@@ -50,8 +50,9 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 1000;
  * A connection the gossip core released (`disconnect-peer`) stays open this long, idle, and is reused
  * if the core needs the peer again. Guess, from the first real-socket runs: HyParView repair asks the
  * same few passive peers every `repairIntervalMs` (200 ms) while a view is short, and without reuse
- * every ask cost a fresh handshake (~30 ms of CPU per side in pure-JS crypto, ~1.5 ms since the
- * transport uses OpenSSL): 50 nodes in one process spent their time re-handshaking. 0 closes at once.
+ * every ask cost a fresh handshake (then in pure-JS crypto; the CPU of one per side, in both suites, is
+ * in BENCHMARKS.md "Crypto suites"): 50 nodes in one process spent their time re-handshaking. 0 closes
+ * at once.
  */
 export const DEFAULT_RELEASE_LINGER_MS = 5000;
 // ---------------------------------------------------------------------------------------------------
@@ -90,8 +91,9 @@ export const DEFAULT_MAX_CONNECTIONS_PER_PREFIX = 16;
  * dialer's Noise message 1 arrives: over it the socket is closed before any handshake work. Not
  * charged at TCP accept, where sockets that never cost a handshake drained it from many hosts each
  * under its per-IP rate (test:adversarial silent-websockets, slow-tcp) and refused honest dialers.
- * Guess: a handshake costs ~1.5 ms of CPU per side with OpenSSL (ARCHITECTURE.md "Crypto suite"), so
- * 100/s is ~15 % of a core; the burst refills a whole table at once, for the join of a 50-node testnet.
+ * Guess: at the responder's CPU per handshake with OpenSSL (BENCHMARKS.md "Crypto suites",
+ * `npm run bench:crypto`), 100/s is well under a tenth of a core; the burst refills a whole
+ * table at once, for the join of a 50-node testnet.
  */
 export const DEFAULT_ACCEPT_RATE_PER_SECOND = 100;
 /** Burst of {@link DEFAULT_ACCEPT_RATE_PER_SECOND} (guess: one full table). */

@@ -12,9 +12,9 @@
  * Pure: no I/O, no clock, no randomness of its own. The static and ephemeral X25519 secret keys come in
  * as arguments; X25519 and ChaCha20-Poly1305 come from a {@link CryptoSuite} (default the @noble
  * reference `nobleSuite`; the transport passes OpenSSL's). SHA-256 and HMAC stay @noble: with OpenSSL
- * doing the rest they are about a quarter of a handshake's CPU (~0.3 ms per side). Remote bytes never
- * make anything here throw: `readMessage` and `decryptWithAd` return a reason. Only local misuse (a
- * wrong argument type, writing out of turn) throws.
+ * doing the rest they are a minor part of a handshake's CPU (BENCHMARKS.md "Crypto suites" has the
+ * whole handshake's, per side). Remote bytes never make anything here throw: `readMessage` and
+ * `decryptWithAd` return a reason. Only local misuse (a wrong argument type, writing out of turn) throws.
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';

@@ -137,7 +137,7 @@ export const DEFAULT_SEEN_ID_MS = 90_000;
 export const DEFAULT_SEEN_ID_COUNT = 90_000;
 /** How often expired cache and seen entries are swept (iroh-gossip default 1 s). */
 export const DEFAULT_CACHE_EVICT_INTERVAL_MS = 1000;
-/** Largest encoded gossip frame (issue: 64 KiB; iroh-gossip default max_message_size 4 KiB). */
+/** Largest encoded gossip frame (PROTOCOL.md §8.2: 64 KiB; iroh-gossip default max_message_size 4 KiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** Options of the PlumTree broadcast protocol. */

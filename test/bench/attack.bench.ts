@@ -1,7 +1,7 @@
 /**
  * `npm run bench:attack [-- --json] [-- --runs 1] [-- --only ihave-repeat,eclipse,…] [-- --attack-ms 6000]`
  *
- * What hostile peers cost a member (PROTOCOL.md §8.7 and §9.8): every attack of the hardening table
+ * What hostile peers cost a member (PROTOCOL.md §8.7 and §9.8): every attack of `npm run test:adversarial`
  * against a real victim node, each time in a fresh lab of the adversarial harness
  * (test/adversarial/harness.ts): the victim, its honest peers and the attacker each in a process of
  * their own, over real sockets on 127.0.0.0/8, the attacker bound to hosts of its own. A victim and
@@ -21,7 +21,7 @@
  *   the fewest honest neighbours the victim had at any sample under eclipse, dials to hostile
  *   addresses.
  *
- * The attacks (sizes from the hardening issue; the transport ones spread over as many attacker hosts
+ * The attacks (the transport ones spread over as many attacker hosts
  * as the per-IP caps need to let them reach that size): `ihave-repeat` and `ihave-fresh` (full 64 KiB
  * IHAVE frames as fast as the socket drains, from one neighbour); `walks` (FORWARD_JOIN, SHUFFLE and
  * SHUFFLE_REPLY with ttl 255 from three non-neighbours, naming the attackers' own ports); `idle-sessions`

@@ -2,11 +2,12 @@
  * `npm run bench:gossip [-- --json] [-- --n 50] [-- --warmup 20] [-- --broadcasts 100] [-- --rates 20,50,100]
  * [-- --step-seconds 3] [-- --seed 1] [-- --loose-keepalive] [-- --cpu-prof-dir DIR]`
  *
- * Gossip over real WebSockets on 127.0.0.1 (issue 4). For each size N (default 50 and 200), the nodes
- * live in child processes of `--per-process` (50) nodes each (this same file run with `--child`, see
- * gossip-worker.ts); this process only coordinates them over IPC, so N = 50 is one process of nodes and
- * N = 200 is four. Nodes subscribe to one topic one at a time, each through one random earlier node
- * (in any process), like test/net/mesh.test.ts, with the library's transport defaults. Then:
+ * Gossip over real WebSockets on 127.0.0.1 (BENCHMARKS.md "Gossip over WebSockets" has the figures).
+ * For each size N (default 50 and 200), the nodes live in child processes of `--per-process` (50) nodes
+ * each (this same file run with `--child`, see gossip-worker.ts); this process only coordinates them
+ * over IPC, so N = 50 is one process of nodes and N = 200 is four. Nodes subscribe to one topic one at a
+ * time, each through one random earlier node (in any process), like test/net/mesh.test.ts, with the
+ * library's transport defaults. Then:
  *
  * - **RSS per node**: once the mesh is one component and the links released during the joins have
  *   closed (8 s idle), each child collects garbage and reads its RSS; Σ(RSS − the child's RSS before
@@ -89,7 +90,7 @@ const { values: args } = parseArgs({
 const TRANSPORT: TransportOptions = args['loose-keepalive']
   ? { keepaliveTimeoutMs: 3000, keepaliveIntervalMs: 500, handshakeTimeoutMs: 10_000 }
   : {};
-/** Delivery a ramp step needs (issue 4: "≥ 99.99 % delivery"). */
+/** Delivery a ramp step needs to count as sustained (the "max rate" column of BENCHMARKS.md). */
 const DELIVERY_TARGET = 0.9999;
 /** A ramp step whose senders fall below this share of the target rate did not sustain it. */
 const SEND_RATE_TOLERANCE = 0.9;
