@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { clearLine, cursorTo, type Interface as Readline } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { GttError, type TrackerEvent } from '../index.js';
+import { assertNever } from '../proto/types.js';
 
 /** The process as a command sees it (injected by `main`). */
 export interface Io {
@@ -249,8 +250,4 @@ export function errorFields(error: unknown): { code: string | undefined; message
 export function errorMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0]!;
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected ${JSON.stringify(x)}`);
 }

@@ -23,7 +23,6 @@ export {
 export {
   defaultSecretRotation,
   deriveMinuteKeys,
-  ED25519_KEY_BYTES,
   type KeyPair,
   keyPairFromSeed,
   MAX_MINUTE,
@@ -52,7 +51,6 @@ export {
   RECORD_SIGNATURE_DOMAIN,
   RECORD_VERSION,
   type RecordBody,
-  SIGNATURE_BYTES,
   type SignedRecord,
   signRecord,
   verifyRecordSignature,
@@ -67,8 +65,14 @@ export {
   type RecordRejectReason,
   SEAL_NONCE_BYTES,
   SEAL_OVERHEAD,
-  SEAL_TAG_BYTES,
   sealRecord,
 } from './seal.js';
-export { type CryptoSuite, isCryptoSuite, nobleSuite } from './suite.js';
+export {
+  AEAD_TAG_BYTES,
+  type CryptoSuite,
+  isCryptoSuite,
+  KEY_BYTES,
+  nobleSuite,
+  SIGNATURE_BYTES,
+} from './suite.js';
 export { hashSecret, TOPIC_HASH_BYTES, TopicId } from './topic.js';

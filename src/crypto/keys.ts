@@ -10,7 +10,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { expand, hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import type { CryptoSuite } from './suite.js';
+import { type CryptoSuite, KEY_BYTES } from './suite.js';
 import { TOPIC_HASH_BYTES, TopicId } from './topic.js';
 import { abytes, aint, aobject, copy, u64be } from './utils.js';
 
@@ -20,8 +20,6 @@ export const SLOTS_PER_MINUTE = 4;
 export const SLOT_SALT_BYTES = 16;
 /** Largest minute number: minutes travel as u32be in records. */
 export const MAX_MINUTE = 0xffff_ffff;
-/** Length in bytes of an ed25519 seed (our secret keys) and public key. */
-export const ED25519_KEY_BYTES = 32;
 
 const MS_PER_MINUTE = 60_000;
 const ROOT_SALT = utf8ToBytes('gossip-topic-tracker/v1');
@@ -164,6 +162,6 @@ export interface KeyPair {
  * @throws {RangeError} when `seed` is not 32 bytes long.
  */
 export function keyPairFromSeed(seed: Uint8Array): KeyPair {
-  const secretKey = copy(abytes(seed, ED25519_KEY_BYTES, 'seed'));
+  const secretKey = copy(abytes(seed, KEY_BYTES, 'seed'));
   return { publicKey: ed25519.getPublicKey(secretKey), secretKey };
 }

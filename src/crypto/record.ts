@@ -31,8 +31,8 @@ import {
   normalizeAddressAs,
   readAddress,
 } from './address.js';
-import { ED25519_KEY_BYTES, MAX_MINUTE } from './keys.js';
-import { type CryptoSuite, nobleSuite } from './suite.js';
+import { MAX_MINUTE } from './keys.js';
+import { type CryptoSuite, KEY_BYTES, nobleSuite, SIGNATURE_BYTES } from './suite.js';
 import { TOPIC_HASH_BYTES } from './topic.js';
 import { aarray, abytes, aint, aobject, copy, equalBytes, isBytes } from './utils.js';
 
@@ -48,12 +48,10 @@ export const MAX_PEER_ADDRESSES = 2;
 export const MAX_MESSAGE_IDS = 5;
 /** Length in bytes of a message id. */
 export const MESSAGE_ID_BYTES = 16;
-/** Length in bytes of an ed25519 signature. */
-export const SIGNATURE_BYTES = 64;
 /** Domain string prefixed (with a 0x00 separator) to every signed record body. */
 export const RECORD_SIGNATURE_DOMAIN = 'gossip-topic-tracker/v1/record';
 /** Bytes before the first count: version, flags, minute, topic hash, publisher id. */
-export const RECORD_HEADER_BYTES = 1 + 1 + 4 + TOPIC_HASH_BYTES + ED25519_KEY_BYTES;
+export const RECORD_HEADER_BYTES = 1 + 1 + 4 + TOPIC_HASH_BYTES + KEY_BYTES;
 /** Smallest v1 record: header, three zero counts, signature (137 bytes). */
 export const MIN_RECORD_BYTES = RECORD_HEADER_BYTES + 3 + SIGNATURE_BYTES;
 
@@ -69,7 +67,7 @@ export function maxRecordSize(): number {
     1 +
     MAX_PUBLISHER_ADDRESSES * MAX_ADDRESS_TLV_BYTES +
     1 +
-    MAX_RECORD_PEERS * (ED25519_KEY_BYTES + 1 + MAX_PEER_ADDRESSES * MAX_ADDRESS_TLV_BYTES) +
+    MAX_RECORD_PEERS * (KEY_BYTES + 1 + MAX_PEER_ADDRESSES * MAX_ADDRESS_TLV_BYTES) +
     1 +
     MAX_MESSAGE_IDS * MESSAGE_ID_BYTES +
     SIGNATURE_BYTES
@@ -117,14 +115,14 @@ function checkBody(value: unknown): RecordBody {
   const b = aobject(value, 'body');
   const topic = copy(abytes(b.topic, TOPIC_HASH_BYTES, 'topic'));
   const minute = aint(b.minute, 0, MAX_MINUTE, 'minute');
-  const publisher = copy(abytes(b.publisher, ED25519_KEY_BYTES, 'publisher'));
+  const publisher = copy(abytes(b.publisher, KEY_BYTES, 'publisher'));
   const addresses = aarray(b.addresses, MAX_PUBLISHER_ADDRESSES, 'addresses').map((a, i) =>
     normalizeAddressAs(a, `addresses[${i}]`),
   );
   const peers = aarray(b.peers, MAX_RECORD_PEERS, 'peers').map((value, i): PeerInfo => {
     const p = aobject(value, `peers[${i}]`);
     return {
-      id: copy(abytes(p.id, ED25519_KEY_BYTES, `peers[${i}].id`)),
+      id: copy(abytes(p.id, KEY_BYTES, `peers[${i}].id`)),
       addresses: aarray(p.addresses, MAX_PEER_ADDRESSES, `peers[${i}].addresses`).map((a, j) =>
         normalizeAddressAs(a, `peers[${i}].addresses[${j}]`),
       ),
@@ -201,7 +199,7 @@ export function signRecord(
   suite: CryptoSuite = nobleSuite,
 ): SignedRecord {
   const b = checkBody(body);
-  abytes(publisherSecretKey, ED25519_KEY_BYTES, 'publisherSecretKey');
+  abytes(publisherSecretKey, KEY_BYTES, 'publisherSecretKey');
   if (!equalBytes(suite.ed25519PublicKey(publisherSecretKey), b.publisher)) {
     throw new RangeError('"publisherSecretKey" expected the secret key of "publisher", got another key');
   }
@@ -312,9 +310,9 @@ export function parseRecord(input: Uint8Array): ParsedRecord {
   if (p > MAX_RECORD_PEERS) return MALFORMED;
   const peers: PeerInfo[] = [];
   for (let i = 0; i < p; i++) {
-    if (off + ED25519_KEY_BYTES + 1 > end) return MALFORMED;
-    const id = body.slice(off, off + ED25519_KEY_BYTES);
-    off += ED25519_KEY_BYTES;
+    if (off + KEY_BYTES + 1 > end) return MALFORMED;
+    const id = body.slice(off, off + KEY_BYTES);
+    off += KEY_BYTES;
     const k = body[off++]!;
     if (k > MAX_PEER_ADDRESSES) return MALFORMED;
     const addrs = readAddresses(body, off, k);

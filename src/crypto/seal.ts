@@ -16,20 +16,20 @@ import {
   type SignedRecord,
   verifyBody,
 } from './record.js';
-import { type CryptoSuite, nobleSuite } from './suite.js';
+import { AEAD_TAG_BYTES, type CryptoSuite, KEY_BYTES, nobleSuite } from './suite.js';
 import { TOPIC_HASH_BYTES } from './topic.js';
 import { abytes, aint, aobject, equalBytes, isBytes } from './utils.js';
 
 /** Length in bytes of the XChaCha20 nonce at the start of a sealed value. */
 export const SEAL_NONCE_BYTES = 24;
-/** Length in bytes of the Poly1305 tag at the end of a sealed value. */
-export const SEAL_TAG_BYTES = 16;
 /** Bytes a seal adds to a record: nonce and tag (40). */
-export const SEAL_OVERHEAD = SEAL_NONCE_BYTES + SEAL_TAG_BYTES;
+export const SEAL_OVERHEAD = SEAL_NONCE_BYTES + AEAD_TAG_BYTES;
 /**
  * Largest sealed value we write or accept. BEP 44 bounds the bencoded value at 1000 bytes, and
  * `996:` + 996 bytes is 1000; libtorrent rejects raw values of 997-999 bytes that bittorrent-dht lets
- * through, so 996 is the largest size every storing node keeps.
+ * through, so 996 is the largest size every storing node keeps. src/dht/bep44.ts calls the same bound
+ * `MAX_VALUE_BYTES`; src/crypto imports no other layer, so each keeps its copy and test/crypto/seal.test.ts
+ * checks they agree.
  */
 export const MAX_SEALED_RECORD_BYTES = 996;
 /** Smallest value worth decrypting: the seal overhead and one byte (the version). */
@@ -63,7 +63,7 @@ function akeys(keys: MinuteKeys): void {
   aobject(keys, 'keys');
   abytes(keys.topic, TOPIC_HASH_BYTES, 'keys.topic');
   aint(keys.minute, 0, MAX_MINUTE, 'keys.minute');
-  abytes(keys.sealKey, 32, 'keys.sealKey');
+  abytes(keys.sealKey, KEY_BYTES, 'keys.sealKey');
 }
 
 /**

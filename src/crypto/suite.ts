@@ -22,14 +22,21 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { abytes } from './utils.js';
 
-/** Length of X25519 keys and shared secrets, Ed25519 seeds and public keys, ChaCha20-Poly1305 keys. */
+/**
+ * Length of X25519 keys and shared secrets (Noise DHLEN), Ed25519 seeds and public keys (our node and
+ * publisher ids), ChaCha20-Poly1305 keys. The one definition outside src/proto, which imports no other
+ * layer and keeps its own `ID_BYTES` in src/proto/wire.ts.
+ */
 export const KEY_BYTES = 32;
 /** Length of a ChaCha20-Poly1305 nonce (RFC 8439 §2.8). */
 export const AEAD_NONCE_BYTES = 12;
-/** Length of a Poly1305 tag. */
+/** Length of a Poly1305 tag (ChaCha20-Poly1305 of Noise and frames, XChaCha20-Poly1305 of the seal). */
 export const AEAD_TAG_BYTES = 16;
-/** Length of an Ed25519 signature. */
-export const ED25519_SIGNATURE_BYTES = 64;
+/**
+ * Length of an Ed25519 signature (RFC 8032). The one definition outside src/proto, which imports no
+ * other layer and keeps its own `SIGNATURE_BYTES` in src/proto/wire.ts.
+ */
+export const SIGNATURE_BYTES = 64;
 
 /**
  * The primitives the transport needs. Every function is synchronous and pure over `Uint8Array`s and

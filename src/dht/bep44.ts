@@ -24,18 +24,16 @@
  */
 import { sha1 } from '@noble/hashes/legacy.js';
 import { concatBytes } from '@noble/hashes/utils.js';
-import { type CryptoSuite, nobleSuite } from '../crypto/suite.js';
+import { type CryptoSuite, KEY_BYTES, nobleSuite, SIGNATURE_BYTES } from '../crypto/suite.js';
+import { abytes, aint, equalBytes } from '../crypto/utils.js';
 
-/** Largest raw value: BEP 44 caps the bencoded `v` at 1000 bytes, and `996:` takes 4 of them. */
+/**
+ * Largest raw value: BEP 44 caps the bencoded `v` at 1000 bytes, and `996:` takes 4 of them. The same
+ * bound as `MAX_SEALED_RECORD_BYTES` of src/crypto/seal.ts, which may not import this layer.
+ */
 export const MAX_VALUE_BYTES = 996;
 /** Largest salt (BEP 44). */
 export const MAX_SALT_BYTES = 64;
-/** ed25519 public key length (RFC 8032). */
-export const PUBLIC_KEY_BYTES = 32;
-/** ed25519 secret key (seed) length (RFC 8032). */
-export const SEED_BYTES = 32;
-/** ed25519 signature length (RFC 8032). */
-export const SIGNATURE_BYTES = 64;
 /** SHA-1 target length (BEP 5 node ids and BEP 44 targets). */
 export const TARGET_BYTES = 20;
 
@@ -54,29 +52,16 @@ export type RejectReason = 'bad-signature' | 'wrong-key' | 'unsafe-seq' | 'overs
 const encoder = new TextEncoder();
 
 /**
- * Asserts `value` is a `Uint8Array` (of `length` bytes when given).
- * @throws {TypeError} when `value` is not a Uint8Array.
- * @throws {RangeError} when its length is not `length`.
- */
-export function assertBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) {
-    throw new TypeError(`"${name}" expected Uint8Array, got ${describe(value)}`);
-  }
-  if (length !== undefined && value.length !== length) {
-    throw new RangeError(`"${name}" expected Uint8Array of length ${length}, got length=${value.length}`);
-  }
-}
-
-/**
  * Asserts `seq` is a BEP 44 sequence number we can represent exactly: a safe integer ≥ 0.
  * @throws {TypeError} when `seq` is not a number.
  * @throws {RangeError} when it is not an integer in [0, 2^53 - 1].
  */
 export function assertSeq(seq: unknown): asserts seq is number {
-  if (typeof seq !== 'number') throw new TypeError(`"seq" expected number, got ${describe(seq)}`);
-  if (!Number.isSafeInteger(seq) || seq < 0) {
+  // A wrong type gets aint's message; a number out of range keeps the message that names the bound.
+  if (typeof seq === 'number' && (!Number.isSafeInteger(seq) || seq < 0)) {
     throw new RangeError(`"seq" expected a safe integer in [0, ${Number.MAX_SAFE_INTEGER}], got ${seq}`);
   }
+  aint(seq, 0, Number.MAX_SAFE_INTEGER, 'seq');
 }
 
 /**
@@ -86,7 +71,7 @@ export function assertSeq(seq: unknown): asserts seq is number {
  */
 export function normaliseSalt(salt: Uint8Array | undefined): Uint8Array | undefined {
   if (salt === undefined) return undefined;
-  assertBytes(salt, 'salt');
+  abytes(salt, undefined, 'salt');
   if (salt.length > MAX_SALT_BYTES) {
     throw new RangeError(`"salt" expected at most ${MAX_SALT_BYTES} bytes, got length=${salt.length}`);
   }
@@ -99,9 +84,9 @@ export function normaliseSalt(salt: Uint8Array | undefined): Uint8Array | undefi
  * @throws {RangeError} when it is longer than {@link MAX_VALUE_BYTES}.
  */
 export function assertValue(value: unknown): asserts value is Uint8Array {
-  assertBytes(value, 'value');
-  if (value.length > MAX_VALUE_BYTES) {
-    throw new RangeError(`"value" expected at most ${MAX_VALUE_BYTES} bytes, got length=${value.length}`);
+  const bytes = abytes(value, undefined, 'value');
+  if (bytes.length > MAX_VALUE_BYTES) {
+    throw new RangeError(`"value" expected at most ${MAX_VALUE_BYTES} bytes, got length=${bytes.length}`);
   }
 }
 
@@ -127,7 +112,7 @@ export function signable(item: { salt?: Uint8Array; seq: number; value: Uint8Arr
  * @throws {RangeError} when `publicKey` is not 32 bytes or `salt` is over 64 bytes.
  */
 export function targetOf(publicKey: Uint8Array, salt?: Uint8Array): Uint8Array {
-  assertBytes(publicKey, 'publicKey', PUBLIC_KEY_BYTES);
+  abytes(publicKey, KEY_BYTES, 'publicKey');
   const s = normaliseSalt(salt);
   return sha1(s ? concatBytes(publicKey, s) : publicKey);
 }
@@ -145,7 +130,7 @@ export function signMutable(
   item: { salt?: Uint8Array; seq: number; value: Uint8Array },
   suite: CryptoSuite = nobleSuite,
 ): Uint8Array {
-  assertBytes(seed, 'seed', SEED_BYTES);
+  abytes(seed, KEY_BYTES, 'seed');
   return suite.ed25519Sign(signable(item), seed);
 }
 
@@ -157,8 +142,8 @@ export function signMutable(
  */
 export function verifyMutable(item: MutableItem, suite: CryptoSuite = nobleSuite): boolean {
   try {
-    assertBytes(item.publicKey, 'publicKey', PUBLIC_KEY_BYTES);
-    assertBytes(item.signature, 'signature', SIGNATURE_BYTES);
+    abytes(item.publicKey, KEY_BYTES, 'publicKey');
+    abytes(item.signature, SIGNATURE_BYTES, 'signature');
     return suite.ed25519Verify(item.signature, signable(item), item.publicKey);
   } catch {
     return false;
@@ -193,7 +178,7 @@ export function readReplyItem(
   if (!(v instanceof Uint8Array) || !(k instanceof Uint8Array) || !(sig instanceof Uint8Array)) {
     return { kind: 'invalid', reason: 'malformed' };
   }
-  if (k.length !== PUBLIC_KEY_BYTES || sig.length !== SIGNATURE_BYTES || typeof seq !== 'number') {
+  if (k.length !== KEY_BYTES || sig.length !== SIGNATURE_BYTES || typeof seq !== 'number') {
     return { kind: 'invalid', reason: 'malformed' };
   }
   if (!equalBytes(k, slot.publicKey)) return { kind: 'invalid', reason: 'wrong-key' };
@@ -201,17 +186,4 @@ export function readReplyItem(
   if (v.length > MAX_VALUE_BYTES) return { kind: 'invalid', reason: 'oversize' };
   const item = { publicKey: k, seq, value: v, signature: sig };
   return { kind: 'candidate', item: slot.salt ? { ...item, salt: slot.salt } : item };
-}
-
-/** Byte-wise equality (not constant-time: nothing secret is compared here). */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
 }

@@ -6,8 +6,8 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { Lru } from '../crypto/lru.js';
 import type { CryptoSuite } from '../crypto/suite.js';
+import { equalBytes } from '../crypto/utils.js';
 import {
-  equalBytes,
   type MutableItem,
   type RejectReason,
   type ReplyItemFields,

@@ -18,20 +18,10 @@
 import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { CryptoSuite } from '../crypto/suite.js';
+import { type CryptoSuite, KEY_BYTES } from '../crypto/suite.js';
+import { abytes, equalBytes } from '../crypto/utils.js';
 import { GttError, throwIfAborted } from '../errors.js';
-import {
-  assertBytes,
-  assertSeq,
-  assertValue,
-  equalBytes,
-  type MutableItem,
-  normaliseSalt,
-  PUBLIC_KEY_BYTES,
-  SEED_BYTES,
-  signMutable,
-  targetOf,
-} from './bep44.js';
+import { assertSeq, assertValue, type MutableItem, normaliseSalt, signMutable, targetOf } from './bep44.js';
 import { resolveBootstrap, runBootstrap } from './bootstrap.js';
 import { Collector, VerifiedItems } from './collector.js';
 import {
@@ -304,7 +294,7 @@ export class Dht extends EventEmitter<DhtEvents> {
    *   whatever `onValue` throws.
    */
   async getAll(slot: Slot, options: GetAllOptions = {}): Promise<GetAllResult> {
-    assertBytes(slot.publicKey, 'publicKey', PUBLIC_KEY_BYTES);
+    abytes(slot.publicKey, KEY_BYTES, 'publicKey');
     const salt = normaliseSalt(slot.salt);
     const timeoutMs = checkDuration(options.timeoutMs ?? this.#config.getTimeoutMs, 'timeoutMs');
     const onValue = options.onValue;
@@ -373,8 +363,8 @@ export class Dht extends EventEmitter<DhtEvents> {
         `"options" expected object with seq, got ${options === null ? 'null' : typeof options}`,
       );
     }
-    assertBytes(slot.publicKey, 'publicKey', PUBLIC_KEY_BYTES);
-    assertBytes(slot.secretKey, 'secretKey', SEED_BYTES);
+    abytes(slot.publicKey, KEY_BYTES, 'publicKey');
+    abytes(slot.secretKey, KEY_BYTES, 'secretKey');
     const salt = normaliseSalt(slot.salt);
     assertValue(value);
     assertSeq(options.seq);
@@ -421,7 +411,7 @@ export class Dht extends EventEmitter<DhtEvents> {
    * random id in a bucket's range; every node that answers lands in our table). Resolves when the walk
    * converges or after `getTimeoutMs`.
    * @throws {GttError} `ABORTED` when `signal` aborts, `CLOSED` when the Dht is or gets closed;
-   *   RangeError when `target` is not 20 bytes.
+   *   TypeError when `target` is not a Uint8Array, RangeError when it is not 20 bytes.
    */
   async refresh({
     signal,
@@ -430,11 +420,7 @@ export class Dht extends EventEmitter<DhtEvents> {
     signal?: AbortSignal;
     target?: Uint8Array;
   } = {}): Promise<RefreshResult> {
-    if (target !== undefined && (!(target instanceof Uint8Array) || target.length !== this.id.length)) {
-      throw new RangeError(
-        `"target" expected Uint8Array of length ${this.id.length}, got length=${target?.length}`,
-      );
-    }
+    if (target !== undefined) abytes(target, this.id.length, 'target');
     const op = this.#begin<RefreshResult>(signal);
     if (op.settled) return op.promise;
     let responded = 0;

@@ -3,17 +3,13 @@
  * and a loopback testnet for tests. See `krpc.ts` for how and why the KRPC layer is driven directly.
  */
 export {
-  assertBytes,
   assertSeq,
   assertValue,
   MAX_SALT_BYTES,
   MAX_VALUE_BYTES,
   type MutableItem,
   normaliseSalt,
-  PUBLIC_KEY_BYTES,
   type RejectReason,
-  SEED_BYTES,
-  SIGNATURE_BYTES,
   signable,
   signMutable,
   TARGET_BYTES,

@@ -86,6 +86,7 @@ import DHT, {
   type RemoteInfo,
 } from 'bittorrent-dht';
 import { Lru } from '../crypto/lru.js';
+import { TARGET_BYTES } from './bep44.js';
 import { encodeCompactAddress } from './external.js';
 import type {
   KrpcIncoming,
@@ -495,7 +496,7 @@ function compactNode(node: LibContact): Buffer | null {
   const id = node.id;
   const host = node.host ?? (node as { address?: string }).address;
   const octets = typeof host === 'string' ? host.split('.') : [];
-  if (!(id instanceof Uint8Array) || id.length !== 20 || octets.length !== 4) return null;
+  if (!(id instanceof Uint8Array) || id.length !== TARGET_BYTES || octets.length !== 4) return null;
   const out = Buffer.allocUnsafe(COMPACT_NODE_BYTES);
   out.set(id, 0);
   for (let i = 0; i < 4; i++) out[20 + i] = Number.parseInt(octets[i]!, 10) & 0xff;

@@ -41,7 +41,7 @@
  * per round of the walk, and it frees its slot among the k closest, so a walk over a table with dead
  * entries still ends with k live responders when the network has them.
  */
-import { equalBytes } from './bep44.js';
+import { equalBytes } from '../crypto/utils.js';
 
 /** A node to query. `id` is absent for bootstrap addresses until they answer. */
 export interface Contact {

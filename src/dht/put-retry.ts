@@ -144,7 +144,10 @@ function unexpected(event: PutRetryEvent, state: PutRetryState): TypeError {
   return new TypeError(`PutRetry: unexpected ${event.type} in state ${state.type}`);
 }
 
-/** Exhaustiveness check for closed unions. @throws {TypeError} always (unreachable when types hold). */
+/**
+ * Exhaustiveness check for closed unions. @throws {TypeError} always (unreachable when types hold).
+ * A copy of src/proto/types.ts's: src/dht may not import src/proto (test/native/layers.test.ts).
+ */
 function assertNever(value: never): never {
   throw new TypeError(`unexpected variant: ${JSON.stringify(value)}`);
 }

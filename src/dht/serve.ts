@@ -55,6 +55,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Lru } from '../crypto/lru.js';
+import { MAX_SALT_BYTES } from './bep44.js';
 import type { DhtConfig } from './config.js';
 import {
   hostOf,
@@ -73,8 +74,6 @@ import { ItemStore, ownerOf, type StoredValue, type StoreStats } from './store.j
 export const TOKEN_MEMO_MAX = 4096;
 /** Largest bencoded `v` (BEP 44). */
 export const MAX_BENCODED_VALUE_BYTES = 1000;
-/** Largest salt (BEP 44). */
-const MAX_SALT_BYTES = 64;
 /** The source our own node's items (bittorrent-dht's own `put`) are charged to. */
 const LOCAL_OWNER = 'local';
 

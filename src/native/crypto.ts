@@ -43,9 +43,9 @@ import {
   AEAD_TAG_BYTES,
   aeadInputs,
   type CryptoSuite,
-  ED25519_SIGNATURE_BYTES,
   KEY_BYTES,
   nobleSuite,
+  SIGNATURE_BYTES,
 } from '../crypto/suite.js';
 import { abytes, equalBytes, isBytes } from '../crypto/utils.js';
 
@@ -209,7 +209,7 @@ export const nativeSuite: CryptoSuite = Object.freeze({
     return plain(sign(null, message, secret('Ed25519', seed, 'seed').key));
   },
   ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-    if (!isBytes(signature) || signature.length !== ED25519_SIGNATURE_BYTES) return false;
+    if (!isBytes(signature) || signature.length !== SIGNATURE_BYTES) return false;
     if (!isBytes(message) || !isBytes(publicKey) || publicKey.length !== KEY_BYTES) return false;
     const key = edPublic(publicKey);
     if (key === null) return false;

@@ -15,9 +15,10 @@
  * transport drops the connection on any of them.
  */
 
+import { AEAD_TAG_BYTES } from '../crypto/suite.js';
 import { abytes, aint, aobject, astring } from '../crypto/utils.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto/config.js';
-import { type CipherState, TAG_BYTES } from './noise.js';
+import type { CipherState } from './noise.js';
 
 /** Frame type bytes. */
 export const FRAME_TYPE = { gossip: 1, ping: 2, pong: 3, close: 4 } as const;
@@ -30,7 +31,7 @@ export const DEFAULT_MAX_FRAME_PLAINTEXT_BYTES = 1 + DEFAULT_MAX_MESSAGE_BYTES;
 /** Upper bound of `maxPlaintextBytes` (16 MiB): a sanity cap on configuration, not a protocol value. */
 export const MAX_FRAME_PLAINTEXT_LIMIT = 16 * 1024 * 1024;
 /** Smallest encrypted frame: a type byte and the tag. */
-export const MIN_FRAME_BYTES = 1 + TAG_BYTES;
+export const MIN_FRAME_BYTES = 1 + AEAD_TAG_BYTES;
 
 /** A transport frame. */
 export type Frame =
@@ -169,7 +170,7 @@ export function sealFrame(send: CipherState, frame: Frame, limits?: FrameLimits)
 export function openFrame(recv: CipherState, bytes: Uint8Array, limits?: FrameLimits): OpenFrameResult {
   const max = maxPlaintext(limits);
   if (!(bytes instanceof Uint8Array)) return { ok: false, reason: 'malformed' };
-  if (bytes.length > max + TAG_BYTES) return { ok: false, reason: 'oversize' };
+  if (bytes.length > max + AEAD_TAG_BYTES) return { ok: false, reason: 'oversize' };
   if (bytes.length < MIN_FRAME_BYTES) return { ok: false, reason: 'malformed' };
   const r = recv.decryptWithAd(new Uint8Array(0), bytes);
   if (!r.ok) return r;

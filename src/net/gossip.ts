@@ -22,7 +22,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { z } from 'zod';
 import { type Address, normalizeAddressAs } from '../crypto/address.js';
 import { type KeyPair, keyPairFromSeed } from '../crypto/keys.js';
-import { type CryptoSuite, isCryptoSuite } from '../crypto/suite.js';
+import { type CryptoSuite, isCryptoSuite, KEY_BYTES } from '../crypto/suite.js';
 import { TopicId } from '../crypto/topic.js';
 import { GttError, parseOptions, throwIfAborted, withAliases } from '../errors.js';
 import { defaultSuite } from '../native/crypto.js';
@@ -114,7 +114,7 @@ export const GossipOptionsSchema = withAliases(
           typeof v === 'object' &&
           v !== null &&
           (v as KeyPair).secretKey instanceof Uint8Array &&
-          (v as KeyPair).secretKey.length === 32,
+          (v as KeyPair).secretKey.length === KEY_BYTES,
         'expected { publicKey, secretKey } with a 32-byte secretKey',
       )
       .optional(),

@@ -11,33 +11,24 @@
  * `receive` never throws on remote bytes: refusals are `{ error: reason }` and leave the machine in
  * `failed`; the transport then drops the connection.
  */
-import { type CryptoSuite, nobleSuite } from '../crypto/suite.js';
+import { AEAD_TAG_BYTES, type CryptoSuite, KEY_BYTES, nobleSuite } from '../crypto/suite.js';
 import { abytes, copy, equalBytes } from '../crypto/utils.js';
 import {
   createIdentityPayload,
   decodeIdentityPayload,
-  ID_BYTES,
   MAX_IDENTITY_PAYLOAD_BYTES,
   verifyIdentityPayload,
 } from './identity.js';
-import {
-  type CipherState,
-  DH_BYTES,
-  type NoiseReadReason,
-  type NoiseRole,
-  NoiseStateError,
-  NoiseXX,
-  TAG_BYTES,
-} from './noise.js';
+import { type CipherState, type NoiseReadReason, type NoiseRole, NoiseStateError, NoiseXX } from './noise.js';
 
 /** Size of message 1 (`-> e`, empty payload). */
-export const HANDSHAKE_MESSAGE_1_BYTES = DH_BYTES;
+export const HANDSHAKE_MESSAGE_1_BYTES = KEY_BYTES;
 /**
  * Largest handshake message this code reads: message 2 with the largest identity payload,
  * `e` 32 + encrypted `s` 48 + payload + tag 16 (1219 bytes). Larger input is `oversize`.
  */
 export const MAX_HANDSHAKE_MESSAGE_BYTES =
-  DH_BYTES + DH_BYTES + TAG_BYTES + MAX_IDENTITY_PAYLOAD_BYTES + TAG_BYTES;
+  KEY_BYTES + KEY_BYTES + AEAD_TAG_BYTES + MAX_IDENTITY_PAYLOAD_BYTES + AEAD_TAG_BYTES;
 
 /** The states of {@link Handshake}. */
 export type HandshakeStateName = 'idle' | 'await-e' | 'await-e-ee-s-es' | 'await-s-se' | 'done' | 'failed';
@@ -140,7 +131,7 @@ export class Handshake {
     this.#expected =
       opts.expectedRemoteId === undefined
         ? undefined
-        : copy(abytes(opts.expectedRemoteId, ID_BYTES, 'expectedRemoteId'));
+        : copy(abytes(opts.expectedRemoteId, KEY_BYTES, 'expectedRemoteId'));
     this.#state = opts.role === 'initiator' ? 'idle' : 'await-e';
   }
 

@@ -18,9 +18,8 @@
  * reference `nobleSuite`; the transport passes OpenSSL's).
  */
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { type CryptoSuite, nobleSuite } from '../crypto/suite.js';
+import { type CryptoSuite, KEY_BYTES, nobleSuite, SIGNATURE_BYTES } from '../crypto/suite.js';
 import { abytes } from '../crypto/utils.js';
-import { DH_BYTES } from './noise.js';
 
 /** The identity payload version this code writes and reads. */
 export const IDENTITY_PAYLOAD_VERSION = 1;
@@ -28,12 +27,8 @@ export const IDENTITY_PAYLOAD_VERSION = 1;
 export const NOISE_STATIC_KEY_DOMAIN = 'gossip-topic-tracker/noise-static-key:';
 /** Most extension bytes an identity payload carries. Same bound as the gossip peer data (PROTOCOL.md §8.1). */
 export const MAX_IDENTITY_EXTENSION_BYTES = 1024;
-/** Length of an ed25519 public key (the node id). */
-export const ID_BYTES = 32;
-/** Length of an ed25519 signature. */
-export const SIGNATURE_BYTES = 64;
 /** Smallest identity payload: version, id, signature, zero extension length (99 bytes). */
-export const MIN_IDENTITY_PAYLOAD_BYTES = 1 + ID_BYTES + SIGNATURE_BYTES + 2;
+export const MIN_IDENTITY_PAYLOAD_BYTES = 1 + KEY_BYTES + SIGNATURE_BYTES + 2;
 /** Largest identity payload (1123 bytes). */
 export const MAX_IDENTITY_PAYLOAD_BYTES = MIN_IDENTITY_PAYLOAD_BYTES + MAX_IDENTITY_EXTENSION_BYTES;
 
@@ -59,7 +54,7 @@ export type IdentityDecodeResult =
 
 /** `domain || staticPublicKey`: the message the identity signature signs. */
 export function identitySignedMessage(staticPublicKey: Uint8Array): Uint8Array {
-  return concatBytes(DOMAIN, abytes(staticPublicKey, DH_BYTES, 'staticPublicKey'));
+  return concatBytes(DOMAIN, abytes(staticPublicKey, KEY_BYTES, 'staticPublicKey'));
 }
 
 /**
@@ -74,7 +69,7 @@ export function createIdentityPayload(
   extension: Uint8Array = new Uint8Array(0),
   suite: CryptoSuite = nobleSuite,
 ): Uint8Array {
-  abytes(identitySecretKey, ID_BYTES, 'identitySecretKey');
+  abytes(identitySecretKey, KEY_BYTES, 'identitySecretKey');
   abytes(extension, undefined, 'extension');
   if (extension.length > MAX_IDENTITY_EXTENSION_BYTES) {
     throw new RangeError(
@@ -101,8 +96,8 @@ export function decodeIdentityPayload(bytes: Uint8Array): IdentityDecodeResult {
   return {
     ok: true,
     payload: {
-      id: bytes.slice(1, 1 + ID_BYTES),
-      signature: bytes.slice(1 + ID_BYTES, 1 + ID_BYTES + SIGNATURE_BYTES),
+      id: bytes.slice(1, 1 + KEY_BYTES),
+      signature: bytes.slice(1 + KEY_BYTES, 1 + KEY_BYTES + SIGNATURE_BYTES),
       extension: bytes.slice(MIN_IDENTITY_PAYLOAD_BYTES),
     },
   };

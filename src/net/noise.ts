@@ -19,7 +19,7 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { type CryptoSuite, nobleSuite } from '../crypto/suite.js';
+import { AEAD_TAG_BYTES, type CryptoSuite, KEY_BYTES, nobleSuite } from '../crypto/suite.js';
 import { abytes, copy } from '../crypto/utils.js';
 import { GttError } from '../errors.js';
 
@@ -27,12 +27,8 @@ import { GttError } from '../errors.js';
 export const NOISE_PROTOCOL_NAME = 'Noise_XX_25519_ChaChaPoly_SHA256';
 /** The prologue both sides mix in before the first message (§6): a version tag of our transport. */
 export const NOISE_PROLOGUE: Uint8Array = utf8ToBytes('gossip-topic-tracker/noise/v1');
-/** DHLEN for X25519 (§12.1). */
-export const DH_BYTES = 32;
 /** HASHLEN for SHA-256 (§12.5). */
 export const HASH_BYTES = 32;
-/** Length of a ChaCha20-Poly1305 authentication tag (§12.3). */
-export const TAG_BYTES = 16;
 /** Largest Noise message (§3): handshake messages never exceed it. */
 export const NOISE_MAX_MESSAGE_BYTES = 65535;
 /** The reserved nonce 2^64-1 (§5.1): a CipherState whose `n` reaches it can no longer be used. */
@@ -81,7 +77,7 @@ function chachaNonce(n: bigint): Uint8Array {
  * @throws {TypeError} when `secretKey` is not a Uint8Array; {RangeError} when it is not 32 bytes.
  */
 export function x25519PublicKey(secretKey: Uint8Array, suite: CryptoSuite = nobleSuite): Uint8Array {
-  return suite.x25519PublicKey(abytes(secretKey, DH_BYTES, 'secretKey'));
+  return suite.x25519PublicKey(abytes(secretKey, KEY_BYTES, 'secretKey'));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -111,7 +107,7 @@ export class CipherState {
    * @throws {RangeError} on a bad key length.
    */
   constructor(key?: Uint8Array, suite: CryptoSuite = nobleSuite) {
-    this.#k = key === undefined ? undefined : copy(abytes(key, 32, 'key'));
+    this.#k = key === undefined ? undefined : copy(abytes(key, KEY_BYTES, 'key'));
     this.#suite = suite;
   }
 
@@ -149,7 +145,7 @@ export class CipherState {
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): DecryptResult {
     if (this.#k === undefined) return { ok: true, plaintext: copy(ciphertext) };
     if (this.#n >= MAX_NONCE) return { ok: false, reason: 'nonce-exhausted' };
-    if (ciphertext.length < TAG_BYTES) return { ok: false, reason: 'tampered' };
+    if (ciphertext.length < AEAD_TAG_BYTES) return { ok: false, reason: 'tampered' };
     const plaintext = this.#suite.aeadDecrypt(this.#k, chachaNonce(this.#n), ad, ciphertext);
     if (plaintext === undefined) return { ok: false, reason: 'tampered' };
     this.#n += 1n;
@@ -162,8 +158,8 @@ export class CipherState {
    */
   rekey(): void {
     if (this.#k === undefined) throw new NoiseStateError('rekey() needs a key');
-    const out = this.#suite.aeadEncrypt(this.#k, chachaNonce(MAX_NONCE), EMPTY, new Uint8Array(32));
-    this.#k = out.subarray(0, 32).slice();
+    const out = this.#suite.aeadEncrypt(this.#k, chachaNonce(MAX_NONCE), EMPTY, new Uint8Array(KEY_BYTES));
+    this.#k = out.subarray(0, KEY_BYTES).slice();
   }
 }
 
@@ -318,8 +314,8 @@ export class NoiseXX {
     this.role = opts.role;
     this.#suite = opts.crypto ?? nobleSuite;
     this.#ss = new SymmetricState(NOISE_PROTOCOL_NAME, this.#suite);
-    this.#s = copy(abytes(opts.staticSecretKey, DH_BYTES, 'staticSecretKey'));
-    this.#e = copy(abytes(opts.ephemeralSecretKey, DH_BYTES, 'ephemeralSecretKey'));
+    this.#s = copy(abytes(opts.staticSecretKey, KEY_BYTES, 'staticSecretKey'));
+    this.#e = copy(abytes(opts.ephemeralSecretKey, KEY_BYTES, 'ephemeralSecretKey'));
     this.#sPub = this.#suite.x25519PublicKey(this.#s);
     this.#ePub = this.#suite.x25519PublicKey(this.#e);
     this.#ss.mixHash(abytes(opts.prologue ?? NOISE_PROLOGUE, undefined, 'prologue'));
@@ -438,16 +434,16 @@ export class NoiseXX {
     let pos = 0;
     for (const token of m[1]) {
       if (token === 'e') {
-        if (message.length - pos < DH_BYTES) return { ok: false, reason: 'malformed' };
-        this.#re = message.slice(pos, pos + DH_BYTES);
-        pos += DH_BYTES;
+        if (message.length - pos < KEY_BYTES) return { ok: false, reason: 'malformed' };
+        this.#re = message.slice(pos, pos + KEY_BYTES);
+        pos += KEY_BYTES;
         this.#ss.mixHash(this.#re);
         // Refuse a low-order remote ephemeral now: every later DH of ours with it (ee, and es or se when
         // this side writes next) would give the all-zero output, and writes must not fail on remote bytes.
         this.#ee = this.#dh(this.#e, this.#re);
         if (this.#ee === undefined) return { ok: false, reason: 'bad-key' };
       } else if (token === 's') {
-        const len = DH_BYTES + (this.#ss.hasKey() ? TAG_BYTES : 0);
+        const len = KEY_BYTES + (this.#ss.hasKey() ? AEAD_TAG_BYTES : 0);
         if (message.length - pos < len) return { ok: false, reason: 'malformed' };
         const r = this.#ss.decryptAndHash(message.subarray(pos, pos + len));
         if (!r.ok) return { ok: false, reason: 'tampered' };
@@ -460,7 +456,7 @@ export class NoiseXX {
       }
     }
     const rest = message.subarray(pos);
-    if (this.#ss.hasKey() && rest.length < TAG_BYTES) return { ok: false, reason: 'malformed' };
+    if (this.#ss.hasKey() && rest.length < AEAD_TAG_BYTES) return { ok: false, reason: 'malformed' };
     const r = this.#ss.decryptAndHash(rest);
     if (!r.ok) return { ok: false, reason: 'tampered' };
     this.#advance();

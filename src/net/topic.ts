@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Address } from '../crypto/address.js';
+import { abytes } from '../crypto/utils.js';
 import { GttError } from '../errors.js';
 import {
   type AppEvent,
@@ -265,7 +266,7 @@ export class Topic extends EventEmitter<TopicEvents> {
   }
 
   #content(content: Uint8Array): Uint8Array {
-    if (!(content instanceof Uint8Array)) throw new TypeError('"content" expected Uint8Array');
+    abytes(content, undefined, 'content');
     const max = this.#driver.maxContentBytes;
     if (content.length > max) {
       throw new RangeError(`"content" expected at most ${max} bytes, got length=${content.length}`);

@@ -54,7 +54,7 @@ import {
   resolvePolicy,
 } from '../crypto/address-policy.js';
 import type { KeyPair } from '../crypto/keys.js';
-import type { CryptoSuite } from '../crypto/suite.js';
+import { AEAD_TAG_BYTES, type CryptoSuite } from '../crypto/suite.js';
 import { GttError } from '../errors.js';
 import { defaultSuite } from '../native/crypto.js';
 import type { DisconnectCause, PeerId } from '../proto/types.js';
@@ -70,7 +70,6 @@ import { type AdmitRefusal, ConnectionManager, type Slot } from './conn-manager.
 import { Connection } from './connection.js';
 import { MAX_HANDSHAKE_MESSAGE_BYTES } from './handshake.js';
 import { BanList, DialBounds, type DialRefusal } from './limits.js';
-import { TAG_BYTES } from './noise.js';
 
 /**
  * Why a dial failed before any socket: the peer is banned, the application refused it (its
@@ -898,7 +897,7 @@ export class Transport extends EventEmitter<TransportEvents> {
   }
 
   #maxPayload(): number {
-    return Math.max(this.config.maxFrameBytes + TAG_BYTES, MAX_HANDSHAKE_MESSAGE_BYTES);
+    return Math.max(this.config.maxFrameBytes + AEAD_TAG_BYTES, MAX_HANDSHAKE_MESSAGE_BYTES);
   }
 
   #counters(): ConnectionCounters {

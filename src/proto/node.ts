@@ -9,7 +9,7 @@
  * checks are also `chargeFrame`, which a driver calls on the frame's size before decoding it, so that
  * a frame over budget costs no decoding and tells the driver how long to stop reading its sender.
  */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { abytes, bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { GttError } from '../errors.js';
 import { Guard } from './budget.js';
 import { type ProtoConfig, type ProtoOptions, parseProtoConfig } from './config.js';
@@ -28,7 +28,7 @@ import {
   type PeerId,
   type TopicKey,
 } from './types.js';
-import { frameSize } from './wire.js';
+import { frameSize, ID_BYTES } from './wire.js';
 
 const HEX_ID = /^[0-9a-f]{64}$/;
 const U64_MASK = (1n << 64n) - 1n;
@@ -113,6 +113,7 @@ export class GossipNode {
   /**
    * @throws {GttError} `INVALID_CONFIG` when the config is invalid, or signatures are on without
    *   `sign` and `verify`.
+   * @throws {TypeError} when `me` is neither a string nor a Uint8Array.
    * @throws {RangeError} when `me` is not 32 bytes / 64 lower-case hex characters.
    */
   constructor(opts: GossipNodeOptions) {
@@ -122,9 +123,7 @@ export class GossipNode {
         throw new RangeError(`"me" expected 64 lower-case hex characters, got "${opts.me}"`);
       this.id = opts.me;
     } else {
-      if (opts.me.length !== 32)
-        throw new RangeError(`"me" expected Uint8Array of length 32, got length=${opts.me.length}`);
-      this.id = bytesToHex(opts.me);
+      this.id = bytesToHex(abytes(opts.me, ID_BYTES, 'me'));
     }
     this.idBytes = hexToBytes(this.id);
     if (this.config.plumtree.signatures && (opts.sign === undefined || opts.verify === undefined)) {

@@ -127,9 +127,6 @@ export type Message =
   | GraftMessage
   | PruneMessage;
 
-/** Message kinds that carry a payload (counted by RMR); the others are control messages. */
-export const isPayloadMessage = (m: Message): m is GossipMessage => m.type === 'gossip';
-
 // ---------------------------------------------------------------------------------------------------
 // Timers: data the driver schedules and hands back (the core sets no timer itself)
 

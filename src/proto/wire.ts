@@ -11,7 +11,7 @@
  * ```
  * Integers are big-endian. A decoder accepts exactly one frame: trailing bytes are `malformed`.
  */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { abytes, bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PEER_DATA_BYTES } from './config.js';
 import { assertNever, type IHaveEntry, type Message, type PeerInfo, type TopicKey } from './types.js';
 
@@ -20,9 +20,13 @@ import { assertNever, type IHaveEntry, type Message, type PeerInfo, type TopicKe
  * a node of version 1 counts our frames as `unknown-version`, and we count its.
  */
 export const WIRE_VERSION = 2;
-/** Length of peer ids, topic hashes and message ids. */
+/**
+ * Length of peer ids (Ed25519 public keys), topic hashes and message ids. src/proto imports no other
+ * layer, so this and `SIGNATURE_BYTES` are the copies of `KEY_BYTES` and `SIGNATURE_BYTES` of
+ * src/crypto/suite.ts that the gossip core keeps; test/proto/wire.test.ts checks they agree.
+ */
 export const ID_BYTES = 32;
-/** Length of an origin signature. */
+/** Length of an origin signature (Ed25519). */
 export const SIGNATURE_BYTES = 64;
 /** version, kind, topic. */
 export const FRAME_HEADER_BYTES = 2 + ID_BYTES;
@@ -172,9 +176,13 @@ export function frameSize(message: Message): number {
   return FRAME_HEADER_BYTES + body;
 }
 
+/**
+ * `aint` of src/crypto/utils.ts with its message, for encoder inputs (src/proto imports no other layer;
+ * byte arrays use noble's `abytes`, which gives the same messages).
+ */
 function aint(n: number, max: number, title: string): void {
   if (!Number.isInteger(n) || n < 0 || n > max) {
-    throw new RangeError(`"${title}" expected an integer in 0..${max}, got ${n}`);
+    throw new RangeError(`"${title}" expected integer in [0, ${max}], got ${n}`);
   }
 }
 
@@ -231,11 +239,7 @@ export function encodeFrame(topic: TopicKey, message: Message): Uint8Array {
       writePeers(w, m.peers);
       break;
     case 'gossip': {
-      if (m.signature !== undefined && m.signature.length !== SIGNATURE_BYTES) {
-        throw new RangeError(
-          `"signature" expected Uint8Array of length 64, got length=${m.signature.length}`,
-        );
-      }
+      if (m.signature !== undefined) abytes(m.signature, SIGNATURE_BYTES, 'signature');
       if (m.seq < 0n || m.seq > U64_MAX) throw new RangeError(`"seq" expected a u64, got ${m.seq}`);
       aint(m.hops, MAX_HOPS, 'hops');
       aint(m.sentAt, MAX_SENT_AT, 'sentAt');

@@ -41,7 +41,7 @@ import {
 } from '../crypto/index.js';
 import { Lru } from '../crypto/lru.js';
 import type { Dht, FoundValue, GetAllResult, LookupNode } from '../dht/index.js';
-import { targetOf } from '../dht/index.js';
+import { compareDistance, targetOf } from '../dht/index.js';
 import { throwIfAborted } from '../errors.js';
 import {
   checkRecordStoreOptions,
@@ -342,7 +342,8 @@ export class RecordStore {
    * Signs, seals and stores our record for `minute` (default: the clock's current minute).
    * Skips when the minute already shows `maxRecordsPerMinute` records of others and none of ours (a
    * refresh of our own record is always allowed). Pass `read` when the
-   * caller has just read the minute, to save the four lookups.
+   * caller has just read the minute, to save the four lookups; a read at most `RESPONDERS_REUSE_MS` old
+   * also lends its responders, and the put stores on them without walking again.
    * Failures to store are returned (`status: 'failed'`), not thrown.
    * `onRecord` sees the records of others that the put's own walk came across (each publisher once):
    * a put walks to the slot's closest nodes with `get` queries, so it reads the slot as a side effect,
@@ -356,8 +357,6 @@ export class RecordStore {
       signal?: AbortSignal;
       read?: ReadResult;
       onRecord?: (record: StoredRecord) => void;
-      /** Store on a fresh `read`'s responders without walking again (default true; see `onRecord`). */
-      reuseResponders?: boolean;
       /**
        * Store nothing once the put's walk came across a record of another publisher, or a node
        * refused ours for holding another item (a conflict: 301, 302, or a libtorrent node whose
@@ -413,7 +412,7 @@ export class RecordStore {
       return { status: 'skipped', reason: 'others-found', minute, others: othersFound } as const;
     };
     // A read this fresh found the slots' closest nodes already: store on them without walking again.
-    const fresh = (opts.reuseResponders ?? true) && this.#now() - view.readAtMs <= RESPONDERS_REUSE_MS;
+    const fresh = this.#now() - view.readAtMs <= RESPONDERS_REUSE_MS;
     for (const slot of this.#slotOrder(view)) {
       const salt = keys.salts[slot]!;
       const target = targetOf(keys.slotPublicKey, salt);
@@ -556,15 +555,6 @@ function slotNodes(read: ReadResult | undefined, slot: number): LookupNode[] | u
 /** The `n` nodes closest to `target` by XOR distance (BEP 5). */
 function closest(nodes: readonly LookupNode[], target: Uint8Array, n: number): LookupNode[] {
   return [...nodes].sort((a, b) => compareDistance(a.id, b.id, target)).slice(0, n);
-}
-
-function compareDistance(a: Uint8Array, b: Uint8Array, target: Uint8Array): number {
-  for (let i = 0; i < target.length; i++) {
-    const da = (a[i] ?? 0) ^ (target[i] ?? 0);
-    const db = (b[i] ?? 0) ^ (target[i] ?? 0);
-    if (da !== db) return da - db;
-  }
-  return 0;
 }
 
 function bump<K extends string>(counts: Partial<Record<K, number>>, key: K, by = 1): void {

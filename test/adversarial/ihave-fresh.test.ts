@@ -7,7 +7,7 @@
  * stay bounded, it stays alive, and honest broadcasts keep crossing it (≥ 99 %).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { TAG_BYTES } from '../../src/net/noise.js';
+import { AEAD_TAG_BYTES } from '../../src/crypto/suite.js';
 import { DEFAULT_MAX_MISSING } from '../../src/proto/config.js';
 import { encodeFrame } from '../../src/proto/wire.js';
 import { expectAttackBounds } from './bounds.js';
@@ -51,7 +51,8 @@ describe('adversarial: IHAVE with fresh unknown ids', () => {
     const graftsSent = num(proto(last).graftsSent) - num(proto(r.baseline).graftsSent);
     // Bytes of the GRAFTs the attacker got per byte it sent: a sealed GRAFT(id) is its gossip frame
     // plus the transport's type byte and AEAD tag.
-    const graftFrameBytes = encodeFrame(lab.topic, { type: 'graft', id: lab.topic }).length + 1 + TAG_BYTES;
+    const graftFrameBytes =
+      encodeFrame(lab.topic, { type: 'graft', id: lab.topic }).length + 1 + AEAD_TAG_BYTES;
     const amplification = c.bytesSent > 0 ? (grafts * graftFrameBytes) / c.bytesSent : 0;
     console.log(
       `${summary(r)}; victim sent ${graftsSent} GRAFTs (${grafts} reached the attacker: ` +

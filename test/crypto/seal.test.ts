@@ -15,6 +15,7 @@ import {
   sealRecord,
   signRecord,
 } from '../../src/crypto/index.js';
+import { MAX_VALUE_BYTES } from '../../src/dht/bep44.js';
 import {
   bytes,
   keysAt,
@@ -65,6 +66,8 @@ describe('sealRecord', () => {
     // A bencoded BEP 44 value "<len>:<bytes>" must stay within 1000 bytes.
     expect(`${sealed.length}:`.length + sealed.length).toBeLessThanOrEqual(1000);
     expect(openRecord(sealed, KEYS).ok).toBe(true);
+    // src/crypto may not import src/dht: the two copies of the bound agree.
+    expect(MAX_SEALED_RECORD_BYTES).toBe(MAX_VALUE_BYTES);
   });
 
   it('refuses to seal under keys of another topic or minute', () => {

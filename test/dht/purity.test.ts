@@ -1,8 +1,8 @@
 /**
  * House rules 1 and 4 for src/dht's pure modules: the BEP 44 codec, the BEP 5 walk state, the round-trip
  * estimator, the item store, the per-IP rate table and the put retry policy. They import only @noble,
- * src/crypto and each other; the I/O files (`krpc.ts`, `walk.ts`, `put.ts`, `serve.ts`, `dht.ts`, …)
- * drive them.
+ * src/crypto (its asserters included) and each other; the I/O files (`krpc.ts`, `walk.ts`, `put.ts`,
+ * `serve.ts`, `dht.ts`, …) drive them.
  */
 import { describePureLayer } from '../helpers/purity.js';
 
@@ -13,7 +13,7 @@ describePureLayer(
   new URL('../../src/dht/', import.meta.url),
   [
     /^@noble\/hashes\/(?:legacy|utils)\.js$/,
-    /^\.\.\/crypto\/(?:lru|suite)\.js$/,
+    /^\.\.\/crypto\/(?:lru|suite|utils)\.js$/,
     /^\.\/(?:bep44|lookup|put-retry|rtt|server-blocker|store)\.js$/,
   ],
   PURE,

@@ -5,5 +5,5 @@ describePureLayer(
   'src/proto',
   new URL('../../src/proto/', import.meta.url),
   [/^@noble\/hashes\/(?:sha2|utils)\.js$/, /^zod$/, /^\.\.\/errors\.js$/, /^\.\/[a-z-]+\.js$/],
-  ['node.ts', 'hyparview.ts', 'plumtree.ts', 'wire.ts', 'config.ts', 'rng.ts', 'budget.ts'],
+  ['node.ts', 'hyparview.ts', 'plumtree.ts', 'wire.ts', 'config.ts', 'rng.ts', 'budget.ts', 'heap.ts'],
 );

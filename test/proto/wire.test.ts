@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SIGNATURE_BYTES as CRYPTO_SIGNATURE_BYTES, KEY_BYTES } from '../../src/crypto/suite.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   decodeFrame,
@@ -10,6 +11,7 @@ import {
   type Message,
   WIRE_VERSION,
 } from '../../src/proto/index.js';
+import { ID_BYTES, SIGNATURE_BYTES } from '../../src/proto/wire.js';
 
 const hexId = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
 const data = fc.option(fc.uint8Array({ minLength: 1, maxLength: 40 }), { nil: undefined });
@@ -160,6 +162,11 @@ describe('wire codec', () => {
     expect(() => encodeFrame('AB'.repeat(32), { type: 'prune' })).toThrow(RangeError);
     expect(() =>
       encodeFrame('ab'.repeat(32), { type: 'forward-join', peer: 'ab'.repeat(32), ttl: 256 }),
-    ).toThrow(RangeError);
+    ).toThrow(new RangeError('"ttl" expected integer in [0, 255], got 256'));
+  });
+
+  it('keeps the sizes src/crypto/suite.ts defines (src/proto imports no other layer)', () => {
+    expect(ID_BYTES).toBe(KEY_BYTES);
+    expect(SIGNATURE_BYTES).toBe(CRYPTO_SIGNATURE_BYTES);
   });
 });

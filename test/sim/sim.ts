@@ -11,6 +11,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { DeadlineHeap } from '../../src/proto/heap.js';
 import {
   createRng,
   decodeFrame,
@@ -25,7 +26,6 @@ import {
   type TopicKey,
   type VerifyFn,
 } from '../../src/proto/index.js';
-import { Heap } from './heap.js';
 
 /** The SEED environment variable, or a fixed default. */
 export const DEFAULT_SEED = Number(process.env.SEED ?? 1);
@@ -49,7 +49,6 @@ export interface SimOptions {
 
 interface QueueItem {
   at: number;
-  seq: number;
   node: number;
   event: InEvent;
   /** Encoded frame when `wire` is on. */
@@ -112,8 +111,7 @@ export class Sim {
   readonly bans: Array<{ at: number; by: number; peer: PeerId; reason: string }> = [];
   /** Deliveries of app events per node, for tests that look at them. */
   onEmit: ((node: number, event: OutEvent & { type: 'emit' }) => void) | undefined;
-  private readonly queue = new Heap<QueueItem>();
-  private seq = 0;
+  private readonly queue = new DeadlineHeap<QueueItem>();
   private readonly seed: number;
   private readonly latMin: number;
   private readonly latMax: number;
@@ -385,12 +383,11 @@ export class Sim {
         }
         const item: QueueItem = {
           at: this.now + this.latency(i, j),
-          seq: this.seq++,
           node: j,
           event: { type: 'recv', from: this.ids[i]!, topic: e.topic, message: m },
         };
         if (this.opts.wire) item.frame = encodeFrame(e.topic, m);
-        this.queue.push(item);
+        this.queue.push(item.at, item);
         return;
       }
       case 'emit': {
@@ -418,7 +415,7 @@ export class Sim {
   }
 
   private schedule(node: number, at: number, event: InEvent): void {
-    this.queue.push({ at, seq: this.seq++, node, event });
+    this.queue.push(at, { at, node, event });
   }
 
   private notifyCut(a: number, b: number): void {

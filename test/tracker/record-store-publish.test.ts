@@ -203,8 +203,8 @@ describe('publish', () => {
     const seen: string[] = [];
     const putsBefore = nodes[3]!.stats.putsSent;
     const result = await late.store.publish(contentFor(1), {
-      read: emptyView,
-      reuseResponders: false,
+      // A minute-old read: too old to lend its responders, so the put walks (and meets `early`).
+      read: { ...emptyView, readAtMs: emptyView.readAtMs - 60_000 },
       skipIfOthersFound: true,
       onRecord: (r) => seen.push(hex(r.publisher)),
     });
