@@ -9,10 +9,7 @@
  *
  * The file is then formatted with the repository's biome config so that `biome check .` stays clean.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { keyPairFromSeed, TopicId } from '../src/crypto/index.js';
 import { nobleSuite } from '../src/crypto/suite.js';
 import {
@@ -25,6 +22,7 @@ import {
   WIRE_VERSION,
 } from '../src/proto/index.js';
 import { ed25519PublicKey, ed25519Sign, hex, u64be, unhex, utf8 } from '../test/crypto/reference.js';
+import { writeVectorFile } from './vector-file.js';
 
 const OUT = new URL('../test/vectors/gossip-v2.json', import.meta.url);
 
@@ -172,13 +170,4 @@ const file = {
   vectors,
 };
 
-const path = fileURLToPath(OUT);
-writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
-execFileSync(
-  fileURLToPath(new URL('../node_modules/.bin/biome', import.meta.url)),
-  ['format', '--write', path],
-  {
-    stdio: 'inherit',
-  },
-);
-console.log(`wrote ${vectors.length} vectors to ${path}`);
+writeVectorFile(OUT, file, vectors.length);

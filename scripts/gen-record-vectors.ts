@@ -7,9 +7,6 @@
  *
  * The file is then formatted with the repository's biome config so that `biome check .` stays clean.
  */
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   deriveMinuteKeys,
   encodeRecordBody,
@@ -31,6 +28,7 @@ import {
   type VectorInput,
   xchachaEncrypt,
 } from '../test/crypto/reference.js';
+import { writeVectorFile } from './vector-file.js';
 
 const OUT = new URL('../test/vectors/record-v1.json', import.meta.url);
 
@@ -221,13 +219,4 @@ const file = {
   vectors,
 };
 
-const path = fileURLToPath(OUT);
-writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
-execFileSync(
-  fileURLToPath(new URL('../node_modules/.bin/biome', import.meta.url)),
-  ['format', '--write', path],
-  {
-    stdio: 'inherit',
-  },
-);
-console.log(`wrote ${vectors.length} vectors to ${path}`);
+writeVectorFile(OUT, file, vectors.length);
