@@ -99,7 +99,7 @@ export interface PutOptions {
    * on them without a walk of its own. Tokens stay valid for 5–10 minutes (bittorrent-dht rotates its
    * secret every 5, libtorrent accepts the last two), so a read a few seconds old saves one walk. If
    * that attempt falls short for any reason but a conflict, a normal attempt (walk, then put) follows
-   * at once, without counting as a retry.
+   * at once, with no wait; it counts toward `retries` (`put-retry.ts`).
    */
   readonly responders?: readonly LookupNode[];
 }

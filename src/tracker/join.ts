@@ -32,7 +32,10 @@ export interface JoinTopicOptions {
   rotation?: SecretRotation;
   /** Our identity (default: the gossip's, or a fresh random one). */
   keyPair?: KeyPair;
-  /** Aborts the join (and closes what was created for it). */
+  /**
+   * Closes the topic (and what was created for it) when it aborts: before joining, `joinTopic` then
+   * rejects with `ABORTED`; after joining too, so one signal can bound the topic's whole life.
+   */
   signal?: AbortSignal;
   /** Resolve once joined (default `true`); `false` resolves at once and bootstraps in the background. */
   wait?: boolean;
