@@ -30,6 +30,11 @@ export class Lru<K, V> {
     return v;
   }
 
+  /** The value of `key` without making it the most recently used; undefined when absent. */
+  peek(key: K): V | undefined {
+    return this.#map.get(key);
+  }
+
   /** Sets `key` (the most recently used now), dropping the least recently used entry when full. */
   set(key: K, value: V): void {
     this.#map.delete(key);

@@ -137,7 +137,7 @@ export class ExternalAddressVotes {
     if (claim.port === 0 || !USABLE.has(classifyHost(claim.host))) return 'unusable-address';
     const group = voterGroup(voter.host, voter.port);
     if (group === undefined) return 'voter-not-ipv4';
-    const before = this.#votes.get(group);
+    const before = this.#votes.peek(group);
     this.#votes.set(group, { host: claim.host, port: claim.port, atMs: nowMs });
     // Most votes repeat their group's last one (every reply of a walk carries `ip`): such a vote cannot
     // change the outcome until some vote expires, so the tally waits until then.
@@ -223,7 +223,8 @@ export class Reachability {
    * whether it was such a query.
    */
   received(host: string): boolean {
-    if (this.#contacted.get(host) !== undefined) return false;
+    // A peek: being queried by a host does not make it more recently contacted (only `sent` does).
+    if (this.#contacted.peek(host) !== undefined) return false;
     this.#reachable = true;
     return true;
   }

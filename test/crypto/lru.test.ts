@@ -15,6 +15,17 @@ describe('Lru', () => {
     expect(lru.get('c')).toBe(3);
   });
 
+  it('peek reads a value without making it the most recent', () => {
+    const lru = new Lru<string, number>(2);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    expect(lru.peek('a')).toBe(1); // a stays the least recent: it goes next
+    expect(lru.peek('z')).toBeUndefined();
+    lru.set('c', 3);
+    expect(lru.peek('a')).toBeUndefined();
+    expect(lru.peek('b')).toBe(2);
+  });
+
   it('setting a key again replaces its value and makes it the most recent', () => {
     const lru = new Lru<string, number>(2);
     lru.set('a', 1);
