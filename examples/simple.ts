@@ -8,7 +8,7 @@
  * reads the others', exactly as two apps on two machines would.
  */
 import { randomBytes } from 'node:crypto';
-import { createTestnet, joinTopic } from '../src/index.js';
+import { createNode, createTestnet } from '../src/index.js';
 
 // A real app would leave `dht` at its default (the public mainline routers). An example must not
 // depend on the internet, so unless told otherwise it starts a few DHT nodes on 127.0.0.1.
@@ -16,15 +16,18 @@ const flag = process.argv.indexOf('--bootstrap');
 const testnet = flag === -1 ? await createTestnet({ nodes: 10 }) : undefined;
 const bootstrap = testnet?.bootstrap ?? [process.argv[flag + 1]!];
 const options = testnet
-  ? { dht: { bootstrap, host: '127.0.0.1' }, gossip: { listen: { host: '127.0.0.1', port: 0 } } }
+  ? { dht: { bootstrap, host: '127.0.0.1' }, listen: '127.0.0.1:0' }
   : { dht: { bootstrap } };
 
 // A fresh name per run: on a long-lived DHT (`--bootstrap`) the records of an earlier run linger for
 // a minute or two, and we want these two peers to find each other, not a ghost.
 const name = `simple-example-${randomBytes(4).toString('hex')}`;
 
-// joinTopic resolves once the peer has a neighbour, so both are in the mesh when this returns.
-const [alice, bob] = await Promise.all([joinTopic(name, options), joinTopic(name, options)]);
+// One node per peer (a node holds one DHT node and one listener for as many topics as it joins).
+// join() returns the topic at once; joined() resolves once it has a neighbour.
+const [a, b] = await Promise.all([createNode(options), createNode(options)]);
+const [alice, bob] = [a.join(name), b.join(name)];
+await Promise.all([alice.joined(), bob.joined()]);
 
 const received = new Promise<string>((resolve) =>
   bob.once('message', (m) => resolve(new TextDecoder().decode(m.content))),
@@ -32,7 +35,7 @@ const received = new Promise<string>((resolve) =>
 alice.broadcast(new TextEncoder().encode('hello from alice'));
 console.log(`bob received: ${await received}`);
 
-// close() leaves the mesh and stops the DHT node and listener joinTopic started; then nothing keeps
-// the process alive.
-await Promise.all([alice.close(), bob.close()]);
+// close() leaves every topic and stops the node's DHT node and listener; then nothing keeps the
+// process alive.
+await Promise.all([a.close(), b.close()]);
 await testnet?.close();

@@ -76,36 +76,23 @@ export function manualClock(startMs: number): ManualClock {
   };
 }
 
-/** Subscribes `fire` to some event; returns the unsubscribe function. */
-export type Wake = (fire: () => void) => () => void;
-
 /**
- * Resolves after `ms` of `clock` time, or as soon as `signal` aborts or `wake` fires, whichever comes
- * first; never rejects. Returns which one ended the wait, and leaves no timer, listener or subscription
- * behind either way.
+ * Resolves after `ms` of `clock` time, or as soon as `signal` aborts, whichever comes first; never
+ * rejects. Returns which one ended the wait, and leaves no timer or listener behind either way.
  */
-export function sleep(
-  clock: Clock,
-  ms: number,
-  signal?: AbortSignal,
-  wake?: Wake,
-): Promise<'timeout' | 'aborted' | 'woken'> {
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<'timeout' | 'aborted'> {
   if (signal?.aborted) return Promise.resolve('aborted');
   return new Promise((resolve) => {
     let done = false;
-    let unsubscribe: (() => void) | undefined;
-    const finish = (how: 'timeout' | 'aborted' | 'woken') => {
+    const finish = (how: 'timeout' | 'aborted') => {
       if (done) return;
       done = true;
       timer.cancel();
       signal?.removeEventListener('abort', onAbort);
-      unsubscribe?.();
       resolve(how);
     };
     const onAbort = () => finish('aborted');
     const timer = clock.setTimeout(() => finish('timeout'), ms);
     signal?.addEventListener('abort', onAbort, { once: true });
-    unsubscribe = wake?.(() => finish('woken'));
-    if (done) unsubscribe?.();
   });
 }
