@@ -1,7 +1,8 @@
 /**
  * The actor's one timer structure: the pure deadline heap of src/proto/heap.ts (ordered by time, then
- * insertion) behind a single Node timer armed for the earliest one (iroh-gossip's timer map; timers are data, ARCHITECTURE.md "Gossip core"). The
- * Node timer is unref'd: sockets keep a live node's process alive, not its protocol timers.
+ * insertion) behind a single Node timer armed for the earliest one (iroh-gossip's timer map; timers
+ * are data, ARCHITECTURE.md "Gossip core"). The Node timer is unref'd: sockets keep a live node's
+ * process alive, not its protocol timers.
  */
 
 import { DeadlineHeap } from '../proto/heap.js';
