@@ -36,7 +36,7 @@ export class VerifiedItems {
 
   /** Checks an item's signature (`target`: hex), once per distinct item while it stays cached. */
   verify = (item: MutableItem, target: string): boolean => {
-    const key = `${target}|${item.seq}|${bytesToHex(item.signature)}`;
+    const key = `${target}|${item.seq}|${latin1(item.signature)}`;
     const known = this.#verified.get(key);
     if (known !== undefined && equalBytes(known, item.value)) return true;
     if (!verifyMutable(item, this.#suite)) return false;
@@ -117,8 +117,15 @@ export class Collector {
       this.#stats.valuesRejected[invalid] = (this.#stats.valuesRejected[invalid] ?? 0) + 1;
     }
     if (token) {
-      const node: LookupNode = { ...from, token: new Uint8Array(token) };
-      this.#nodes.push(found ? { ...node, item: found } : invalid ? { ...node, invalid } : node);
+      const { id, host, port } = from;
+      const copy = new Uint8Array(token);
+      this.#nodes.push(
+        found
+          ? { id, host, port, token: copy, item: found }
+          : invalid
+            ? { id, host, port, token: copy, invalid }
+            : { id, host, port, token: copy },
+      );
     }
     if (isNew && found) this.#onValue?.(found);
   }
@@ -141,7 +148,13 @@ export class Collector {
 }
 
 function itemKey(item: MutableItem): string {
-  return `${item.seq}:${bytesToHex(item.signature)}:${bytesToHex(item.value)}`;
+  // latin1: one char per byte, decoded natively (every reply holding a value needs its key; a signature
+  // is always 64 bytes, so the fields cannot run into each other).
+  return `${item.seq}:${latin1(item.signature)}${latin1(item.value)}`;
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 export function sameItem(a: MutableItem, b: MutableItem): boolean {

@@ -75,11 +75,18 @@ export function encodeCompactAddress(host: string, port: number): Uint8Array {
   return Uint8Array.of(...bytes, port >> 8, port & 0xff);
 }
 
+function sameBytes(a: unknown, b: Uint8Array | undefined): boolean {
+  if (!(a instanceof Uint8Array) || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The voter group of a responder: its IPv4 /16, or its `host:port` on loopback; undefined otherwise. */
 export function voterGroup(host: string, port: number): string | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
   if (!m) return undefined;
-  return classifyHost(host) === 'loopback' ? `${host}:${port}` : `${m[1]}.${m[2]}/16`;
+  // 127.0.0.0/8 is loopback (hosts here come from sockets: canonical dotted quads).
+  return m[1] === '127' ? `${host}:${port}` : `${m[1]}.${m[2]}/16`;
 }
 
 interface Vote {
@@ -96,6 +103,9 @@ export class ExternalAddressVotes {
   #current: ExternalAddress | undefined;
   /** When the oldest vote counted by the last tally expires: until then a repeated vote changes nothing. */
   #tallyValidUntilMs = Number.NEGATIVE_INFINITY;
+  /** The last counted claim's raw bytes and its decoding. */
+  #lastIp: Uint8Array | undefined;
+  #lastClaim: { host: string; port: number } | undefined;
 
   /** @throws {RangeError} on a count below 1 or a negative ttl. */
   constructor({
@@ -132,9 +142,17 @@ export class ExternalAddressVotes {
     ip: unknown,
     nowMs: number,
   ): 'changed' | VoteReject | undefined {
-    const claim = decodeCompactAddress(ip);
-    if (claim === undefined) return 'malformed';
-    if (claim.port === 0 || !USABLE.has(classifyHost(claim.host))) return 'unusable-address';
+    // Nearly every claim repeats the one before (the voters see the same address of ours): decode and
+    // classify a claim only when its bytes differ from the last one's.
+    let claim = this.#lastClaim;
+    if (claim === undefined || !sameBytes(ip, this.#lastIp)) {
+      const decoded = decodeCompactAddress(ip);
+      if (decoded === undefined) return 'malformed';
+      if (decoded.port === 0 || !USABLE.has(classifyHost(decoded.host))) return 'unusable-address';
+      claim = decoded;
+      this.#lastIp = Uint8Array.from(ip as Uint8Array);
+      this.#lastClaim = claim;
+    }
     const group = voterGroup(voter.host, voter.port);
     if (group === undefined) return 'voter-not-ipv4';
     const before = this.#votes.peek(group);

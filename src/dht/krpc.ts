@@ -308,6 +308,9 @@ export class KrpcNode implements KrpcResponder {
   }
 }
 
+/** Queriers' hosts whose address bytes the reply path remembers: as many as the token memo's hosts. */
+const REPLY_HOSTS_MEMO = TOKEN_MEMO_MAX;
+
 /** A Buffer over the same bytes (bencode encodes Buffers as byte strings). */
 export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -318,11 +321,24 @@ export function toBuffer(bytes: Uint8Array): Buffer {
  * k-rpc-socket's `response` and `error` build them, then its `send`.
  */
 function replyPath(socket: SocketInternals): void {
+  // The 4 address bytes of recent queriers' hosts (null: not IPv4): every reply needs them, and
+  // parsing the host of each was a visible share of a serving node's CPU.
+  const octets = new Lru<string, Buffer | null>(REPLY_HOSTS_MEMO);
   const sendReply = (peer: Peer, message: Record<string, unknown>, cb: unknown): void => {
     // BEP 42: tell the querier its address as we see it (behind a NAT: the NAT's, and the port it
     // mapped), so that networks of our nodes teach it as libtorrent's do.
     const host = hostOf(peer);
-    if (isIPv4(host)) message.ip = toBuffer(encodeCompactAddress(host, peer.port));
+    let bytes = octets.peek(host);
+    if (bytes === undefined) {
+      bytes = isIPv4(host) ? toBuffer(encodeCompactAddress(host, 0).subarray(0, 4)) : null;
+      octets.set(host, bytes);
+    }
+    if (bytes !== null) {
+      const ip = Buffer.allocUnsafe(6);
+      bytes.copy(ip, 0);
+      ip.writeUInt16BE(peer.port & 0xffff, 4);
+      message.ip = ip;
+    }
     socket.send(peer, message, cb);
   };
   socket.response = (peer, query, r, cb) => sendReply(peer, { t: query.t, y: 'r', r }, cb);
@@ -429,25 +445,24 @@ function guardSocket(
   const query = krpcSocket.query.bind(krpcSocket);
   krpcSocket.query = (node, message, cb) => {
     observer.sent(node.host);
-    return query(node, message, (...args) => {
+    return query(node, message, (error, reply, rinfo) => {
       if (reading) {
         solicited = true;
-        // (error, message, rinfo): a reply or a KRPC error, either may carry BEP 42 `ip`.
-        const [, reply, rinfo] = args as [unknown, { ip?: unknown } | null, RemoteInfo | undefined];
-        if (rinfo) observer.replied(rinfo, reply?.ip);
+        // A reply or a KRPC error: either may carry BEP 42 `ip`.
+        if (rinfo) observer.replied(rinfo, (reply as { ip?: unknown } | null | undefined)?.ip);
       }
-      cb?.(...args);
+      cb?.(error, reply, rinfo);
     });
   };
 
   const onResponse = krpcSocket.listeners('response') as Listener[];
   krpcSocket.removeAllListeners('response');
-  krpcSocket.on('response', (...args: unknown[]) => {
+  krpcSocket.on('response', (message: unknown, rinfo: unknown) => {
     if (!(reading && solicited)) {
       stats.unsolicitedResponses++;
       return;
     }
-    for (const listener of onResponse) listener(...args);
+    for (const listener of onResponse) listener(message, rinfo);
   });
 
   const onQuery = krpcSocket.listeners('query') as Listener[];

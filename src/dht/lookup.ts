@@ -105,7 +105,7 @@ export interface LookupIgnored {
  */
 export class IpDiversity {
   readonly #maxPerPrefix: number;
-  readonly #addresses = new Set<string>();
+  readonly #addresses = new Set<number | string>();
   readonly #prefixes = new Map<string, number>();
 
   constructor(maxPerPrefix: number) {
@@ -140,8 +140,8 @@ export function isLoopback(host: string): boolean {
   return host.startsWith('127.');
 }
 
-function diversityKey(host: string, port: number): string {
-  return isLoopback(host) ? `${host}:${port}` : host;
+function diversityKey(host: string, port: number): number | string {
+  return isLoopback(host) ? addressKey({ host, port }) : host;
 }
 
 function prefixKey(host: string): string | undefined {
@@ -347,9 +347,7 @@ export class Lookup {
       }
     }
     // Closest first, so the contacts a reply may add are its best ones.
-    const offered = [...nodes].sort((a, b) =>
-      a.id && b.id ? compareDistance(a.id, b.id, this.#target) : a.id ? -1 : b.id ? 1 : 0,
-    );
+    const offered = byDistance(nodes, this.#target);
     const referrals = { taken: [] as Candidate[], answered: 0, failed: 0 };
     for (const contact of offered) {
       if (referrals.taken.length >= this.#maxPerReply) {
@@ -441,6 +439,26 @@ export function compareDistance(a: Uint8Array, b: Uint8Array, target: Uint8Array
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/**
+ * `nodes` closest to `target` first, those without an id last (in their order). Sorted on the first 4
+ * bytes of the XOR distance as one number, the whole distance only on a tie: every reply of a walk is
+ * sorted, and a byte-wise comparison per pair was a visible share of a walk's CPU.
+ */
+function byDistance(nodes: Iterable<Contact>, target: Uint8Array): Contact[] {
+  const ranked: { c: Contact; d: number }[] = [];
+  const unranked: Contact[] = [];
+  const t = ((target[0]! << 24) | (target[1]! << 16) | (target[2]! << 8) | target[3]!) >>> 0;
+  for (const c of nodes) {
+    const id = c.id;
+    if (id === undefined || id.length < 4) unranked.push(c);
+    else ranked.push({ c, d: (((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) ^ t) >>> 0 });
+  }
+  ranked.sort((a, b) => a.d - b.d || compareDistance(a.c.id!, b.c.id!, target));
+  const out = ranked.map((r) => r.c);
+  for (const c of unranked) out.push(c);
+  return out;
 }
 
 /**

@@ -167,12 +167,13 @@ export function createItemServer(
   const hashToken = (host: string, target: Buffer, secret: Buffer): Buffer =>
     createHash('sha1').update(secret).update(host).update(target).digest();
   // The current secret's tokens, by asker and target: a reader polls the same targets, and a put
-  // follows its own get.
+  // follows its own get. A hit is a peek: a token costs one SHA-1 to make again, so the memo drops
+  // the oldest made rather than pay a reorder on every reply.
   const memo = new Lru<string, { secret: Buffer; token: Buffer }>(TOKEN_MEMO_MAX);
   const currentToken = (host: string, target: Buffer): Buffer => {
     const secret = node.tokenSecrets()[0];
     const key = `${host}/${target.toString('latin1')}`;
-    const hit = memo.get(key);
+    const hit = memo.peek(key);
     if (hit !== undefined && hit.secret === secret) return hit.token;
     const token = hashToken(host, target, secret);
     memo.set(key, { secret, token });

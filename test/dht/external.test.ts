@@ -106,6 +106,19 @@ describe('ExternalAddressVotes', () => {
     expect(v.size).toBe(8);
   });
 
+  it('checks a claim anew whenever its bytes differ from the last one, even in the same buffer', () => {
+    const v = new ExternalAddressVotes();
+    const claim = ip('203.0.113.1');
+    expect(v.vote({ host: '10.0.0.1', port: 1 }, claim, 0)).toBeUndefined();
+    claim.set([224, 0, 0, 1]); // the same buffer, now a multicast claim
+    expect(v.vote({ host: '10.1.0.1', port: 1 }, claim, 0)).toBe('unusable-address');
+    expect(v.vote({ host: '10.1.0.1', port: 1 }, new Uint8Array(5), 0)).toBe('malformed');
+    expect(v.vote({ host: '10.1.0.1', port: 1 }, ip('203.0.113.2'), 0)).toBeUndefined();
+    expect(v.vote({ host: '10.2.0.1', port: 1 }, ip('203.0.113.2'), 0)).toBeUndefined();
+    expect(v.vote({ host: '10.3.0.1', port: 1 }, ip('203.0.113.2'), 0)).toBe('changed');
+    expect(v.current).toEqual({ host: '203.0.113.2', port: 6881, voters: 3 });
+  });
+
   it('testnet nodes on one loopback address vote one each', () => {
     const v = new ExternalAddressVotes();
     for (let p = 4000; p < 4003; p++) v.vote({ host: '127.0.0.1', port: p }, ip('127.0.0.1', 5555), 0);
