@@ -28,6 +28,8 @@ export const EXTERNAL_MIN_VOTERS = 3;
 export const EXTERNAL_MAX_VOTERS = 64;
 /** A vote counts this long (guess: long beside a walk, short beside a NAT's address lease). */
 export const EXTERNAL_VOTE_TTL_MS = 30 * 60_000;
+/** A group's repeated vote younger than this is not written again (its age is kept to this precision). */
+const VOTE_REFRESH_MS = 1000;
 /** How long a NATed node waits for an unsolicited query before it goes read-only (guess). */
 export const REACHABILITY_WINDOW_MS = 5 * 60_000;
 /** IPs we sent a query to, remembered to tell solicited from unsolicited queries (guess). */
@@ -156,11 +158,14 @@ export class ExternalAddressVotes {
     const group = voterGroup(voter.host, voter.port);
     if (group === undefined) return 'voter-not-ipv4';
     const before = this.#votes.peek(group);
+    const repeated = before?.host === claim.host && before.port === claim.port;
+    // A repeat within a second refreshes nothing worth a write: a vote's age counts in minutes.
+    if (repeated && nowMs - before.atMs < VOTE_REFRESH_MS && nowMs < this.#tallyValidUntilMs)
+      return undefined;
     this.#votes.set(group, { host: claim.host, port: claim.port, atMs: nowMs });
     // Most votes repeat their group's last one (every reply of a walk carries `ip`): such a vote cannot
     // change the outcome until some vote expires, so the tally waits until then.
-    if (before?.host === claim.host && before.port === claim.port && nowMs < this.#tallyValidUntilMs)
-      return undefined;
+    if (repeated && nowMs < this.#tallyValidUntilMs) return undefined;
     return this.#tally(nowMs) ? 'changed' : undefined;
   }
 

@@ -346,8 +346,13 @@ export class Lookup {
         if (this.#responders.length > this.#k) this.#responders.pop();
       }
     }
-    // Closest first, so the contacts a reply may add are its best ones.
-    const offered = byDistance(nodes, this.#target);
+    // Closest first, so the contacts a reply may add are its best ones; the order matters only when not
+    // all of them may be taken (a reply of at most `maxPerReply` contacts, room for all: no sort).
+    const listed = Array.isArray(nodes) ? (nodes as Contact[]) : [...nodes];
+    const offered =
+      listed.length <= this.#maxPerReply && this.#byAddress.size + listed.length <= this.#maxCandidates
+        ? listed
+        : byDistance(listed, this.#target);
     const referrals = { taken: [] as Candidate[], answered: 0, failed: 0 };
     for (const contact of offered) {
       if (referrals.taken.length >= this.#maxPerReply) {
