@@ -48,6 +48,8 @@ export interface Contact {
   readonly host: string;
   readonly port: number;
   readonly id?: Uint8Array;
+  /** The address's key in a lookup's tables, when its decoder had it at hand (see `addressKey`). */
+  readonly key?: number;
 }
 
 /** Size of one entry of BEP 5 "compact node info": 20-byte id, 4-byte IPv4, 2-byte port. */
@@ -348,7 +350,10 @@ export class Lookup {
     }
     // Closest first, so the contacts a reply may add are its best ones; the order matters only when not
     // all of them may be taken (a reply of at most `maxPerReply` contacts, room for all: no sort).
-    const listed = Array.isArray(nodes) ? (nodes as Contact[]) : [...nodes];
+    // Contacts at an address already known cannot be taken: left out before the sort (most contacts of a
+    // walk's later replies are such).
+    const listed: Contact[] = [];
+    for (const contact of nodes) if (!this.#byAddress.has(addressKey(contact))) listed.push(contact);
     const offered =
       listed.length <= this.#maxPerReply && this.#byAddress.size + listed.length <= this.#maxCandidates
         ? listed
@@ -468,15 +473,19 @@ function byDistance(nodes: Iterable<Contact>, target: Uint8Array): Contact[] {
 
 /**
  * Decodes BEP 5 compact node info (26 bytes per node). Skips entries with port 0 and a trailing
- * partial entry. Ids are views into `buf`.
+ * partial entry. Ids are views into `buf`; each contact carries its address key, made from the bytes.
  */
 export function decodeNodes(buf: Uint8Array): Contact[] {
   const out: Contact[] = [];
   for (let i = 0; i + COMPACT_NODE_BYTES <= buf.length; i += COMPACT_NODE_BYTES) {
     const port = (buf[i + 24]! << 8) | buf[i + 25]!;
     if (port === 0) continue;
-    const host = `${buf[i + 20]}.${buf[i + 21]}.${buf[i + 22]}.${buf[i + 23]}`;
-    out.push({ id: buf.subarray(i, i + 20), host, port });
+    const a = buf[i + 20]!;
+    const b = buf[i + 21]!;
+    const c = buf[i + 22]!;
+    const d = buf[i + 23]!;
+    const key = (((a * 256 + b) * 256 + c) * 256 + d) * 65536 + port;
+    out.push({ id: buf.subarray(i, i + 20), host: `${a}.${b}.${c}.${d}`, port, key });
   }
   return out;
 }
@@ -487,7 +496,8 @@ export function decodeNodes(buf: Uint8Array): Contact[] {
  * looks up every contact of every reply: this was a walk's hottest line in `npm run bench:dht`'s
  * profile); `host:port` for anything else.
  */
-function addressKey(c: { host: string; port: number }): number | string {
+function addressKey(c: { host: string; port: number; key?: number }): number | string {
+  if (c.key !== undefined) return c.key;
   const h = c.host;
   let ip = 0;
   let part = 0;

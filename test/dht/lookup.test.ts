@@ -311,7 +311,32 @@ describe('decodeNodes (BEP 5 compact node info)', () => {
     const zeroPort = new Uint8Array(26).fill(2);
     zeroPort.set([127, 0, 0, 2, 0, 0], 20);
     const buf = new Uint8Array([...a, ...zeroPort, 9, 9, 9]);
-    expect(decodeNodes(buf)).toEqual([{ id: new Uint8Array(20).fill(1), host: '127.0.0.1', port: 6881 }]);
+    expect(decodeNodes(buf)).toEqual([
+      {
+        id: new Uint8Array(20).fill(1),
+        host: '127.0.0.1',
+        port: 6881,
+        key: (127 * 2 ** 24 + 1) * 65536 + 6881,
+      },
+    ]);
+  });
+
+  it('a decoded contact at an address a lookup already holds (from its host string) is not taken again', () => {
+    const target = new Uint8Array(20).fill(0x40);
+    const lookup = new Lookup(target, new Uint8Array(20).fill(0xff), { k: 8, alpha: 1 });
+    lookup.add([{ host: '203.0.113.9', port: 6881, id: new Uint8Array(20).fill(0x41) }]);
+    const [seed] = lookup.next();
+    const entry = new Uint8Array(26).fill(0x42);
+    entry.set([203, 0, 113, 9, 0x1a, 0xe1], 20);
+    const other = new Uint8Array(26).fill(0x43);
+    other.set([198, 51, 100, 7, 0x1a, 0xe1], 20);
+    lookup.onResponse(
+      seed!,
+      new Uint8Array(20).fill(0x41),
+      decodeNodes(new Uint8Array([...entry, ...other])),
+    );
+    expect(lookup.size).toBe(2);
+    expect(lookup.next().map((c) => c.host)).toEqual(['198.51.100.7']);
   });
 });
 
