@@ -1,4 +1,4 @@
-/** House rules 1 and 4 for src/crypto: pure functions over @noble/* primitives only. */
+/** Purity (ARCHITECTURE.md) for src/crypto: pure functions over @noble/* primitives only. */
 import { describePureLayer } from '../helpers/purity.js';
 
 describePureLayer(

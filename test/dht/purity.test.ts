@@ -1,5 +1,5 @@
 /**
- * House rules 1 and 4 for src/dht's pure modules: the BEP 44 codec, the BEP 5 walk state, the round-trip
+ * Purity (ARCHITECTURE.md) for src/dht's pure modules: the BEP 44 codec, the BEP 5 walk state, the round-trip
  * estimator, the item store, the per-IP rate table and the put retry policy. They import only @noble,
  * src/crypto (its asserters included) and each other; the I/O files (`krpc.ts`, `walk.ts`, `put.ts`,
  * `serve.ts`, `dht.ts`, …) drive them.

@@ -1,6 +1,6 @@
 /**
- * House rules 1 and 4, checked on source text: a pure layer imports only what it is allowed to, and
- * uses no clock, randomness, timers, I/O globals or async. Shared by the purity tests of each pure layer.
+ * The pure layers of ARCHITECTURE.md, checked on source text: a pure layer imports only what it is
+ * allowed to, and uses no clock, randomness, timers, I/O globals or async. Shared by the purity tests of each pure layer.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,10 @@
 /**
- * House rule 4 with src/native in it: imports go one way, cli → tracker → net / dht → native →
- * proto / crypto. src/native (OpenSSL) is the one I/O module that both net and dht use, so dht never
- * needs net; the pure layers never reach OpenSSL. Checked on source text, like test/helpers/purity.ts.
+ * The layering of ARCHITECTURE.md with src/native in it: imports go one way, cli → tracker → net / dht
+ * → native → proto / crypto. src/native (OpenSSL) is the one I/O module that both net and dht use, so
+ * dht never needs net; the pure layers never reach OpenSSL, and src/proto reaches no other layer at all
+ * (its own copies of the two byte lengths it shares with src/crypto are checked in
+ * test/proto/wire.test.ts), as test/proto/purity.test.ts also checks. Checked on source text, like
+ * test/helpers/purity.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +14,7 @@ const SRC = new URL('../../src/', import.meta.url);
 /** The other src/ directories (and src/errors.ts) each layer may import from. */
 const ALLOWED: Record<string, string[]> = {
   crypto: [],
-  proto: ['errors', 'crypto'],
+  proto: ['errors'],
   native: ['crypto'],
   dht: ['errors', 'crypto', 'native'],
   net: ['errors', 'crypto', 'proto', 'native'],

@@ -1,5 +1,5 @@
 /**
- * House rules 1 and 4 for src/net's pure modules (handshake, identity, Noise, frames): @noble/*,
+ * Purity (ARCHITECTURE.md) for src/net's pure modules (handshake, identity, Noise, frames): @noble/*,
  * src/crypto (the `CryptoSuite` interface included), src/proto and their own files; nothing with I/O.
  * The WebSocket actor does the I/O, and OpenSSL (`src/native/crypto.ts`) reaches only the I/O files.
  */

@@ -1,5 +1,5 @@
 /**
- * Deterministic discrete-event simulator of the gossip core (house rule 11): a virtual clock, a binary
+ * Deterministic discrete-event simulator of the gossip core: a virtual clock, a binary
  * heap of deliveries and timers, a fixed latency per link (uniform in [latencyMinMs, latencyMaxMs],
  * derived from the seed, so every link is FIFO like a TCP stream), seeded randomness, and helpers to
  * kill nodes, cut links and partition the network.

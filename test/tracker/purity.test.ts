@@ -1,5 +1,5 @@
 /**
- * House rules 1 and 4 for src/tracker's pure module: the bootstrap state machine (bootstrap.ts). It
+ * Purity (ARCHITECTURE.md) for src/tracker's pure module: the bootstrap state machine (bootstrap.ts). It
  * imports values only from @noble/hashes and the pure gossip core's types; the record store's and the
  * config's types are types only. The tracker (tracker.ts) drives it.
  */
