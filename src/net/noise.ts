@@ -20,7 +20,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { AEAD_TAG_BYTES, type CryptoSuite, KEY_BYTES, nobleSuite } from '../crypto/suite.js';
-import { abytes, copy } from '../crypto/utils.js';
+import { abytes, copy, equalBytes } from '../crypto/utils.js';
 import { GttError } from '../errors.js';
 
 /** The full Noise protocol name (§8): pattern XX, DH 25519, cipher ChaChaPoly, hash SHA256. */
@@ -259,6 +259,23 @@ export interface NoiseResult {
   remoteStatic: Uint8Array;
 }
 
+/** Our copy of each static secret key given to a handshake, by the caller's array (see {@link staticCopy}). */
+const staticCopies = new WeakMap<Uint8Array, Uint8Array>();
+
+/**
+ * A copy of a static secret key that the caller cannot modify, the same copy for every handshake given
+ * the same array with the same bytes. A node passes one static key to all its handshakes, and the
+ * suite's key import is cached per array (src/native/crypto.ts: OpenSSL's import is most of its
+ * cost): a copy per handshake would import that key again every time, ~70 µs per side.
+ */
+function staticCopy(key: Uint8Array): Uint8Array {
+  const hit = staticCopies.get(key);
+  if (hit !== undefined && equalBytes(hit, key)) return hit;
+  const c = copy(key);
+  staticCopies.set(key, c);
+  return c;
+}
+
 /** Options of {@link NoiseXX}. */
 export interface NoiseXXOptions {
   /** Which side this is. */
@@ -314,7 +331,7 @@ export class NoiseXX {
     this.role = opts.role;
     this.#suite = opts.crypto ?? nobleSuite;
     this.#ss = new SymmetricState(NOISE_PROTOCOL_NAME, this.#suite);
-    this.#s = copy(abytes(opts.staticSecretKey, KEY_BYTES, 'staticSecretKey'));
+    this.#s = staticCopy(abytes(opts.staticSecretKey, KEY_BYTES, 'staticSecretKey'));
     this.#e = copy(abytes(opts.ephemeralSecretKey, KEY_BYTES, 'ephemeralSecretKey'));
     this.#sPub = this.#suite.x25519PublicKey(this.#s);
     this.#ePub = this.#suite.x25519PublicKey(this.#e);

@@ -196,6 +196,66 @@ describe('CipherState', () => {
   });
 });
 
+describe('NoiseXX static key', () => {
+  /** nobleSuite, recording every secret key array that `x25519PublicKey` is given. */
+  function spySuite() {
+    const seen: Uint8Array[] = [];
+    const suite = {
+      ...nobleSuite,
+      x25519PublicKey(secretKey: Uint8Array) {
+        seen.push(secretKey);
+        return nobleSuite.x25519PublicKey(secretKey);
+      },
+    };
+    return { suite, seen };
+  }
+
+  it('hands the suite one copy of a static key across handshakes, so its key import is reused', () => {
+    // nativeSuite caches an imported key per array (src/native/crypto.ts): a fresh copy per
+    // handshake imported the node's static key again every time.
+    const { suite, seen } = spySuite();
+    const s = key('i/s');
+    const hs = [1, 2, 3].map(
+      (n) =>
+        new NoiseXX({
+          role: 'initiator',
+          staticSecretKey: s,
+          ephemeralSecretKey: key(`e${n}`),
+          crypto: suite,
+        }),
+    );
+    const statics = seen.filter((a) => bytesToHex(a) === bytesToHex(s));
+    expect(statics).toHaveLength(3);
+    expect(statics[1]).toBe(statics[0]);
+    expect(statics[2]).toBe(statics[0]);
+    expect(statics[0]).not.toBe(s); // a copy: the caller cannot change it under a handshake
+    expect(hs.map((h) => bytesToHex(h.localStatic))).toEqual(Array(3).fill(bytesToHex(refX25519Public(s))));
+  });
+
+  it('takes the new bytes of a static key changed between handshakes, and the old copy stays as it was', () => {
+    const { suite, seen } = spySuite();
+    const s = key('i/s');
+    const before = new NoiseXX({
+      role: 'initiator',
+      staticSecretKey: s,
+      ephemeralSecretKey: key('e1'),
+      crypto: suite,
+    });
+    const first = seen.find((a) => bytesToHex(a) === bytesToHex(s))!;
+    const old = bytesToHex(s);
+    s.set(key('r/s'));
+    const after = new NoiseXX({
+      role: 'initiator',
+      staticSecretKey: s,
+      ephemeralSecretKey: key('e2'),
+      crypto: suite,
+    });
+    expect(bytesToHex(first)).toBe(old);
+    expect(bytesToHex(before.localStatic)).toBe(bytesToHex(refX25519Public(hexToBytes(old))));
+    expect(bytesToHex(after.localStatic)).toBe(bytesToHex(refX25519Public(key('r/s'))));
+  });
+});
+
 describe('NoiseXX state machine', () => {
   it('agrees on keys and hash; split directions are crossed', () => {
     const { i, r } = pair();
