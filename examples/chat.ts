@@ -12,7 +12,7 @@
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createTestnet, joinTopic, type TrackedTopic } from '../src/index.js';
+import { createNode, createTestnet, type TrackedTopic } from '../src/index.js';
 
 const { values, positionals } = parseArgs({
   options: { bootstrap: { type: 'string' }, secret: { type: 'string' }, demo: { type: 'boolean' } },
@@ -28,11 +28,11 @@ const bootstrap = testnet?.bootstrap ?? [values.bootstrap!];
 // When the DHT is on this machine, stay on loopback: listening on 0.0.0.0 would advertise this
 // machine's network addresses in the records, which is right on a real network and pointless here.
 const local = bootstrap.every((b) => b.startsWith('127.'));
-const options = {
-  secret: values.secret,
+const nodeOptions = {
   dht: local ? { bootstrap, host: '127.0.0.1' } : { bootstrap },
-  gossip: local ? { listen: { host: '127.0.0.1', port: 0 } } : {},
+  listen: local ? '127.0.0.1:0' : '0.0.0.0:0',
 };
+const joinOptions = { secret: values.secret };
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const short = (id: string) => id.slice(0, 8); // ids are 64 hex digits: 8 tell people apart here
@@ -46,8 +46,10 @@ function printMessages(topic: TrackedTopic, prefix = '') {
 }
 
 if (values.demo) {
-  // Two chats in one process, each printing what it hears the way the terminal chat does.
-  const [alice, bob] = await Promise.all([joinTopic(name, options), joinTopic(name, options)]);
+  // Two chats in one process (two nodes), each printing what it hears the way the terminal chat does.
+  const nodes = await Promise.all([createNode(nodeOptions), createNode(nodeOptions)]);
+  const [alice, bob] = nodes.map((node) => node.join(name, joinOptions)) as [TrackedTopic, TrackedTopic];
+  await Promise.all([alice.joined(), bob.joined()]);
   console.log(`alice is ${short(alice.id)}, bob is ${short(bob.id)}`);
   printMessages(alice, '[alice sees] ');
   printMessages(bob, '[bob sees] ');
@@ -57,14 +59,15 @@ if (values.demo) {
   heard = nextMessage(alice);
   bob.broadcast(encode('hi alice, bye'));
   await heard;
-  await Promise.all([alice.close(), bob.close()]);
+  await Promise.all(nodes.map((node) => node.close()));
 } else {
   if (testnet) {
     console.log(`DHT running on ${bootstrap[0]}. Join from another terminal with:`);
     console.log(`  npx tsx examples/chat.ts ${name} --bootstrap ${bootstrap[0]}`);
   }
-  // `wait: false`: the first chat in a topic has nobody to join, and should still take input.
-  const topic = await joinTopic(name, { ...options, wait: false });
+  // `join` returns at once: the first chat in a topic has nobody to join, and should still take input.
+  const node = await createNode(nodeOptions);
+  const topic = node.join(name, joinOptions);
   console.log(`* you are ${short(topic.id)}, in topic "${name}"; looking for peers…`);
   topic.on('joined', () => console.log('* joined: your lines now reach the others'));
   topic.on('neighbor-up', (id) => console.log(`* ${short(id)} connected`));
@@ -86,6 +89,6 @@ if (values.demo) {
     }
   });
   await once(input, 'close');
-  await topic.close();
+  await node.close(); // leaves the topic too
 }
 await testnet?.close();
