@@ -8,7 +8,7 @@
  * the merges are what repairs the mesh from the DHT when gossip alone cannot.
  */
 import { randomBytes } from 'node:crypto';
-import { createTestnet, joinTopic, type TrackerConfigInput } from '../src/index.js';
+import { createNode, createTestnet, type TrackerConfigInput } from '../src/index.js';
 
 const config: TrackerConfigInput = {
   merge: {
@@ -37,21 +37,23 @@ const flag = process.argv.indexOf('--bootstrap');
 const testnet = flag === -1 ? await createTestnet({ nodes: 10 }) : undefined;
 const bootstrap = testnet?.bootstrap ?? [process.argv[flag + 1]!];
 const options = testnet
-  ? { dht: { bootstrap, host: '127.0.0.1' }, gossip: { listen: { host: '127.0.0.1', port: 0 } } }
+  ? { dht: { bootstrap, host: '127.0.0.1' }, listen: '127.0.0.1:0' }
   : { dht: { bootstrap } };
 const name = `no-merge-example-${randomBytes(4).toString('hex')}`;
 
 // Three members: joining needs only the bootstrap loop, which the merges do not touch.
-const join = () => joinTopic(name, { ...options, config });
-const [alice, bob, carol] = await Promise.all([join(), join(), join()]);
+// (The merges are per topic: `config` goes to `node.join`.)
+const nodes = await Promise.all([createNode(options), createNode(options), createNode(options)]);
+const [alice, bob, carol] = nodes.map((node) => node.join(name, { config }));
+await Promise.all([alice!.joined(), bob!.joined(), carol!.joined()]);
 console.log('alice, bob and carol joined');
 
-const received = [bob, carol].map(
+const received = [bob!, carol!].map(
   (p) =>
     new Promise<string>((resolve) => p.once('message', (m) => resolve(new TextDecoder().decode(m.content)))),
 );
-alice.broadcast(new TextEncoder().encode('no merges needed to hear this'));
+alice!.broadcast(new TextEncoder().encode('no merges needed to hear this'));
 console.log(`bob and carol received: ${(await Promise.all(received)).join(' | ')}`);
 
-await Promise.all([alice.close(), bob.close(), carol.close()]);
+await Promise.all(nodes.map((node) => node.close()));
 await testnet?.close();
