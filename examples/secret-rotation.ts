@@ -9,7 +9,7 @@
  * derived from it, minute by minute: without it you cannot even tell where the records are.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { createTestnet, GttError, joinTopic, type SecretRotation } from '../src/index.js';
+import { createNode, createTestnet, GttError, type SecretRotation } from '../src/index.js';
 
 /**
  * The rotation hook turns (topic, unix minute, hash of the secret) into that minute's secret. The
@@ -32,17 +32,17 @@ const flag = process.argv.indexOf('--bootstrap');
 const testnet = flag === -1 ? await createTestnet({ nodes: 10 }) : undefined;
 const bootstrap = testnet?.bootstrap ?? [process.argv[flag + 1]!];
 const options = testnet
-  ? { dht: { bootstrap, host: '127.0.0.1' }, gossip: { listen: { host: '127.0.0.1', port: 0 } } }
+  ? { dht: { bootstrap, host: '127.0.0.1' }, listen: '127.0.0.1:0' }
   : { dht: { bootstrap } };
 const name = `rotation-example-${randomBytes(4).toString('hex')}`;
 
-const members = { ...options, secret: 'correct horse battery staple', rotation: dailyRotation };
-// Carol starts in the background (`wait: false`) at the same time, so her wait overlaps theirs.
-const [alice, bob, carol] = await Promise.all([
-  joinTopic(name, members),
-  joinTopic(name, members),
-  joinTopic(name, { ...options, secret: 'a wrong guess', rotation: dailyRotation, wait: false }),
-]);
+const members = { secret: 'correct horse battery staple', rotation: dailyRotation };
+// Three nodes; Carol joins at the same time (`join` returns at once), so her wait overlaps theirs.
+const nodes = await Promise.all([createNode(options), createNode(options), createNode(options)]);
+const alice = nodes[0]!.join(name, members);
+const bob = nodes[1]!.join(name, members);
+const carol = nodes[2]!.join(name, { secret: 'a wrong guess', rotation: dailyRotation });
+await Promise.all([alice.joined(), bob.joined()]);
 const received = new Promise<string>((resolve) =>
   bob.once('message', (m) => resolve(new TextDecoder().decode(m.content))),
 );
@@ -59,5 +59,5 @@ try {
   console.log(`carol (wrong secret): still alone after 3 s, ${passes} passes, ${recordsRead} records found`);
 }
 
-await Promise.all([alice.close(), bob.close(), carol.close()]);
+await Promise.all(nodes.map((node) => node.close()));
 await testnet?.close();
