@@ -1,6 +1,6 @@
 /**
- * Joining without waiting: `joinTopic(…, { wait: false })` returns at once and bootstraps in the
- * background, so an app can show its window, subscribe to messages and watch the tracker work
+ * Joining without waiting: `node.join(…)` returns at once and bootstraps in the background (as
+ * `joinTopic(…, { wait: false })` does), so an app can show its window, subscribe to messages and watch the tracker work
  * (`status` events) before anyone else is there. `await topic.joined()` whenever it matters.
  *
  *   npx tsx examples/chat-no-wait.ts                         # on a private DHT on this machine
@@ -9,14 +9,14 @@
  * Alice arrives first, in an empty topic, and keeps looking; Bob arrives a little later and joins her.
  */
 import { randomBytes } from 'node:crypto';
-import { createTestnet, joinTopic, type TrackerEvent } from '../src/index.js';
+import { createNode, createTestnet, type TrackerEvent } from '../src/index.js';
 
 // Unless told otherwise, a few DHT nodes on 127.0.0.1 stand in for the public mainline DHT.
 const flag = process.argv.indexOf('--bootstrap');
 const testnet = flag === -1 ? await createTestnet({ nodes: 10 }) : undefined;
 const bootstrap = testnet?.bootstrap ?? [process.argv[flag + 1]!];
 const options = testnet
-  ? { dht: { bootstrap, host: '127.0.0.1' }, gossip: { listen: { host: '127.0.0.1', port: 0 } } }
+  ? { dht: { bootstrap, host: '127.0.0.1' }, listen: '127.0.0.1:0' }
   : { dht: { bootstrap } };
 const name = `no-wait-example-${randomBytes(4).toString('hex')}`;
 const t0 = performance.now();
@@ -48,8 +48,9 @@ function describe(e: TrackerEvent): string {
   }
 }
 
-const alice = await joinTopic(name, { ...options, wait: false });
-console.log(`${at()}  alice: joinTopic returned; joined yet? ${alice.isJoined()}`);
+const aliceNode = await createNode(options);
+const alice = aliceNode.join(name);
+console.log(`${at()}  alice: join returned; joined yet? ${alice.isJoined()}`);
 alice.on('status', (e) => console.log(`${at()}  alice: ${describe(e)}`));
 // Taking the message iterator now means nothing sent after this point can slip past us, however long
 // the join takes.
@@ -65,7 +66,9 @@ await new Promise<void>((resolve) => {
   };
   alice.on('status', onStatus);
 });
-const bob = await joinTopic(name, options); // `wait` defaults to true: resolves once joined
+const bobNode = await createNode(options);
+const bob = bobNode.join(name);
+await bob.joined();
 console.log(`${at()}  bob: joined`);
 
 await alice.joined();
@@ -75,5 +78,5 @@ bob.broadcast(new TextEncoder().encode('hi alice, I found you'));
 const { value: message } = await inbox.next();
 console.log(`${at()}  alice received: ${new TextDecoder().decode(message!.content)}`);
 
-await Promise.all([alice.close(), bob.close()]);
+await Promise.all([aliceNode.close(), bobNode.close()]);
 await testnet?.close();

@@ -100,7 +100,7 @@ describe.concurrent('examples', { timeout: 120_000 }, () => {
 
   it('chat-no-wait: returns before joining, reports status, joins later', async ({ expect }) => {
     const out = await run(expect, 'chat-no-wait');
-    expect(out).toMatch(/alice: joinTopic returned; joined yet\? false\n/);
+    expect(out).toMatch(/alice: join returned; joined yet\? false\n/);
     expect(out).toMatch(/alice: publishing our own record \(startup\)\n/);
     expect(out).toMatch(/alice: joined\(\) resolved; neighbours: [1-9]/);
     expect(out).toMatch(/alice received: hi alice, I found you\n/);
