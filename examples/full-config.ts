@@ -1,5 +1,6 @@
 /**
- * Every option of `joinTopic` and every tracker setting, each at its default, with what it is for.
+ * Every option of `createNode` and `node.join`, and every tracker setting, each at its default, with
+ * what it is for.
  * Copy it, then change only what you have a reason to change: the defaults are tuned (their sources are
  * next to them in src/tracker/config.ts).
  *
@@ -7,11 +8,12 @@
  *   npx tsx examples/full-config.ts --bootstrap host:port   # against a DHT you name
  *
  * This file also checks itself: tsc rejects it when the tracker config gains or loses a field, or
- * `joinTopic` gains an option, and it throws at start-up when a default here no longer matches.
+ * `createNode` or `node.join` gains an option, and it throws at start-up when a tracker default here
+ * no longer matches.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createTestnet, type JoinTopicOptions, joinTopic } from '../src/index.js';
+import { createNode, createTestnet, type NodeJoinOptions, type TopicNodeOptions } from '../src/index.js';
 import {
   DEFAULT_CLOSEST_WINDOW,
   DEFAULT_MAX_RECORDS_PER_MINUTE,
@@ -75,31 +77,42 @@ const flag = process.argv.indexOf('--bootstrap');
 const testnet = flag === -1 ? await createTestnet({ nodes: 10 }) : undefined;
 const bootstrap = testnet?.bootstrap ?? [process.argv[flag + 1]!];
 
-/** Everything joinTopic takes. A function, because each peer needs its own identity. */
-const options = () =>
+/** Everything createNode takes. A function, because each peer needs its own identity. */
+const nodeOptions = () =>
   ({
-    secret: undefined, // none: anyone who knows the topic name can read its records. Set one in real apps
-    rotation: defaultSecretRotation, // turns the secret into each minute's secret (secret-rotation.ts)
     keyPair: keyPairFromSeed(randomBytes(32)), // our identity; keep the seed to stay the same peer
-    signal: undefined, // none; an AbortSignal aborts the join, and later closes the topic
-    wait: true, // resolve once joined; `false` resolves at once (chat-no-wait.ts)
-    // Default `{}`: the public mainline routers. Or pass a `Dht` to share one between topics.
+    // Default: the public mainline routers. Or pass a `Dht` (left open by the node's close()).
     dht: testnet ? { bootstrap, host: '127.0.0.1' } : { bootstrap },
-    // Default `{}`: listen on 0.0.0.0, any port. Or pass a `Gossip` to share one between topics.
-    gossip: testnet ? { listen: { host: '127.0.0.1', port: 0 } } : {},
-    peers: [], // none: peers ({ id, addresses }) to ask first; the DHT is the fallback
-    config, // the tracker, above; leave out any part to get its defaults
-    clock: systemClock, // where the minute and every wait come from (tests pass a fake one)
-    random: Math.random, // jitter and merge picks (tests pass a seeded one)
-  }) satisfies Record<keyof JoinTopicOptions, unknown>; // tsc: an option missing here is an error
+    listen: testnet ? '127.0.0.1:0' : '0.0.0.0:0', // default 0.0.0.0, any port; `null` to only dial
+    advertise: undefined, // the listener's addresses; set to a port forward's address behind a NAT
+    firewall: undefined, // none: `(peer) => true` refuses a peer (many-topics.ts)
+    transport: undefined, // timeouts and limits of the connections: src/net/config.ts
+    proto: undefined, // the gossip core (HyParView, PlumTree): src/proto/config.ts
+    crypto: undefined, // OpenSSL where Node has it, else the pure-JS suite
+    topicBufferMessages: undefined, // messages each topic's iterator buffers: src/net/config.ts
+    signal: undefined, // none; an AbortSignal aborts the start, and later closes the node
+  }) satisfies Record<keyof TopicNodeOptions, unknown>; // tsc: an option missing here is an error
+
+/** Everything node.join takes. */
+const joinOptions = {
+  secret: undefined, // none: anyone who knows the topic name can read its records. Set one in real apps
+  rotation: defaultSecretRotation, // turns the secret into each minute's secret (secret-rotation.ts)
+  peers: [], // none: peers ({ id, addresses }) to ask first; the DHT is the fallback
+  config, // the tracker, above; leave out any part to get its defaults
+  clock: systemClock, // where the minute and every wait come from (tests pass a fake one)
+  random: Math.random, // jitter and merge picks (tests pass a seeded one)
+  signal: undefined, // none; aborting it leaves the topic
+} satisfies Record<keyof NodeJoinOptions, unknown>; // tsc: an option missing here is an error
 
 const name = `full-config-example-${randomBytes(4).toString('hex')}`;
-const [alice, bob] = await Promise.all([joinTopic(name, options()), joinTopic(name, options())]);
-console.log(`joined with every default: alice ↔ bob = ${alice.neighbors().includes(bob.id)}`);
-const { tracker } = alice.stats;
+const nodes = await Promise.all([createNode(nodeOptions()), createNode(nodeOptions())]);
+const [alice, bob] = nodes.map((node) => node.join(name, joinOptions));
+await Promise.all([alice!.joined(), bob!.joined()]);
+console.log(`joined with every default: alice ↔ bob = ${alice!.neighbors().includes(bob!.id)}`);
+const { tracker } = alice!.stats;
 console.log(
   `alice: ${tracker.passes} bootstrap pass(es), ${tracker.recordsRead} record(s) read, ${tracker.published} published`,
 );
 
-await Promise.all([alice.close(), bob.close()]);
+await Promise.all(nodes.map((node) => node.close()));
 await testnet?.close();
