@@ -71,6 +71,8 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.test.ts'],
+          // The programs the tests run as child processes, compiled once (see the file).
+          globalSetup: ['test/helpers/bundle-children.ts'],
           exclude: WALL_TIMED,
           maxWorkers: 3,
           sequence: { groupOrder: 0 },

@@ -1,6 +1,6 @@
 /**
- * The examples, run the way their readers run them: each in its own process (`node --import tsx`), on
- * its own loopback testnet. Each must print its key line and exit 0 by itself within its budget (an
+ * The examples, each run as its own node process (the example compiled once per run by
+ * test/helpers/bundle-children.ts), on its own loopback testnet. Each must print its key line and exit 0 by itself within its budget (an
  * example that leaves something open never exits). They run concurrently: each owns its sockets, and
  * every port is chosen by the OS.
  */
@@ -11,7 +11,7 @@ import { Child } from '../helpers/child.js';
 /** Per example, start to exit. Measured alone: 2–5 s each on 2 cores. */
 const BUDGET_MS = 40_000;
 /**
- * Examples running at once: one per core of the 2-core CI machine. Each starts tsx, a 10-node DHT and
+ * Examples running at once: one per core of the 2-core CI machine. Each starts node, a 10-node DHT and
  * two or three peers; more at once only adds CPU contention, and a starved peer answers a JOIN after
  * the gossip layer's 500 ms neighbour-request timeout (the new neighbour then flaps down and up).
  */

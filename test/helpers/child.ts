@@ -1,14 +1,30 @@
 /**
- * Runs TypeScript programs as child processes (`node --import tsx SCRIPT …`): the real `gtt` command
- * for the tests in test/cli ({@link Gtt}), the examples (test/examples) and the scripts that prove a
- * process exits after close() ({@link runChild}). A {@link Child} collects stdout and lets a test wait
+ * Runs TypeScript programs as child processes: the real `gtt` command for the tests in test/cli
+ * ({@link Gtt}), the examples (test/examples) and the scripts that prove a process exits after close()
+ * ({@link runChild}). A {@link Child} collects stdout and lets a test wait
  * for a line or a pattern (never sleep); every child still running when the test ends is killed by
  * {@link killAll}.
+ *
+ * A child runs as `node BUNDLE` when the run's global setup compiled SCRIPT (bundle-children.ts: the
+ * CLI, the examples, the exit scripts), and as `node --import tsx SCRIPT` otherwise.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Where bundle-children.ts left the bundles (an environment variable: the test workers inherit it). */
+export const BUNDLES_ENV = 'GTT_TEST_CHILD_BUNDLES';
+
+/** How node runs `script` (a path from the repository root, or absolute): its bundle, or through tsx. */
+function nodeArgs(script: string): string[] {
+  const bundles = process.env[BUNDLES_ENV];
+  const rel = relative(ROOT, isAbsolute(script) ? script : join(ROOT, script));
+  const bundle = bundles && join(bundles, rel.replace(/\.ts$/, '.js'));
+  return bundle && existsSync(bundle) ? [bundle] : ['--import', 'tsx', script];
+}
+
 const running = new Set<Child>();
 
 /** How a child ended. */
@@ -31,6 +47,8 @@ export class Child {
   text = '';
   stderr = '';
   readonly exit: Promise<Exit>;
+  /** `script args…`, for failure messages. */
+  readonly #what: string;
   #partial = '';
   #closed = false;
   readonly #waiters = new Set<() => void>();
@@ -42,7 +60,8 @@ export class Child {
     env: Record<string, string> = {},
     { netns }: { netns?: string } = {},
   ) {
-    const argv = [process.execPath, '--import', 'tsx', script, ...args];
+    this.#what = [script, ...args].join(' ');
+    const argv = [process.execPath, ...nodeArgs(script), ...args];
     const [command, ...rest] = netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv;
     this.child = spawn(command!, rest, {
       cwd: ROOT,
@@ -118,12 +137,7 @@ export class Child {
 
   /** Resolves with the exit, or rejects when it does not come within `timeoutMs`. */
   exited(timeoutMs = 30_000): Promise<Exit> {
-    return withTimeout(
-      this.exit,
-      timeoutMs,
-      () => `${this.child.spawnargs.slice(3).join(' ')} to exit`,
-      this,
-    );
+    return withTimeout(this.exit, timeoutMs, () => `${this.#what} to exit`, this);
   }
 
   /** The exit, or 'still running' once `budgetMs` passed (the child is then killed). */

@@ -1,24 +1,28 @@
 /**
- * The NAT lab: Linux network namespaces wired as a small internet with a home router in front of a
- * host, for tests and benches of what a peer behind a NAT sees (root only; `natLabUnavailable` says
+ * The NAT lab: Linux network namespaces wired as a small internet with home routers in front of
+ * hosts, for tests and benches of what a peer behind a NAT sees (root only; `natLabUnavailable` says
  * why not).
  *
  * ```
- *   inet (the "internet")                  router                          home
- *   isp 203.0.113.254, and /32s     ── wan 203.0.113.1        lan 10.0.1.1 ── eth 10.0.1.2
- *   192.0.2.x, 198.51.100.x,           default via 203.0.113.254             default via 10.0.1.1
- *   203.0.113.x (the DHT nodes)        MASQUERADE on wan
- *   route to 203.0.113.0/24 only
+ *   inet (the "internet")                 router i                         home i, host j
+ *   bridge br0: 203.0.113.254/24,      ── wan 203.0.113.<1+i>    lan 10.0.<1+i>.1 ── eth 10.0.<1+i>.<2+j>
+ *   and /32s 192.0.2.x, 198.51.100.x,     default via 203.0.113.254  (a bridge: a     default via
+ *   203.0.113.x (DHT nodes, public        NAT on wan (below)          home's hosts     10.0.<1+i>.1
+ *   peers); route to 203.0.113.0/24 only                               share a LAN)
  * ```
  * - The internet uses documentation ranges (RFC 5737) only. `inetHosts` are /32s on the `inet`
- *   namespace's link to the router, so services there are many hosts in distinct /16s without more
- *   links. (Not on its loopback: libtorrent sends only from a socket whose interface has a route to
- *   the destination, and lo has none to 203.0.113.1.) It has no route to 10.0.1.0/24: the home is
- *   reachable only through the router's NAT.
- * - The router forwards home → internet and replies back (conntrack ESTABLISHED/RELATED), drops every
- *   other forwarded packet, and drops unsolicited packets to itself on `wan` (a home router's
- *   firewall). MASQUERADE keeps the source port when it is free (so `--random-fully` would be the
- *   port-randomising kind).
+ *   namespace's bridge, so services there are many hosts in distinct /16s without more links. (Not
+ *   on its loopback: libtorrent sends only from a socket whose interface has a route to the
+ *   destination, and lo has none to 203.0.113.1.) It has no route to any 10.0.x.0/24 and does not
+ *   forward: a packet to a private address from a home is dropped silently there, as an ISP would.
+ * - Each router forwards LAN → internet and replies back (conntrack ESTABLISHED/RELATED), host to
+ *   host on its LAN, drops every other forwarded packet, and drops unsolicited packets to itself on
+ *   `wan` (a home router's firewall). Its NAT (`HomeOptions.nat`): 'masquerade' keeps the source port
+ *   when it is free; 'random-fully' (MASQUERADE --random-fully) picks a random port per connection,
+ *   the port-randomising, symmetric-like kind; 'one-to-one' is a cloud's 1:1 NAT: a public address of
+ *   its own (203.0.113.<101+i>) DNATed to its first host, which it also SNATs to, and inbound to that
+ *   host forwarded (an open security group). Each router counts new TCP connections it sends out of
+ *   `wan` to a private range (`privateDialsOut`).
  * - The host namespace gets no interface, address or route into the lab. Namespace names start with
  *   `gtt-lab-<pid>-<n>-`; `close()` kills the processes started here (by pid) and deletes exactly those
  *   namespaces, and an exit hook deletes any left if the test process dies first.
@@ -34,7 +38,6 @@ export const ROUTER_WAN = '203.0.113.1';
 /** The home host's own (private) address. */
 export const HOME_ADDRESS = '10.0.1.2';
 const INET_LINK = '203.0.113.254';
-const ROUTER_LAN = '10.0.1.1';
 
 const live = new Set<string>();
 let hooked = false;
@@ -75,37 +78,93 @@ export async function natLabUnavailable(): Promise<string | undefined> {
   return undefined;
 }
 
+/** How a home router translates: port-preserving MASQUERADE, port-randomising, or a cloud's 1:1 NAT. */
+export type NatKind = 'masquerade' | 'random-fully' | 'one-to-one';
+
+/** One home (or cloud VPC): a router and the hosts on its LAN. */
+export interface HomeOptions {
+  /** Default 'masquerade'. 'one-to-one' maps a public address of its own to its first host. */
+  readonly nat?: NatKind;
+  /** Hosts on its LAN (default 1). */
+  readonly hosts?: number;
+}
+
+/** A home as built: namespace names and addresses. */
+export interface Home {
+  readonly nat: NatKind;
+  readonly router: string;
+  /** The router's internet address (203.0.113.1 for the first home, .2 for the second, …). */
+  readonly wan: string;
+  /** The LAN, `10.0.<i + 1>.0/24`. */
+  readonly subnet: string;
+  /** Namespaces of its hosts, and their private addresses (`10.0.<i + 1>.<2 + j>`). */
+  readonly hosts: readonly string[];
+  readonly addresses: readonly string[];
+  /** 'one-to-one': the public address (203.0.113.101, …) DNATed to `addresses[0]` and SNATed back. */
+  readonly publicAddress?: string;
+}
+
 export interface NatLabOptions {
   /** Addresses of the internet's hosts (RFC 5737 documentation ranges only), e.g. DHT nodes. */
   readonly inetHosts: readonly string[];
+  /** The homes behind their routers (default: one masquerade home with one host). At most 9. */
+  readonly homes?: readonly HomeOptions[];
 }
 
 export interface NatLab {
   /** Namespace names. */
   readonly inet: string;
+  /** The first home's router and first host (the single-home lab's names). */
   readonly router: string;
   readonly home: string;
+  readonly homes: readonly Home[];
   /** Runs `node --import tsx script args` inside namespace `ns`; killed by `close()` if still running. */
   spawn(ns: string, script: string, args?: readonly string[]): Child;
   /** Runs a command inside namespace `ns`; resolves with its stdout. */
   exec(ns: string, argv: readonly string[]): Promise<string>;
+  /**
+   * New TCP connections each router sent out of its WAN to a private (RFC 1918) destination, which
+   * no internet host can answer (counted in its nat table, which sees a connection's first packet only).
+   */
+  privateDialsOut(): Promise<number[]>;
   /** Kills what `spawn` started and deletes the namespaces. Idempotent. */
   close(): Promise<void>;
 }
 
 const DOCUMENTATION = /^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d{1,3}$/;
+const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+const PRIVATE_CHAIN = 'gtt-private';
+const MAX_HOMES = 9;
 
 /** Builds the lab (see the module comment). @throws Error when a command fails (the lab is removed). */
-export async function createNatLab({ inetHosts }: NatLabOptions): Promise<NatLab> {
-  for (const h of inetHosts) {
-    if (!DOCUMENTATION.test(h) || h === ROUTER_WAN || h === INET_LINK) {
-      throw new Error(`inet host ${h} is not a free documentation address`);
-    }
+export async function createNatLab({ inetHosts, homes: homeOptions = [{}] }: NatLabOptions): Promise<NatLab> {
+  if (homeOptions.length < 1 || homeOptions.length > MAX_HOMES) {
+    throw new RangeError(`homes: expected 1..${MAX_HOMES}, got ${homeOptions.length}`);
   }
   const prefix = `gtt-lab-${process.pid}-${labs++}`;
   const inet = `${prefix}-inet`;
-  const router = `${prefix}-rtr`;
-  const home = `${prefix}-home`;
+  const homes: Home[] = homeOptions.map((o, i) => {
+    const nat = o.nat ?? 'masquerade';
+    const count = o.hosts ?? 1;
+    const hosts = Array.from({ length: count }, (_, j) =>
+      i === 0 && j === 0 ? `${prefix}-home` : `${prefix}-home${i}-${j}`,
+    );
+    return {
+      nat,
+      router: i === 0 ? `${prefix}-rtr` : `${prefix}-rtr${i}`,
+      wan: `203.0.113.${1 + i}`,
+      subnet: `10.0.${1 + i}.0/24`,
+      hosts,
+      addresses: hosts.map((_, j) => `10.0.${1 + i}.${2 + j}`),
+      ...(nat === 'one-to-one' ? { publicAddress: `203.0.113.${101 + i}` } : {}),
+    };
+  });
+  const taken = new Set([INET_LINK, ...homes.flatMap((h) => [h.wan, h.publicAddress ?? h.wan])]);
+  for (const h of inetHosts) {
+    if (!DOCUMENTATION.test(h) || taken.has(h))
+      throw new Error(`inet host ${h} is not a free documentation address`);
+  }
+  const namespaces = [inet, ...homes.flatMap((h) => [h.router, ...h.hosts])];
   if (!hooked) {
     hooked = true;
     process.once('exit', () => {
@@ -124,7 +183,7 @@ export async function createNatLab({ inetHosts }: NatLabOptions): Promise<NatLab
     closing ??= (async () => {
       for (const c of children) c.kill();
       await Promise.all([...children].map((c) => c.exit));
-      for (const ns of [home, router, inet]) {
+      for (const ns of [...namespaces].reverse()) {
         if (!live.has(ns)) continue;
         await run(['ip', 'netns', 'del', ns]).catch(() => {});
         live.delete(ns);
@@ -133,35 +192,91 @@ export async function createNatLab({ inetHosts }: NatLabOptions): Promise<NatLab
     return closing;
   };
   try {
-    for (const ns of [inet, router, home]) {
+    for (const ns of namespaces) {
       await run(['ip', 'netns', 'add', ns]);
       live.add(ns);
       await ip(ns, 'link', 'set', 'lo', 'up');
     }
-    // Links are created inside the namespaces, so the host namespace never holds one.
-    await ip(router, 'link', 'add', 'wan', 'type', 'veth', 'peer', 'name', 'isp', 'netns', inet);
-    await ip(router, 'link', 'add', 'lan', 'type', 'veth', 'peer', 'name', 'eth', 'netns', home);
-    await ip(inet, 'addr', 'add', `${INET_LINK}/24`, 'dev', 'isp');
-    for (const h of inetHosts) await ip(inet, 'addr', 'add', `${h}/32`, 'dev', 'isp');
-    await ip(router, 'addr', 'add', `${ROUTER_WAN}/24`, 'dev', 'wan');
-    await ip(router, 'addr', 'add', `${ROUTER_LAN}/24`, 'dev', 'lan');
-    await ip(home, 'addr', 'add', `${HOME_ADDRESS}/24`, 'dev', 'eth');
-    for (const [ns, dev] of [
-      [inet, 'isp'],
-      [router, 'wan'],
-      [router, 'lan'],
-      [home, 'eth'],
-    ] as const) {
-      await ip(ns, 'link', 'set', dev, 'up');
+    // The internet is a bridge in `inet` that every router's `wan` joins. Links are created inside
+    // the namespaces, so the host namespace never holds one.
+    await ip(inet, 'link', 'add', 'br0', 'type', 'bridge');
+    await ip(inet, 'addr', 'add', `${INET_LINK}/24`, 'dev', 'br0');
+    for (const h of inetHosts) await ip(inet, 'addr', 'add', `${h}/32`, 'dev', 'br0');
+    await ip(inet, 'link', 'set', 'br0', 'up');
+    for (const [i, home] of homes.entries()) await buildHome(home, i);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  async function buildHome(home: Home, i: number): Promise<void> {
+    const r = home.router;
+    await ip(r, 'link', 'add', 'wan', 'type', 'veth', 'peer', 'name', `isp${i}`, 'netns', inet);
+    await ip(inet, 'link', 'set', `isp${i}`, 'master', 'br0');
+    await ip(inet, 'link', 'set', `isp${i}`, 'up');
+    await ip(r, 'addr', 'add', `${home.wan}/24`, 'dev', 'wan');
+    if (home.publicAddress) await ip(r, 'addr', 'add', `${home.publicAddress}/32`, 'dev', 'wan');
+    await ip(r, 'link', 'set', 'wan', 'up');
+    // The LAN is a bridge in the router: hosts of one home reach each other directly.
+    await ip(r, 'link', 'add', 'lan', 'type', 'bridge');
+    await ip(r, 'addr', 'add', `${home.subnet.replace(/0\/24$/, '1')}/24`, 'dev', 'lan');
+    await ip(r, 'link', 'set', 'lan', 'up');
+    for (const [j, host] of home.hosts.entries()) {
+      await ip(r, 'link', 'add', `l${j}`, 'type', 'veth', 'peer', 'name', 'eth', 'netns', host);
+      await ip(r, 'link', 'set', `l${j}`, 'master', 'lan');
+      await ip(r, 'link', 'set', `l${j}`, 'up');
+      await ip(host, 'addr', 'add', `${home.addresses[j]}/24`, 'dev', 'eth');
+      await ip(host, 'link', 'set', 'eth', 'up');
+      await ip(host, 'route', 'add', 'default', 'via', home.subnet.replace(/0\/24$/, '1'));
     }
-    await ip(router, 'route', 'add', 'default', 'via', INET_LINK);
-    await ip(home, 'route', 'add', 'default', 'via', ROUTER_LAN);
-    await inNs(router, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
-    const ipt = (...args: string[]) => inNs(router, 'iptables', ...args);
-    await ipt('-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE');
+    await ip(r, 'route', 'add', 'default', 'via', INET_LINK);
+    await inNs(r, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
+    const ipt = (...args: string[]) => inNs(r, 'iptables', ...args);
+    // Counter only (no target): a connection's first packet to a private range leaving by the WAN.
+    await ipt('-t', 'nat', '-N', PRIVATE_CHAIN);
+    for (const range of PRIVATE_RANGES) await ipt('-t', 'nat', '-A', PRIVATE_CHAIN, '-d', range);
+    await ipt('-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-p', 'tcp', '-j', PRIVATE_CHAIN);
+    if (home.publicAddress) {
+      const vm = home.addresses[0]!;
+      await ipt(
+        '-t',
+        'nat',
+        '-A',
+        'PREROUTING',
+        '-i',
+        'wan',
+        '-d',
+        home.publicAddress,
+        '-j',
+        'DNAT',
+        '--to-destination',
+        vm,
+      );
+      await ipt(
+        '-t',
+        'nat',
+        '-A',
+        'POSTROUTING',
+        '-o',
+        'wan',
+        '-s',
+        vm,
+        '-j',
+        'SNAT',
+        '--to-source',
+        home.publicAddress,
+      );
+    }
+    const masquerade = ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE'];
+    await ipt(...masquerade, ...(home.nat === 'random-fully' ? ['--random-fully'] : []));
     await ipt('-P', 'FORWARD', 'DROP');
     await ipt('-A', 'FORWARD', '-i', 'lan', '-o', 'wan', '-j', 'ACCEPT');
+    // Host to host on the LAN (a home switch): with br_netfilter loaded, bridged frames pass FORWARD too.
+    await ipt('-A', 'FORWARD', '-i', 'lan', '-o', 'lan', '-j', 'ACCEPT');
     await ipt('-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT');
+    if (home.publicAddress) {
+      await ipt('-A', 'FORWARD', '-i', 'wan', '-o', 'lan', '-d', home.addresses[0]!, '-j', 'ACCEPT');
+    }
     await ipt(
       '-A',
       'INPUT',
@@ -175,14 +290,24 @@ export async function createNatLab({ inetHosts }: NatLabOptions): Promise<NatLab
       'ACCEPT',
     );
     await ipt('-A', 'INPUT', '-i', 'wan', '-j', 'DROP');
-  } catch (error) {
-    await close();
-    throw error;
   }
+
+  const privateDialsOut = () =>
+    Promise.all(
+      homes.map(async (h) => {
+        const out = await inNs(h.router, 'iptables', '-t', 'nat', '-nvxL', PRIVATE_CHAIN);
+        return out
+          .split('\n')
+          .slice(2)
+          .reduce((sum, line) => sum + (Number(line.trim().split(/\s+/)[0]) || 0), 0);
+      }),
+    );
   return {
     inet,
-    router,
-    home,
+    router: homes[0]!.router,
+    home: homes[0]!.hosts[0]!,
+    homes,
+    privateDialsOut,
     spawn(ns, script, args = []) {
       const child = new Child(script, args, {}, { netns: ns });
       children.add(child);
