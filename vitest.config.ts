@@ -14,9 +14,11 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const WALL_TIMED = ['test/sim/large.test.ts'];
 
 /**
- * The files that take longest (wall time, `npx vitest run --reporter=verbose` on the 2-core machine:
- * 8–20 s each, mostly child processes and testnets), longest first. They start first, so that the
- * run does not end with one of them alone on one worker. Vitest's own order (longest first by its
+ * The files that took longest when the children still ran under tsx (wall time, `npx vitest run
+ * --reporter=verbose` on the 2-core machine: 8–20 s each), longest first. Since the children are
+ * bundled (test/helpers/bundle-children.ts) test/tracker/node.test.ts (14 s) and lone.test.ts (12 s)
+ * lead, but starting them first measured no faster (60.4 s vs 63.5 s), so the list stays. They start
+ * first, so that the run does not end with one of them alone on one worker. Vitest's own order (longest first by its
  * cache of the last run) decides among the others, and for all of them when that cache is present;
  * without it (a fresh checkout, as in CI) the files would run in the order they were found.
  */

@@ -21,6 +21,7 @@
  */
 import { classifyHost } from '../crypto/address-policy.js';
 import { Lru } from '../crypto/lru.js';
+import { equalBytes } from '../crypto/utils.js';
 
 /** Distinct voter groups that must agree on an address (BEP 42 asks for "several"; guess). */
 export const EXTERNAL_MIN_VOTERS = 3;
@@ -75,12 +76,6 @@ export function encodeCompactAddress(host: string, port: number): Uint8Array {
     throw new RangeError(`"port" expected integer 0..65535, got ${port}`);
   }
   return Uint8Array.of(...bytes, port >> 8, port & 0xff);
-}
-
-function sameBytes(a: unknown, b: Uint8Array | undefined): boolean {
-  if (!(a instanceof Uint8Array) || b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The voter group of a responder: its IPv4 /16, or its `host:port` on loopback; undefined otherwise. */
@@ -147,7 +142,8 @@ export class ExternalAddressVotes {
     // Nearly every claim repeats the one before (the voters see the same address of ours): decode and
     // classify a claim only when its bytes differ from the last one's.
     let claim = this.#lastClaim;
-    if (claim === undefined || !sameBytes(ip, this.#lastIp)) {
+    const last = this.#lastIp;
+    if (claim === undefined || last === undefined || !(ip instanceof Uint8Array) || !equalBytes(ip, last)) {
       const decoded = decodeCompactAddress(ip);
       if (decoded === undefined) return 'malformed';
       if (decoded.port === 0 || !USABLE.has(classifyHost(decoded.host))) return 'unusable-address';

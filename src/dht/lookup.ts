@@ -60,6 +60,8 @@ type State = 'waiting' | 'in-flight' | 'stalled' | 'responded' | 'failed';
 interface Candidate {
   readonly host: string;
   readonly port: number;
+  /** Its address key (`addressKey`), kept so that its reply and its removal need not parse the host. */
+  readonly key: number | undefined;
   id: Uint8Array | undefined;
   state: State;
   /** The responder whose reply listed it (seeds have none). */
@@ -266,7 +268,13 @@ export class Lookup {
       this.#ignored.full++;
       return undefined;
     }
-    const candidate: Candidate = { host: c.host, port: c.port, id: c.id, state: 'waiting' };
+    const candidate: Candidate = {
+      host: c.host,
+      port: c.port,
+      key: typeof key === 'number' ? key : undefined,
+      id: c.id,
+      state: 'waiting',
+    };
     this.#byAddress.set(key, candidate);
     this.#diversity.add(c.host, c.port);
     if (idKey !== undefined) this.#ids.add(idKey);

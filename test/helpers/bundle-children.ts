@@ -5,7 +5,7 @@
  * (`gtt testnet` up to its ready line: 0.9 s CPU with tsx, 0.25 s bundled), and some forty children run
  * per `npm test`.
  *
- * esbuild (the compiler tsx itself runs on, installed with it) bundles each entry with everything it
+ * esbuild (a devDependency: the compiler tsx itself runs on, at the version tsx installs) bundles each entry with everything it
  * imports, src/ and node_modules alike, into one temporary folder that mirrors the repository's paths
  * (`src/cli/main.ts` → `DIR/src/cli/main.js`); child.ts runs the bundle when there is one and falls back
  * to tsx when there is not (a script of a config that has no such setup). The bundles are rebuilt from
