@@ -320,6 +320,9 @@ export class Lookup {
     referrals.taken = [];
   }
 
+  /** Whether an address key is held (any state). */
+  readonly #knownKey = (key: number): boolean => this.#byAddress.has(key);
+
   /** The queries to send now (they are marked in flight). Empty once {@link finished}. */
   next(): Contact[] {
     const out: Contact[] = [];
@@ -337,8 +340,11 @@ export class Lookup {
     return out;
   }
 
-  /** `from` answered with node id `id`; `nodes` are the contacts its reply listed. */
-  onResponse(from: Contact, id: Uint8Array, nodes: Iterable<Contact> = []): void {
+  /**
+   * `from` answered with node id `id`; `nodes` are the contacts its reply listed, or its compact node
+   * info (BEP 5), decoded here only for the addresses not known yet.
+   */
+  onResponse(from: Contact, id: Uint8Array, nodes: Iterable<Contact> | Uint8Array = []): void {
     const c = this.#settle(from);
     if (c) {
       this.#responded++;
@@ -360,8 +366,12 @@ export class Lookup {
     // all of them may be taken (a reply of at most `maxPerReply` contacts, room for all: no sort).
     // Contacts at an address already known cannot be taken: left out before the sort (most contacts of a
     // walk's later replies are such).
-    const listed: Contact[] = [];
-    for (const contact of nodes) if (!this.#byAddress.has(addressKey(contact))) listed.push(contact);
+    let listed: Contact[];
+    if (nodes instanceof Uint8Array) listed = decodeNodes(nodes, this.#knownKey);
+    else {
+      listed = [];
+      for (const contact of nodes) if (!this.#byAddress.has(addressKey(contact))) listed.push(contact);
+    }
     const offered =
       listed.length <= this.#maxPerReply && this.#byAddress.size + listed.length <= this.#maxCandidates
         ? listed
@@ -480,10 +490,12 @@ function byDistance(nodes: Iterable<Contact>, target: Uint8Array): Contact[] {
 }
 
 /**
- * Decodes BEP 5 compact node info (26 bytes per node). Skips entries with port 0 and a trailing
- * partial entry. Ids are views into `buf`; each contact carries its address key, made from the bytes.
+ * Decodes BEP 5 compact node info (26 bytes per node). Skips entries with port 0, a trailing partial
+ * entry, and those whose address key `skip` refuses (before their id view and host string are made:
+ * most contacts of a walk's later replies are at addresses it knows). Ids are views into `buf`; each
+ * contact carries its address key, made from the bytes.
  */
-export function decodeNodes(buf: Uint8Array): Contact[] {
+export function decodeNodes(buf: Uint8Array, skip?: (key: number) => boolean): Contact[] {
   const out: Contact[] = [];
   for (let i = 0; i + COMPACT_NODE_BYTES <= buf.length; i += COMPACT_NODE_BYTES) {
     const port = (buf[i + 24]! << 8) | buf[i + 25]!;
@@ -493,6 +505,7 @@ export function decodeNodes(buf: Uint8Array): Contact[] {
     const c = buf[i + 22]!;
     const d = buf[i + 23]!;
     const key = (((a * 256 + b) * 256 + c) * 256 + d) * 65536 + port;
+    if (skip?.(key)) continue;
     out.push({ id: buf.subarray(i, i + 20), host: `${a}.${b}.${c}.${d}`, port, key });
   }
   return out;

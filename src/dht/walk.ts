@@ -10,7 +10,7 @@ import { TARGET_BYTES } from './bep44.js';
 import type { DhtConfig, HostPort } from './config.js';
 import { type KrpcNode, toBuffer } from './krpc.js';
 import type { KrpcError, KrpcQuery, QueryCallback, QueryTarget } from './krpc-types.js';
-import { type Contact, decodeNodes, Lookup } from './lookup.js';
+import { type Contact, Lookup } from './lookup.js';
 import type { Tracked } from './op.js';
 import type { QueryPacer } from './pacer.js';
 import type { RttEstimator } from './rtt.js';
@@ -146,7 +146,7 @@ export function startWalk(
       } else if (!ended) {
         rtt?.sample(performance.now() - sentAt);
         const { id, nodes } = envelope;
-        lookup.onResponse(contact, id, nodes && only === undefined ? decodeNodes(nodes) : []);
+        lookup.onResponse(contact, id, nodes && only === undefined ? nodes : []);
         sink.add(r, envelope, { id: new Uint8Array(id), host: contact.host, port: contact.port });
       }
       pump();

@@ -321,23 +321,37 @@ describe('decodeNodes (BEP 5 compact node info)', () => {
     ]);
   });
 
-  it('a decoded contact at an address a lookup already holds (from its host string) is not taken again', () => {
-    const target = new Uint8Array(20).fill(0x40);
-    const lookup = new Lookup(target, new Uint8Array(20).fill(0xff), { k: 8, alpha: 1 });
-    lookup.add([{ host: '203.0.113.9', port: 6881, id: new Uint8Array(20).fill(0x41) }]);
-    const [seed] = lookup.next();
-    const entry = new Uint8Array(26).fill(0x42);
-    entry.set([203, 0, 113, 9, 0x1a, 0xe1], 20);
-    const other = new Uint8Array(26).fill(0x43);
-    other.set([198, 51, 100, 7, 0x1a, 0xe1], 20);
-    lookup.onResponse(
-      seed!,
-      new Uint8Array(20).fill(0x41),
-      decodeNodes(new Uint8Array([...entry, ...other])),
-    );
-    expect(lookup.size).toBe(2);
-    expect(lookup.next().map((c) => c.host)).toEqual(['198.51.100.7']);
+  it('skips, before decoding them, the entries whose address key `skip` refuses', () => {
+    const a = new Uint8Array(26).fill(1);
+    a.set([203, 0, 113, 1, 0, 1], 20);
+    const b = new Uint8Array(26).fill(2);
+    b.set([203, 0, 113, 2, 0, 1], 20);
+    const refused = (203 * 2 ** 24 + 113 * 256 + 1) * 65536 + 1;
+    const got = decodeNodes(new Uint8Array([...a, ...b]), (key) => key === refused);
+    expect(got.map((c) => c.host)).toEqual(['203.0.113.2']);
   });
+
+  for (const form of ['decoded contacts', 'compact node info'] as const) {
+    it(`a listed contact (${form}) at an address a lookup already holds (from its host string) is not taken again`, () => {
+      const target = new Uint8Array(20).fill(0x40);
+      const lookup = new Lookup(target, new Uint8Array(20).fill(0xff), { k: 8, alpha: 1 });
+      lookup.add([{ host: '203.0.113.9', port: 6881, id: new Uint8Array(20).fill(0x41) }]);
+      const [seed] = lookup.next();
+      const entry = new Uint8Array(26).fill(0x42);
+      entry.set([203, 0, 113, 9, 0x1a, 0xe1], 20);
+      const other = new Uint8Array(26).fill(0x43);
+      other.set([198, 51, 100, 7, 0x1a, 0xe1], 20);
+      const bytes = new Uint8Array([...entry, ...other]);
+      lookup.onResponse(
+        seed!,
+        new Uint8Array(20).fill(0x41),
+        form === 'compact node info' ? bytes : decodeNodes(bytes),
+      );
+      expect(lookup.size).toBe(2);
+      const [next] = lookup.next();
+      expect(next).toEqual({ host: '198.51.100.7', port: 6881, id: new Uint8Array(20).fill(0x43) });
+    });
+  }
 });
 
 describe('compareDistance', () => {
