@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, stop } from 'esbuild';
+import { type BuildOptions, build, stop } from 'esbuild';
 import type { TestProject } from 'vitest/node';
 import { BUNDLES_ENV } from './child.js';
 
@@ -34,23 +34,28 @@ function entries(): string[] {
   ];
 }
 
+/** How every child program is bundled (here, and the README snippets of test/readme.test.ts). */
+export const NODE_BUNDLE = {
+  bundle: true,
+  // Shared modules in shared chunks, and main.ts's lazy `import()` of each command stays lazy.
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+  // The CommonJS packages (bittorrent-dht and its dependencies) call require() for node's modules.
+  banner: {
+    js: "import { createRequire as gttCreateRequire } from 'node:module'; const require = gttCreateRequire(import.meta.url);",
+  },
+} as const satisfies BuildOptions;
+
 /** Compiles every entry into `out`. */
 async function compile(out: string): Promise<void> {
   await build({
+    ...NODE_BUNDLE,
     entryPoints: entries(),
     outbase: ROOT,
     outdir: out,
-    bundle: true,
-    // Shared modules in shared chunks, and main.ts's lazy `import()` of each command stays lazy.
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'warning',
-    // The CommonJS packages (bittorrent-dht and its dependencies) call require() for node's modules.
-    banner: {
-      js: "import { createRequire as gttCreateRequire } from 'node:module'; const require = gttCreateRequire(import.meta.url);",
-    },
     plugins: [
       {
         // A module that reads a file next to itself (main.ts reads package.json for --version) must
