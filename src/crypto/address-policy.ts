@@ -283,3 +283,54 @@ export function netGroup(host: string, ownHosts: readonly string[]): string | un
       return `n:${c}`;
   }
 }
+
+/** What {@link dialOrder} decided about a peer's addresses. */
+export interface DialOrder {
+  /** The addresses to try, in order. */
+  dial: Address[];
+  /** Private and link-local addresses left out: the peer is not on our LAN (PROTOCOL.md §9.8). */
+  skippedPrivate: number;
+}
+
+/**
+ * The order in which to dial a peer's advertised addresses (PROTOCOL.md §9.8): public ones (and host
+ * names) first, then the rest, each group in the peer's order. When we know our external host
+ * (`external`, as the DHT or our neighbours see us), a private or link-local address of the peer is
+ * left out unless the two of us appear to share a LAN: the peer also advertises that same host as a
+ * public address (both behind one NAT), or the address is in the network group (IPv4 /24, IPv6 /48)
+ * of one of our own private hosts (`ownHosts`). A private address elsewhere is someone else's LAN,
+ * where a dial costs a handshake timeout or reaches a stranger. With no external host known (a LAN or
+ * a machine without a NAT) nothing is left out. Pure; the address policy still applies to each.
+ */
+export function dialOrder(
+  addresses: readonly Address[],
+  external: string | undefined,
+  ownHosts: readonly string[] = [],
+): DialOrder {
+  const ext = external === undefined ? undefined : canonicalHost(external);
+  const first: Address[] = [];
+  const rest: Address[] = [];
+  let local = false;
+  for (const a of addresses) {
+    const cls = classifyHost(a.host);
+    if (cls === 'public' || cls === 'dns') {
+      first.push(a);
+      if (ext !== undefined && canonicalHost(a.host) === ext) local = true;
+    } else rest.push(a);
+  }
+  let skippedPrivate = 0;
+  const dial = first;
+  let lans: Set<string | undefined> | undefined;
+  for (const a of rest) {
+    const cls = classifyHost(a.host);
+    if (ext !== undefined && !local && (cls === 'private' || cls === 'link-local')) {
+      lans ??= new Set(ownHosts.filter((h) => classifyHost(h) === 'private').map((h) => netGroup(h, [])));
+      if (!lans.has(netGroup(a.host, []))) {
+        skippedPrivate++;
+        continue;
+      }
+    }
+    dial.push(a);
+  }
+  return { dial, skippedPrivate };
+}

@@ -138,7 +138,9 @@ export class Dht extends EventEmitter<DhtEvents> {
         sent: (host) => this.#reach.sent(host),
         replied: (from, ip) => this.#vote(from, ip),
         queried: (from) => {
+          const was = this.#reach.reachable;
           if (this.#reach.received(hostOf(from))) this.#stats.external.unsolicitedQueries++;
+          if (!was && this.#reach.reachable && !this.closed) this.emit('reachable');
         },
       },
     });
@@ -237,6 +239,14 @@ export class Dht extends EventEmitter<DhtEvents> {
    */
   get externalAddress(): ExternalAddress | undefined {
     return this.#votes.current;
+  }
+
+  /**
+   * True once a node we never queried queried us: our UDP port is open from outside (no NAT, a 1:1
+   * NAT, a port forward). `'reachable'` is emitted when it becomes true.
+   */
+  get reachable(): boolean {
+    return this.#reach.reachable;
   }
 
   /**

@@ -223,4 +223,6 @@ export interface ExternalStats {
 export interface DhtEvents {
   /** `externalAddress` changed (BEP 42); the new value. */
   'external-address': [ExternalAddress];
+  /** `reachable` became true: a node we never queried queried us. */
+  reachable: [];
 }

@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { z } from 'zod';
 import { type Address, normalizeAddressAs } from '../crypto/address.js';
+import { canonicalHost, classifyHost } from '../crypto/address-policy.js';
 import { type KeyPair, keyPairFromSeed } from '../crypto/keys.js';
 import { type CryptoSuite, isCryptoSuite, KEY_BYTES } from '../crypto/suite.js';
 import { TopicId } from '../crypto/topic.js';
@@ -185,6 +186,10 @@ export class Gossip {
   /** This node's id: its ed25519 public key, hex. */
   readonly id: PeerId;
   readonly #transport: Transport;
+  /** No `advertise` option: the advertised list follows `setExternalHost`. */
+  readonly #autoAdvertise: boolean;
+  /** What the listener gave us to advertise, before any external host. */
+  readonly #ownAdvertised: Address[];
   readonly #node: GossipNode;
   readonly #timers: TimerHeap<{ topic: TopicKey; timer: Timer }>;
   readonly #topics = new Map<TopicKey, Topic>();
@@ -207,8 +212,11 @@ export class Gossip {
     proto: ProtoOptions | undefined,
     buffer: number,
     suite: CryptoSuite,
+    autoAdvertise: boolean,
   ) {
     this.#transport = transport;
+    this.#autoAdvertise = autoAdvertise;
+    this.#ownAdvertised = transport.addresses();
     this.id = transport.id;
     keyPairs.set(this, keyPair);
     // nativeSuite imports the signing key once and keeps it for as long as this array lives.
@@ -277,7 +285,14 @@ export class Gossip {
     });
     try {
       throwIfAborted(signal);
-      return new Gossip(transport, keyPair, options.proto, o.topicBufferMessages, suite);
+      return new Gossip(
+        transport,
+        keyPair,
+        options.proto,
+        o.topicBufferMessages,
+        suite,
+        advertise === undefined,
+      );
     } catch (e) {
       await transport.close();
       throw e;
@@ -287,6 +302,36 @@ export class Gossip {
   /** The addresses this node advertises (dialable `{ host, port }`). */
   addresses(): Address[] {
     return this.#transport.addresses();
+  }
+
+  /**
+   * Tells the node its host as the network outside sees it (`dht.externalAddress.host`: BEP 42
+   * votes), or undefined when unknown; a host that is not public counts as unknown. While it is
+   * known, dials leave out the private addresses of peers behind another NAT (PROTOCOL.md §9.8).
+   * With `reachable` (others can reach us there: `dht.reachable`, a 1:1 NAT or a port forward), a
+   * node that listens on no public address and was given no `advertise` advertises
+   * `host:listenPort` first, before its own addresses (§9.7). Behind a NAT that lets nobody in it
+   * does not: a dial to that address would only hold the dialer until its timeout.
+   */
+  setExternalHost(host: string | undefined, { reachable = false }: { reachable?: boolean } = {}): void {
+    const external = host !== undefined && classifyHost(host) === 'public' ? canonicalHost(host) : undefined;
+    this.#transport.setExternalHost(external);
+    if (!this.#autoAdvertise) return;
+    const own = this.#ownAdvertised;
+    const port = own[0]?.port;
+    const public_ = own.some((a) => classifyHost(a.host) === 'public');
+    const list =
+      external === undefined || !reachable || port === undefined || public_
+        ? own
+        : [{ host: external, port }, ...own];
+    const current = this.#transport.addresses();
+    if (
+      list.length === current.length &&
+      list.every((a, i) => a.host === current[i]?.host && a.port === current[i]?.port)
+    )
+      return;
+    this.#transport.setAdvertised(list);
+    this.#node.setPeerData(this.#transport.extension);
   }
 
   /** Counters (a snapshot of the core's and the transport's live objects). */

@@ -50,6 +50,7 @@ import {
   canonicalHost,
   checkAddress,
   classifyHost,
+  dialOrder,
   netGroup,
   resolvePolicy,
 } from '../crypto/address-policy.js';
@@ -73,9 +74,10 @@ import { BanList, DialBounds, type DialRefusal } from './limits.js';
 
 /**
  * Why a dial failed before any socket: the peer is banned, the application refused it (its
- * `firewall` or `block`), or the address's dial bounds.
+ * `firewall` or `block`), the address's dial bounds, or (`other-lan`) a private address of a peer
+ * behind another NAT than ours (`dialOrder` in src/crypto/address-policy.ts, PROTOCOL.md §9.8).
  */
-export type DialRefusalReason = DialRefusal | 'banned' | 'firewall';
+export type DialRefusalReason = DialRefusal | 'banned' | 'firewall' | 'other-lan';
 
 /** What an application firewall is asked about: a peer whose id a handshake proved, or that we would dial. */
 export interface FirewallPeer {
@@ -265,8 +267,8 @@ const OUR_OWN: ReadonlySet<CloseReason> = new Set<CloseReason>([
 
 const defaultLookup = (host: string) => dns.lookup(host, { all: true, verbatim: true });
 
-function bump<K extends string>(m: Partial<Record<K, number>>, k: K): void {
-  m[k] = (m[k] ?? 0) + 1;
+function bump<K extends string>(m: Partial<Record<K, number>>, k: K, n = 1): void {
+  m[k] = (m[k] ?? 0) + n;
 }
 
 /** Smaller-id-wins order of two hex ids (lower-case hex compares like the bytes). */
@@ -313,6 +315,8 @@ export class Transport extends EventEmitter<TransportEvents> {
   readonly #static = randomBytes(32);
   #extension: Uint8Array = new Uint8Array(0);
   #advertised: Address[] = [];
+  /** Our host as others see it (`setExternalHost`): decides which private addresses we dial. */
+  #externalHost: string | undefined;
   #server: Server | undefined;
   #wss: WebSocketServer | undefined;
   readonly #all = new Set<Connection>();
@@ -429,6 +433,20 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.#advertised = addresses.map((a) => ({ ...a }));
     this.#extension = encodeAddressList(this.#advertised);
     this.#refreshPolicy();
+  }
+
+  /**
+   * Our host as the network outside sees it (the DHT's BEP 42 external address), or undefined when
+   * unknown. While it is known, dials leave out the private addresses of peers behind another NAT
+   * (`dialOrder`, PROTOCOL.md §9.8).
+   */
+  setExternalHost(host: string | undefined): void {
+    this.#externalHost = host;
+  }
+
+  /** The external host set by {@link setExternalHost}. */
+  get externalHost(): string | undefined {
+    return this.#externalHost;
   }
 
   /** The address policy in force (the `'auto'` settings resolved). */
@@ -1001,14 +1019,21 @@ export class Transport extends EventEmitter<TransportEvents> {
   }
 
   #dial(peer: PeerId, link: PeerLink, refusal: AddressRejectReason | undefined): void {
-    const targets = (this.#book.get(peer) ?? []).map((address) => ({
+    // Public addresses first; private ones only on a LAN we share (PROTOCOL.md §9.8).
+    const order = dialOrder(this.#book.get(peer) ?? [], this.#externalHost, this.#ownHosts);
+    if (order.skippedPrivate > 0) bump(this.#stats.dialsRefused, 'other-lan', order.skippedPrivate);
+    const targets = order.dial.map((address) => ({
       address,
       key: keyOf(address),
       resolved: false,
     }));
     // Nothing to try because the policy refused what the caller gave: say so rather than "no address".
     const last: CloseInfo | undefined =
-      refusal === undefined ? undefined : { reason: 'address-refused', detail: refusal, established: false };
+      refusal !== undefined
+        ? { reason: 'address-refused', detail: refusal, established: false }
+        : order.skippedPrivate > 0
+          ? { reason: 'address-refused', detail: 'other-lan', established: false }
+          : undefined;
     link.dial = { targets, index: 0, conn: undefined, last, resolving: false };
     this.#stats.pendingDials++;
     this.#stats.dialsStarted++;

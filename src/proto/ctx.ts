@@ -103,7 +103,8 @@ export class Ctx {
     readonly topicBytes: Uint8Array,
     readonly me: PeerId,
     readonly meBytes: Uint8Array,
-    readonly myData: PeerData | undefined,
+    /** Our peer data (advertised addresses), sent in JOIN and NEIGHBOR; updated by `setPeerData`. */
+    public myData: PeerData | undefined,
     readonly rng: Rng,
     readonly stats: ProtoStats,
     readonly limits: LimitsConfig,

@@ -102,7 +102,7 @@ export class GossipNode {
   readonly config: ProtoConfig;
   private readonly idBytes: Uint8Array;
   private readonly rng: Rng;
-  private readonly peerData: PeerData | undefined;
+  private peerData: PeerData | undefined;
   private readonly netGroup: NetGroupFn;
   private readonly guard: Guard;
   private readonly topicStates = new Map<TopicKey, TopicState>();
@@ -305,6 +305,15 @@ export class GossipNode {
   sizes(topic: TopicKey): TopicSizes | undefined {
     const t = this.topicStates.get(topic);
     return t === undefined ? undefined : { ...t.hpv.sizes(), ...t.plum.sizes() };
+  }
+
+  /**
+   * Replaces our peer data (the advertised addresses, e.g. once our external address is known): every
+   * later JOIN and NEIGHBOR of every topic carries it. Neighbours already joined keep what they have.
+   */
+  setPeerData(data: PeerData | undefined): void {
+    this.peerData = data;
+    for (const t of this.topicStates.values()) t.ctx.myData = data;
   }
 
   /** Node-wide bounded structures: neighbours with budgets, bans and banned groups held (some maybe expired). */

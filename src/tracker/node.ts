@@ -210,7 +210,18 @@ export class TopicNode {
     const signal = init.closeWithLastTopic ? undefined : init.signal;
     const onAbort = () => void this.close();
     signal?.addEventListener('abort', onAbort, { once: true });
-    this.#signalCleanup = () => signal?.removeEventListener('abort', onAbort);
+    // The DHT's view of our address (BEP 42) decides what the gossip node advertises and which
+    // private addresses it dials (Gossip.setExternalHost, PROTOCOL.md §9.7–9.8).
+    const onExternal = () =>
+      this.gossip.setExternalHost(this.dht.externalAddress?.host, { reachable: this.dht.reachable });
+    this.dht.on('external-address', onExternal);
+    this.dht.on('reachable', onExternal);
+    if (this.dht.externalAddress !== undefined) onExternal();
+    this.#signalCleanup = () => {
+      signal?.removeEventListener('abort', onAbort);
+      this.dht.off('external-address', onExternal);
+      this.dht.off('reachable', onExternal);
+    };
   }
 
   /** Our node id: the ed25519 public key, hex (the id peers dial and records carry). */

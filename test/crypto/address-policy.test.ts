@@ -10,6 +10,7 @@ import {
   canonicalHost,
   checkAddress,
   classifyHost,
+  dialOrder,
   type HostClass,
   METADATA_HOSTS,
   netGroup,
@@ -260,5 +261,51 @@ describe('resolvePolicy', () => {
       loopback: false,
       private: true,
     });
+  });
+});
+
+describe('dialOrder', () => {
+  const pub = { host: '203.0.113.5', port: 4000 };
+  const lan = { host: '192.168.1.7', port: 4000 };
+  const cgnat = { host: '100.64.1.2', port: 4000 };
+  const linkLocal = { host: 'fe80::1', port: 4000 };
+  const loop = { host: '127.0.0.1', port: 4000 };
+  const name = { host: 'peer.example', port: 4000 };
+
+  it('dials public addresses and names first, the rest after, each in the peer order', () => {
+    expect(dialOrder([lan, pub, loop, name], undefined)).toEqual({
+      dial: [pub, name, lan, loop],
+      skippedPrivate: 0,
+    });
+  });
+
+  it('with our external host known, leaves out the private addresses of a peer behind another NAT', () => {
+    expect(dialOrder([lan, cgnat, linkLocal, pub], '198.51.100.9')).toEqual({
+      dial: [pub],
+      skippedPrivate: 3,
+    });
+    // A peer with nothing but a private address: not ours, so nothing to dial.
+    expect(dialOrder([lan], '198.51.100.9')).toEqual({ dial: [], skippedPrivate: 1 });
+  });
+
+  it('keeps them when the peer advertises our own external host (one NAT, one LAN)', () => {
+    const sameNat = { host: '198.51.100.9', port: 4000 };
+    expect(dialOrder([lan, sameNat], '198.51.100.9')).toEqual({ dial: [sameNat, lan], skippedPrivate: 0 });
+    // Compared canonically: an IPv4-mapped IPv6 external host is the same host.
+    expect(dialOrder([lan, sameNat], '::ffff:198.51.100.9').skippedPrivate).toBe(0);
+  });
+
+  it("keeps a private address in the network group of one of our own private hosts (our LAN's /24)", () => {
+    expect(dialOrder([lan, cgnat], '198.51.100.9', ['192.168.1.2', '127.0.0.1'])).toEqual({
+      dial: [lan],
+      skippedPrivate: 1,
+    });
+    // Our own public hosts say nothing of LANs.
+    expect(dialOrder([lan], '198.51.100.9', ['203.0.113.1']).skippedPrivate).toBe(1);
+  });
+
+  it('never leaves out loopback (the policy decides) and keeps everything with no external host', () => {
+    expect(dialOrder([loop], '198.51.100.9')).toEqual({ dial: [loop], skippedPrivate: 0 });
+    expect(dialOrder([lan, cgnat], undefined)).toEqual({ dial: [lan, cgnat], skippedPrivate: 0 });
   });
 });
