@@ -44,6 +44,8 @@ dc.subscribe('net.client.socket', (message) => {
   });
   socket.once('connect', () => {
     connected = true;
+    // Now, not at close: a socket still open when the node stops may close after its `stopped`.
+    if (target) print({ type: 'dial-connected', ...target, t: ms() });
   });
   socket.once('close', () => {
     if (target) print({ type: 'dial-end', ...target, connected, t: ms() });
@@ -86,6 +88,7 @@ for await (const line of lines) {
       topic.broadcast(new TextEncoder().encode(command.text!));
     } else if (command.cmd === 'stop' && node) {
       const stats = node.stats.gossip.transport;
+      const advertised = node.gossip.addresses();
       await node.close();
       node = undefined;
       topic = undefined;
@@ -94,6 +97,10 @@ for await (const line of lines) {
         dialAttempts: stats.dialAttempts,
         dialsFailed: stats.dialsFailed,
         dialsRefused: stats.dialsRefused,
+        inboundAccepted: stats.inboundAccepted,
+        advertised,
+        external: dht.externalAddress ?? null,
+        reachable: dht.reachable,
       });
     }
   } catch (error) {

@@ -56,7 +56,9 @@ export const TOPOLOGIES: readonly Topology[] = [
   },
   { name: 'B', homes: masq(2), peers: ['public', [0, 0], [1, 0]], stages: [[0], [1, 2]] },
   { name: 'B-late', homes: masq(2), peers: ['public', [0, 0], [1, 0]], stages: [[1, 2], [0]] },
-  { name: 'D', homes: [{ nat: 'one-to-one' }], peers: [[0, 0], 'public'], stages: [[0, 1]] },
+  // The VM first, so that the public peer finds its record and dials it (at its advertised public
+  // address, when it knows to advertise it) rather than being dialed.
+  { name: 'D', homes: [{ nat: 'one-to-one' }], peers: [[0, 0], 'public'], stages: [[0], [1]] },
   {
     name: 'L',
     homes: [{ hosts: 2 }],
