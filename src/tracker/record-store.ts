@@ -455,19 +455,33 @@ export class RecordStore {
   /**
    * Slots ordered by how full their closest nodes are (fewest occupied first; junk counts too, since a
    * node holding junk at a high seq is as unusable as one holding a record), ties by index, slots the
-   * read did not cover last (by index). A refresh goes back to our own slot. Ties go to the lowest
+   * read did not cover after those (by index), and last the read slots too crowded to hold our
+   * `replicas` copies. A refresh goes back to our own slot. Ties go to the lowest
    * index so that a minute's first record is always in slot 0: a reader that finds slot 0 clean knows
    * the minute is empty after one lookup instead of four.
    */
   #slotOrder(view: ReadResult): number[] {
     const ownSlot = view.own?.slot;
-    const read = new Map(view.slots.map((s) => [s.index, s.occupied]));
-    const unread = (i: number) => (read.has(i) ? 0 : 1);
+    const read = new Map(view.slots.map((s) => [s.index, s]));
+    const { closestWindow, replicas } = this.config;
+    // A read slot with room for our `replicas` first, then the slots not read, then crowded ones: a
+    // slot whose closest nodes hold other members' records and leave fewer than `replicas` free would
+    // take our record on those few only (a bootstrap reads slot 0 alone, publishers that started
+    // together crowd it, a small DHT has few nodes per slot), where a reader's lookup may well miss
+    // it. Records of others are counted `replicas` nodes each (at most the nodes holding a value);
+    // junk at a lower seq is free for us, and does not crowd.
+    const rank = (i: number): number => {
+      const s = read.get(i);
+      if (s === undefined) return 1;
+      const others = s.records - (i === ownSlot ? 1 : 0);
+      const taken = Math.min(s.occupied, Math.max(0, others) * replicas);
+      return taken > 0 && Math.min(s.responders, closestWindow) - taken < replicas ? 2 : 0;
+    };
     const slots = this.keys(view.minute).salts.map((_, i) => i);
     slots.sort((a, b) => {
       if (a === ownSlot) return -1;
       if (b === ownSlot) return 1;
-      return unread(a) - unread(b) || (read.get(a) ?? 0) - (read.get(b) ?? 0) || a - b;
+      return rank(a) - rank(b) || (read.get(a)?.occupied ?? 0) - (read.get(b)?.occupied ?? 0) || a - b;
     });
     return slots;
   }

@@ -67,3 +67,29 @@ describe.each([
     expect(good, `distinct records per trial: ${outcomes.join(', ')}`).toBeGreaterThanOrEqual(9);
   });
 });
+
+describe('slot choice with a crowded slot 0', () => {
+  it('a publisher whose read saw slot 0 nearly full of others goes to a slot it did not read, not to the last free node', async () => {
+    const topic = `crowded-${Math.random()}`;
+    const secret = 'crowded';
+    // Publishers that each read slot 0 only (as a bootstrap's first read does) all store there, on
+    // different nodes (rendezvous ranking), until few of its closest nodes are free.
+    const crowd = publisherNodes.slice(0, 3).map((dht) => makeStore(dht, topic, { secret }));
+    for (const [i, p] of crowd.entries()) {
+      const view = await p.store.read(TEST_MINUTE, { slots: [0] });
+      const r = await p.store.publish(contentFor(i), { read: view });
+      expect(r).toMatchObject({ status: 'published', slot: 0 });
+    }
+    const late = makeStore(publisherNodes[3]!, topic, { secret });
+    const view = await late.store.read(TEST_MINUTE, { slots: [0] });
+    const slot0 = view.slots.find((s) => s.index === 0)!;
+    const free = Math.min(slot0.responders, late.store.config.closestWindow) - slot0.occupied;
+    expect(free).toBeLessThan(late.store.config.replicas);
+    const r = await late.store.publish(contentFor(3), { read: view });
+    expect(r.status).toBe('published');
+    if (r.status !== 'published') return;
+    // Slot 0 would have taken it on `free` nodes only.
+    expect(r.slot).not.toBe(0);
+    expect(r.accepted).toBeGreaterThanOrEqual(late.store.config.replicas - 1);
+  });
+});
