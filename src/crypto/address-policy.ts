@@ -308,29 +308,24 @@ export function dialOrder(
   ownHosts: readonly string[] = [],
 ): DialOrder {
   const ext = external === undefined ? undefined : canonicalHost(external);
-  const first: Address[] = [];
-  const rest: Address[] = [];
+  const dial: Address[] = [];
+  const rest: { a: Address; lan: boolean }[] = [];
   let local = false;
   for (const a of addresses) {
     const cls = classifyHost(a.host);
     if (cls === 'public' || cls === 'dns') {
-      first.push(a);
+      dial.push(a);
       if (ext !== undefined && canonicalHost(a.host) === ext) local = true;
-    } else rest.push(a);
+    } else rest.push({ a, lan: cls === 'private' || cls === 'link-local' });
   }
+  const filter = ext !== undefined && !local;
+  const ours = filter
+    ? new Set(ownHosts.filter((h) => classifyHost(h) === 'private').map((h) => netGroup(h, [])))
+    : undefined;
   let skippedPrivate = 0;
-  const dial = first;
-  let lans: Set<string | undefined> | undefined;
-  for (const a of rest) {
-    const cls = classifyHost(a.host);
-    if (ext !== undefined && !local && (cls === 'private' || cls === 'link-local')) {
-      lans ??= new Set(ownHosts.filter((h) => classifyHost(h) === 'private').map((h) => netGroup(h, [])));
-      if (!lans.has(netGroup(a.host, []))) {
-        skippedPrivate++;
-        continue;
-      }
-    }
-    dial.push(a);
+  for (const { a, lan } of rest) {
+    if (lan && ours !== undefined && !ours.has(netGroup(a.host, []))) skippedPrivate++;
+    else dial.push(a);
   }
   return { dial, skippedPrivate };
 }

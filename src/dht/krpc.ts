@@ -104,7 +104,7 @@ import type {
   Verify,
 } from './krpc-types.js';
 import { hostOf } from './krpc-types.js';
-import { COMPACT_NODE_BYTES, IpDiversity } from './lookup.js';
+import { COMPACT_NODE_BYTES, compareDistance, IpDiversity } from './lookup.js';
 import { type ServerStats, TOKEN_MEMO_MAX } from './serve.js';
 import { IpBlocker } from './server-blocker.js';
 import type { StoredValue } from './store.js';
@@ -384,8 +384,8 @@ export function closestInTree<T extends { id: Uint8Array }>(
       nodes.push(right ? node.left : node.right, right ? node.right : node.left);
     } else for (const c of node.contacts) found.push(c);
   }
-  // A partial selection sort over a 32-bit distance prefix: `found` is a few buckets (tens of
-  // contacts), and only the nearest `n` are wanted.
+  // A partial selection sort over a 32-bit distance prefix (the whole distance only on a tie):
+  // `found` is a few buckets (tens of contacts), and only the nearest `n` are wanted.
   const m = found.length;
   if (dist.length < m) dist = new Float64Array(Math.max(m, dist.length * 2));
   const t0 = id[0] ?? 0;
@@ -404,7 +404,8 @@ export function closestInTree<T extends { id: Uint8Array }>(
     for (let j = i + 1; j < m; j++) {
       const dj = dist[j] as number;
       const db = dist[best] as number;
-      if (dj < db || (dj === db && restCompare((found[j] as T).id, (found[best] as T).id, id) < 0)) best = j;
+      if (dj < db || (dj === db && compareDistance((found[j] as T).id, (found[best] as T).id, id) < 0))
+        best = j;
     }
     if (best !== i) {
       const c = found[i] as T;
@@ -421,17 +422,6 @@ export function closestInTree<T extends { id: Uint8Array }>(
 
 /** Scratch distances of {@link closestInTree} (grown on demand; one thread, no await inside). */
 let dist = new Float64Array(64);
-
-/** XOR-distance order of `a` and `b` to `id` from byte 4 on (the first 4 are equal). */
-function restCompare(a: Uint8Array, b: Uint8Array, id: Uint8Array): number {
-  const len = Math.max(a.length, b.length);
-  for (let i = 4; i < len; i++) {
-    const x = (a[i] ?? 0) ^ (id[i] ?? 0);
-    const y = (b[i] ?? 0) ^ (id[i] ?? 0);
-    if (x !== y) return x - y;
-  }
-  return 0;
-}
 
 /** Defects 9–12 (nodes per reply, the asker left out, compact node info and `get_peers` tokens once). */
 function tuneReplies(dht: DHT, k: number): void {

@@ -444,11 +444,6 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.#externalHost = host;
   }
 
-  /** The external host set by {@link setExternalHost}. */
-  get externalHost(): string | undefined {
-    return this.#externalHost;
-  }
-
   /** The address policy in force (the `'auto'` settings resolved). */
   get addressPolicy(): AddressPolicy {
     return { ...this.#policy };

@@ -103,7 +103,7 @@ export class Ctx {
     readonly topicBytes: Uint8Array,
     readonly me: PeerId,
     readonly meBytes: Uint8Array,
-    /** Our peer data (advertised addresses), sent in JOIN and NEIGHBOR; updated by `setPeerData`. */
+    /** Our peer data (advertised addresses), sent in JOIN, NEIGHBOR(_REPLY) and SHUFFLE; updated by `setPeerData`. */
     public myData: PeerData | undefined,
     readonly rng: Rng,
     readonly stats: ProtoStats,

@@ -309,7 +309,8 @@ export class GossipNode {
 
   /**
    * Replaces our peer data (the advertised addresses, e.g. once our external address is known): every
-   * later JOIN and NEIGHBOR of every topic carries it. Neighbours already joined keep what they have.
+   * later JOIN, NEIGHBOR(_REPLY) and SHUFFLE of every topic carries it. Neighbours already joined keep
+   * what they have.
    */
   setPeerData(data: PeerData | undefined): void {
     this.peerData = data;

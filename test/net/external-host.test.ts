@@ -21,6 +21,21 @@ function loopbackOnly(offered: string[]): NonNullable<GossipOptions['firewall']>
   };
 }
 
+/**
+ * A node behind the NAT 198.51.100.1 (LAN peers allowed by its policy) that dials `addresses` of a
+ * stranger, through {@link loopbackOnly}: what its dial offered, once the dial settled.
+ */
+async function dialBehindNat(addresses: { host: string; port: number }[], settled: (g: Gossip) => boolean) {
+  const offered: string[] = [];
+  const g = await node({ transport: { addressPolicy: { private: true } }, firewall: loopbackOnly(offered) });
+  g.setExternalHost('198.51.100.1');
+  g.subscribe(TopicId.fromName('dial-behind-nat'), {
+    bootstrap: [{ id: hex(randomKeyPair().publicKey), addresses }],
+  });
+  await until(() => settled(g));
+  return { g, offered };
+}
+
 const node = async (o: GossipOptions = {}): Promise<Gossip> =>
   closer.add(await Gossip.create({ listen: '127.0.0.1:0', transport: { handshakeTimeoutMs: 2000 }, ...o }));
 
@@ -61,43 +76,24 @@ describe('Gossip.setExternalHost', () => {
   });
 
   it("does not dial a private address of a peer behind another NAT: no socket, counted as 'other-lan'", async () => {
-    const offered: string[] = [];
-    const g = await node({
-      transport: { addressPolicy: { private: true } },
-      firewall: loopbackOnly(offered),
-    });
-    g.setExternalHost('198.51.100.1');
-    const stranger = hex(randomKeyPair().publicKey);
-    g.subscribe(TopicId.fromName('other-lan'), {
-      bootstrap: [{ id: stranger, addresses: [{ host: '10.9.8.7', port: 4000 }] }],
-    });
-    await until(() => (g.stats.transport.dialsRefused['other-lan'] ?? 0) > 0);
+    const { g, offered } = await dialBehindNat(
+      [{ host: '10.9.8.7', port: 4000 }],
+      (x) => (x.stats.transport.dialsRefused['other-lan'] ?? 0) > 0,
+    );
     expect(g.stats.transport.dialsRefused['other-lan']).toBe(1);
     expect(offered).toEqual([]);
     expect(g.stats.transport.dialAttempts).toBe(0);
   });
 
   it('dials it when the peer also advertises our external host (the same NAT)', async () => {
-    const offered: string[] = [];
-    const g = await node({
-      transport: { addressPolicy: { private: true } },
-      firewall: loopbackOnly(offered),
-    });
-    g.setExternalHost('198.51.100.1');
-    const neighbour = hex(randomKeyPair().publicKey);
-    g.subscribe(TopicId.fromName('same-lan'), {
-      bootstrap: [
-        {
-          id: neighbour,
-          // Offered public first, then the LAN address (the firewall refuses both: no socket).
-          addresses: [
-            { host: '10.9.8.7', port: 4000 },
-            { host: '198.51.100.1', port: 9 },
-          ],
-        },
+    // Offered public first, then the LAN address (the firewall refuses both: no socket).
+    const { g, offered } = await dialBehindNat(
+      [
+        { host: '10.9.8.7', port: 4000 },
+        { host: '198.51.100.1', port: 9 },
       ],
-    });
-    await until(() => g.stats.transport.dialsFailed > 0);
+      (x) => x.stats.transport.dialsFailed > 0,
+    );
     expect(g.stats.transport.dialsRefused['other-lan']).toBeUndefined();
     expect(offered).toEqual(['198.51.100.1:9', '10.9.8.7:4000']);
     expect(g.stats.transport.dialAttempts).toBe(0);
