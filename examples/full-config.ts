@@ -90,6 +90,7 @@ const nodeOptions = () =>
     proto: undefined, // the gossip core (HyParView, PlumTree): src/proto/config.ts
     crypto: undefined, // OpenSSL where Node has it, else the pure-JS suite
     topicBufferMessages: undefined, // messages each topic's iterator buffers: src/net/config.ts
+    portMapping: true, // NAT-PMP on the home router once the DHT shows we are behind a NAT; false: off
     signal: undefined, // none; an AbortSignal aborts the start, and later closes the node
   }) satisfies Record<keyof TopicNodeOptions, unknown>; // tsc: an option missing here is an error
 

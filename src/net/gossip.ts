@@ -50,6 +50,8 @@ import {
   TransportConfigSchema,
   type TransportOptions,
 } from './config.js';
+import { NAT_PMP_PORT, type PortMapStateName, type PortMapStats } from './nat-pmp.js';
+import { defaultGateway, PortMapper } from './port-mapper.js';
 import { TimerHeap } from './timers.js';
 import { type Peer, Topic, type TopicDriver, type TopicHandlers } from './topic.js';
 import { type Firewall, Transport, type TransportStats } from './transport.js';
@@ -87,7 +89,22 @@ export interface GossipOptions {
    * that throws refuses. Refusals are counted in `stats.transport.firewall`. See also {@link Gossip.ban}.
    */
   firewall?: Firewall;
+  /**
+   * Port mapping on the home router (NAT-PMP, RFC 6886; PROTOCOL.md §9.7): once the node learns that
+   * it is behind a NAT (`setExternalHost` with a public host while it listens on no public address),
+   * it asks the default gateway to forward a public port to its listener, advertises
+   * `external:mappedPort` first, renews the mapping while it runs and deletes it on `close()`.
+   * `false` turns it off; `{ gateway: "host:port" }` names the gateway instead of the default route's
+   * (Linux's `/proc/net/route`; elsewhere there is none unless named). Default `true`. Only with no
+   * `advertise` option and a listener on a private or unspecified host.
+   */
+  portMapping?: boolean | { gateway?: string | { host: string; port?: number } };
 }
+
+/** What {@link Gossip.stats} says of the port mapping. */
+export type PortMappingStats =
+  | { state: 'off' | 'not-needed' | 'no-gateway' }
+  | (PortMapStats & { state: PortMapStateName; gateway: string; address?: Address });
 
 /** Counters of a {@link Gossip}. */
 export interface GossipStats {
@@ -100,6 +117,7 @@ export interface GossipStats {
   badPeerData: number;
   transport: TransportStats;
   proto: ProtoStats;
+  portMapping: PortMappingStats;
 }
 
 /**
@@ -130,6 +148,18 @@ export const GossipOptionsSchema = withAliases(
     firewall: z
       .custom<Firewall>((v) => typeof v === 'function', 'expected a function (peer) => boolean')
       .optional(),
+    portMapping: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          // An IPv4 literal: NAT-PMP is IPv4 only, and a gateway is not looked up by name.
+          gateway: hostPortSchema(
+            z.ipv4({ error: 'expected an IPv4 address' }),
+            z.int().min(1).max(65_535).default(NAT_PMP_PORT),
+          ).optional(),
+        }),
+      ])
+      .default(true),
   } satisfies Record<keyof GossipOptions, z.ZodType>),
   {
     seed: { use: 'keyPair', note: 'keyPairFromSeed(seed)' },
@@ -191,6 +221,13 @@ export class Gossip {
   /** What the listener gave us to advertise, before any external host. */
   readonly #ownAdvertised: Address[];
   readonly #node: GossipNode;
+  /** The port mapping option, the listener's bound host, and the mapper once started. */
+  readonly #portMapping: false | { gateway?: Address };
+  readonly #listenHost: string | undefined;
+  #mapper: PortMapper | undefined;
+  #mapperState: 'off' | 'not-needed' | 'no-gateway';
+  /** The last `setExternalHost`: a public host or undefined, and whether others reach us there. */
+  #external: { host: string | undefined; reachable: boolean } = { host: undefined, reachable: false };
   readonly #timers: TimerHeap<{ topic: TopicKey; timer: Timer }>;
   readonly #topics = new Map<TopicKey, Topic>();
   /** What each topic handle gave its driver: how the actor delivers to it (see `TopicDriver.attach`). */
@@ -213,9 +250,13 @@ export class Gossip {
     buffer: number,
     suite: CryptoSuite,
     autoAdvertise: boolean,
+    mapping: { portMapping: false | { gateway?: Address }; listenHost: string | undefined },
   ) {
     this.#transport = transport;
     this.#autoAdvertise = autoAdvertise;
+    this.#portMapping = mapping.portMapping;
+    this.#listenHost = mapping.listenHost;
+    this.#mapperState = mapping.portMapping === false ? 'off' : 'not-needed';
     this.#ownAdvertised = transport.addresses();
     this.id = transport.id;
     keyPairs.set(this, keyPair);
@@ -292,6 +333,10 @@ export class Gossip {
         o.topicBufferMessages,
         suite,
         advertise === undefined,
+        {
+          portMapping: o.portMapping === true ? {} : o.portMapping,
+          listenHost: o.listen?.host,
+        },
       );
     } catch (e) {
       await transport.close();
@@ -315,15 +360,76 @@ export class Gossip {
    */
   setExternalHost(host: string | undefined, { reachable = false }: { reachable?: boolean } = {}): void {
     const external = host !== undefined && classifyHost(host) === 'public' ? canonicalHost(host) : undefined;
-    this.#transport.setExternalHost(external);
+    this.#external = { host: external, reachable };
+    this.#transport.setExternalHost(external ?? this.#mappedAddress()?.host);
+    if (external !== undefined) this.#startPortMapping();
+    this.#updateAdvertised();
+  }
+
+  /** The mapped public address, while the gateway grants one with a public external host. */
+  #mappedAddress(): Address | undefined {
+    const m = this.#mapper?.mapping;
+    return m !== undefined && classifyHost(m.host) === 'public' ? { host: m.host, port: m.port } : undefined;
+  }
+
+  /**
+   * Starts the port mapper once we know we are behind a NAT, if the options and the listener allow it
+   * (see `GossipOptions.portMapping`).
+   */
+  #startPortMapping(): void {
+    if (this.#portMapping === false || this.#mapper !== undefined || this.#closing !== undefined) return;
+    const own = this.#ownAdvertised;
+    const port = own[0]?.port;
+    const bound = this.#listenHost === undefined ? 'invalid' : classifyHost(this.#listenHost);
+    if (
+      !this.#autoAdvertise ||
+      port === undefined ||
+      (bound !== 'private' && bound !== 'unspecified') ||
+      own.some((a) => classifyHost(a.host) === 'public')
+    ) {
+      return;
+    }
+    let gateway = this.#portMapping.gateway;
+    if (gateway === undefined) {
+      // The default route's gateway, if it is on our LAN: a NAT-PMP server is the LAN's router.
+      const host = defaultGateway();
+      if (host !== undefined && classifyHost(host) === 'private') gateway = { host, port: NAT_PMP_PORT };
+    }
+    if (gateway === undefined) {
+      this.#mapperState = 'no-gateway';
+      return;
+    }
+    const mapper = new PortMapper({
+      gateway,
+      internalPort: port,
+      ...(bound === 'private' ? { bindHost: this.#listenHost } : {}),
+    });
+    this.#mapper = mapper;
+    const changed = () => {
+      this.#transport.setExternalHost(this.#external.host ?? this.#mappedAddress()?.host);
+      this.#updateAdvertised();
+    };
+    mapper.on('mapped', changed);
+    mapper.on('lost', changed);
+  }
+
+  /**
+   * The advertised list (§9.7): the mapped address, then `external:listenPort` when others reach us
+   * there, then the listener's own addresses. Unchanged with an `advertise` option.
+   */
+  #updateAdvertised(): void {
     if (!this.#autoAdvertise) return;
     const own = this.#ownAdvertised;
     const port = own[0]?.port;
     const public_ = own.some((a) => classifyHost(a.host) === 'public');
-    const list =
-      external === undefined || !reachable || port === undefined || public_
-        ? own
-        : [{ host: external, port }, ...own];
+    const { host: external, reachable } = this.#external;
+    const list: Address[] = [];
+    const mapped = this.#mappedAddress();
+    if (mapped !== undefined && !public_) list.push(mapped);
+    if (external !== undefined && reachable && port !== undefined && !public_) {
+      if (!list.some((a) => a.host === external && a.port === port)) list.push({ host: external, port });
+    }
+    list.push(...own);
     const current = this.#transport.addresses();
     if (
       list.length === current.length &&
@@ -343,6 +449,7 @@ export class Gossip {
       badPeerData: this.#badPeerData,
       transport: this.#transport.stats,
       proto: this.#node.stats,
+      portMapping: this.#portMappingStats(),
     };
   }
 
@@ -437,6 +544,13 @@ export class Gossip {
    * Leaves every topic (DISCONNECT to each neighbour), closes every connection gracefully and the
    * listener, and stops every timer. Resolves when every socket is closed. Idempotent.
    */
+  #portMappingStats(): PortMappingStats {
+    const m = this.#mapper;
+    if (m === undefined) return { state: this.#mapperState };
+    const mapped = this.#mappedAddress();
+    return { ...m.stats, ...(mapped === undefined ? {} : { address: mapped }) };
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#shutdown(false);
     return this.#closing;
@@ -458,8 +572,14 @@ export class Gossip {
     this.#timers.close();
     this.#inbox.length = 0;
     this.#joinWatches.clear();
+    // The mapping is deleted alongside the transport's goodbyes (a crash leaves it to expire).
+    const mapper = this.#mapper;
+    this.#mapper = undefined;
+    const unmapped = abrupt ? undefined : mapper?.close();
+    if (abrupt) void mapper?.close();
     if (abrupt) await this.#transport.destroy();
     else await this.#transport.close();
+    await unmapped;
   }
 
   #peerInfos(peers: readonly Peer[]): PeerInfo[] {

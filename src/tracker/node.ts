@@ -56,6 +56,11 @@ export interface TopicNodeOptions {
   crypto?: GossipOptions['crypto'];
   /** Messages each topic iterator buffers (see `GossipOptions.topicBufferMessages`). */
   topicBufferMessages?: number;
+  /**
+   * NAT-PMP port mapping on the home router once the DHT shows we are behind a NAT (default `true`;
+   * `false` turns it off; see `GossipOptions.portMapping`).
+   */
+  portMapping?: GossipOptions['portMapping'];
   /** Aborts the start (nothing is left open); aborted later, it closes the node. */
   signal?: AbortSignal;
 }

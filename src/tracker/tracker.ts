@@ -431,9 +431,18 @@ export class Tracker extends EventEmitter<EventsMap> {
     return { addresses, peers, messageIds };
   }
 
-  /** Neighbour ids and message ids of a record content: what makes a refresh worth a put. */
+  /**
+   * Our addresses, neighbour ids and message ids of a record content: what makes a refresh worth a
+   * put (our addresses change when a port mapping or an external address is learned, PROTOCOL.md §9.7).
+   */
   static #contentKey(c: RecordContent): string {
-    return [...c.peers.map((p) => bytesToHex(p.id)).sort(), '|', ...c.messageIds.map(bytesToHex)].join(',');
+    return [
+      ...c.addresses.map((a) => `${a.host}:${a.port}`),
+      '|',
+      ...c.peers.map((p) => bytesToHex(p.id)).sort(),
+      '|',
+      ...c.messageIds.map(bytesToHex),
+    ].join(',');
   }
 
   #publishInBackground(

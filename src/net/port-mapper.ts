@@ -1,0 +1,158 @@
+/**
+ * The I/O driver of {@link PortMapMachine} (src/net/nat-pmp.ts, RFC 6886 NAT-PMP): one UDP socket
+ * connected to the gateway (the kernel then delivers datagrams from that address only), one timer, and
+ * the machine's actions run as they come. `Gossip` starts one when it learns it is behind a NAT
+ * (PROTOCOL.md §9.7) and closes it with itself; `close()` deletes the mapping (bounded: at most
+ * NAT_PMP_DELETE_ATTEMPTS sends, ~0.75 s) and leaves no socket or timer behind.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'eventemitter3';
+import {
+  defaultGatewayFromRouteTable,
+  type PortMapAction,
+  type PortMapEvent,
+  type PortMapFailure,
+  PortMapMachine,
+  type PortMapping,
+  type PortMapStateName,
+  type PortMapStats,
+} from './nat-pmp.js';
+
+/** The IPv4 gateway of this machine's default route (Linux: `/proc/net/route`), or undefined. */
+export function defaultGateway(): string | undefined {
+  try {
+    return defaultGatewayFromRouteTable(readFileSync('/proc/net/route', 'utf8'));
+  } catch {
+    return undefined; // not Linux, or no procfs
+  }
+}
+
+export interface PortMapperOptions {
+  /** The gateway's NAT-PMP address (port 5351 on a real one). */
+  gateway: { host: string; port: number };
+  /** Our listener's TCP port. */
+  internalPort: number;
+  /** Where the socket binds: the listener's host, so that the request comes from the mapped address. */
+  bindHost?: string;
+  lifetimeS?: number;
+  retryMs?: number;
+}
+
+export interface PortMapperEvents {
+  mapped: [mapping: PortMapping, renewed: boolean];
+  lost: [reason: PortMapFailure];
+  unavailable: [reason: PortMapFailure];
+}
+
+/** Keeps one TCP port mapped on the gateway while open. */
+export class PortMapper extends EventEmitter<PortMapperEvents> {
+  readonly #machine: PortMapMachine;
+  readonly #socket: Socket;
+  readonly #gateway: { host: string; port: number };
+  #timer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
+  #done: (() => void) | undefined;
+  #socketClosed = false;
+
+  /** Starts at once (the socket binds in the background). @throws {RangeError} for a bad port. */
+  constructor(opts: PortMapperOptions) {
+    super();
+    this.#machine = new PortMapMachine({
+      internalPort: opts.internalPort,
+      ...(opts.lifetimeS === undefined ? {} : { lifetimeS: opts.lifetimeS }),
+      ...(opts.retryMs === undefined ? {} : { retryMs: opts.retryMs }),
+    });
+    this.#gateway = opts.gateway;
+    this.#socket = createSocket('udp4');
+    // Errors (an ICMP port unreachable surfaces on a connected socket) change nothing: the machine's
+    // retries run out and it reports `no-answer`.
+    this.#socket.on('error', () => {});
+    // decodeResponse refuses anything longer than NAT_PMP_MAX_RESPONSE_BYTES before reading it.
+    this.#socket.on('message', (bytes) =>
+      this.#feed({ type: 'datagram', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) }),
+    );
+    this.#socket.bind(0, opts.bindHost, () => {
+      if (this.#closed !== undefined) return;
+      this.#socket.connect(opts.gateway.port, opts.gateway.host, (err?: Error) => {
+        if (err === undefined || err === null) this.#feed({ type: 'start' });
+      });
+    });
+  }
+
+  get state(): PortMapStateName {
+    return this.#machine.state;
+  }
+
+  get mapping(): PortMapping | undefined {
+    return this.#machine.mapping;
+  }
+
+  get stats(): PortMapStats & { state: PortMapStateName; gateway: string } {
+    const s = this.#machine.stats;
+    return {
+      ...s,
+      failures: { ...s.failures },
+      state: this.#machine.state,
+      gateway: `${this.#gateway.host}:${this.#gateway.port}`,
+    };
+  }
+
+  #feed(event: PortMapEvent): void {
+    for (const a of this.#machine.handle(event, performance.now())) this.#run(a);
+  }
+
+  #run(a: PortMapAction): void {
+    switch (a.type) {
+      case 'send':
+        if (!this.#socketClosed) this.#socket.send(a.bytes, () => {});
+        break;
+      case 'set-timer':
+        clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => this.#feed({ type: 'timer' }), a.delayMs);
+        // Renewals and retries alone must not keep a process alive; a pending delete at close does.
+        if (this.#machine.state !== 'deleting') this.#timer.unref();
+        break;
+      case 'clear-timer':
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        break;
+      case 'mapped':
+        this.emit('mapped', a.mapping, a.renewed);
+        break;
+      case 'lost':
+        this.emit('lost', a.reason);
+        break;
+      case 'unavailable':
+        this.emit('unavailable', a.reason);
+        break;
+      case 'closed':
+        this.#closeSocket();
+        break;
+    }
+  }
+
+  #closeSocket(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#socketClosed) {
+      this.#socketClosed = true;
+      try {
+        this.#socket.close();
+      } catch {
+        // never bound
+      }
+    }
+    this.#done?.();
+  }
+
+  /** Deletes the mapping (when there is one) and releases the socket. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      this.#done = resolve;
+      this.#feed({ type: 'close' });
+      if (this.#machine.state === 'closed') this.#closeSocket();
+    });
+    return this.#closed;
+  }
+}
