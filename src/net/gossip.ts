@@ -226,6 +226,8 @@ export class Gossip {
   readonly #listenHost: string | undefined;
   #mapper: PortMapper | undefined;
   #mapperState: 'off' | 'not-needed' | 'no-gateway';
+  /** `watchAddresses` subscribers. */
+  readonly #addressWatches = new Set<() => void>();
   /** The last `setExternalHost`: a public host or undefined, and whether others reach us there. */
   #external: { host: string | undefined; reachable: boolean } = { host: undefined, reachable: false };
   readonly #timers: TimerHeap<{ topic: TopicKey; timer: Timer }>;
@@ -438,6 +440,18 @@ export class Gossip {
       return;
     this.#transport.setAdvertised(list);
     this.#node.setPeerData(this.#transport.extension);
+    for (const fire of [...this.#addressWatches]) fire();
+  }
+
+  /**
+   * Calls `fire` (synchronously, with no arguments) whenever `addresses()` changes: a port mapping was
+   * granted or lost, an external address learned. Returns the unsubscribe function. The tracker uses
+   * it to refresh records that advertise the old list.
+   */
+  watchAddresses(fire: () => void): () => void {
+    if (typeof fire !== 'function') throw new TypeError('"fire" expected a function');
+    this.#addressWatches.add(fire);
+    return () => this.#addressWatches.delete(fire);
   }
 
   /** Counters (a snapshot of the core's and the transport's live objects). */

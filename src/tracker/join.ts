@@ -404,6 +404,7 @@ function gossipMesh(gossip: Gossip, topic: Topic, recent: number): Mesh {
       settled.add(fire);
       return () => settled.delete(fire);
     },
+    onAddressesChanged: (fire) => gossip.watchAddresses(fire),
   };
 }
 

@@ -31,6 +31,12 @@ export interface Mesh {
    * without it, the loop waits `settleMs` per candidate, as the reference does.
    */
   onJoinSettled?(fire: (peer: Uint8Array) => void): () => void;
+  /**
+   * Calls `fire` whenever `addresses()` changed (a port mapping granted, an external address
+   * learned); returns the unsubscribe function. Optional: without it, records pick up new addresses
+   * at their next publication.
+   */
+  onAddressesChanged?(fire: () => void): () => void;
 }
 
 /**

@@ -75,6 +75,8 @@ export interface TrackerStats {
   /** Publish attempts by outcome. */
   published: number;
   publishSkipped: number;
+  /** Records refreshed at once because our addresses changed (PROTOCOL.md §9.7). */
+  addressRefreshes: number;
   publishFailed: number;
   /** Peers handed to the mesh to join (bootstrap and merges). */
   joinAttempts: number;
@@ -123,6 +125,7 @@ export class Tracker extends EventEmitter<EventsMap> {
     recordsRead: 0,
     published: 0,
     publishSkipped: 0,
+    addressRefreshes: 0,
     publishFailed: 0,
     joinAttempts: 0,
     publisherRuns: 0,
@@ -204,6 +207,8 @@ export class Tracker extends EventEmitter<EventsMap> {
             this.#feed({ type: 'join-settled', peer: bytesToHex(peer) }),
           );
           if (off !== undefined) this.#offs.push(off);
+          const offAddresses = this.#mesh.onAddressesChanged?.(() => this.#onAddressesChanged());
+          if (offAddresses !== undefined) this.#offs.push(offAddresses);
           this.#feed({ type: 'start', joined: this.#mesh.isJoined(), explicitWaitMs: this.#explicitWaitMs });
         } catch (error) {
           this.#fail(error);
@@ -443,6 +448,18 @@ export class Tracker extends EventEmitter<EventsMap> {
       '|',
       ...c.messageIds.map(bytesToHex),
     ].join(',');
+  }
+
+  /**
+   * Our addresses changed (PROTOCOL.md §9.7): a record of ours already in this minute advertises the
+   * old ones, so it is refreshed now rather than at the next publication (a newcomer reading it would
+   * dial an address that does not reach us, or none).
+   */
+  #onAddressesChanged(): void {
+    const minute = this.#minute();
+    if (this.#closed || minute !== this.#lastPublishedMinute) return;
+    this.stats.addressRefreshes += 1;
+    void this.#publishInBackground(minute, 'publisher', this.#readCurrent());
   }
 
   #publishInBackground(

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:nat [-- --json] [-- --runs 10] [-- --topology A,B …] [-- --join-timeout-ms 20000]`
  *
- * Peers in the NAT lab's topologies (test/helpers/nat-topologies.ts: A, A4, B, B-late, D, L, S; root
+ * Peers in the NAT lab's topologies (test/helpers/nat-topologies.ts: A, A4, B, B-late, C, D, L, S; root
  * only, else a one-line reason and exit 0), each a child process in its own namespace running the
  * front door (test/helpers/nat-peer.ts) on the lab's DHT. Per topology one lab and one process per
  * peer serve every run; each run is a fresh node per peer on a fresh topic name:
@@ -23,6 +23,11 @@
  * per minute, so the table shows the count too. `dialsIntoNat` (total): sockets that connected to a
  * NAT's public address, i.e. reached a peer behind it directly at the external address it advertises
  * (PROTOCOL.md §9.7; D's 1:1 NAT).
+ *
+ * A topology whose routers map ports (C, NAT-PMP) adds `directIntoMapping` (total: sockets from a
+ * public peer that connected to such a router's WAN address, i.e. into a mapped port) and
+ * `mappingsAfterClose` (total over the runs: the mappings the routers' responders still hold once
+ * every peer of the run stopped; 0 when every node deleted its mapping on close).
  */
 
 import type { Child } from '../helpers/child.js';
@@ -31,6 +36,7 @@ import { natLabUnavailable } from '../helpers/nat-lab.js';
 import {
   createTopologyLab,
   isPrivate,
+  portMappings,
   reachable,
   TOPOLOGIES,
   type Topology,
@@ -62,6 +68,10 @@ interface RunResult {
   dials: number;
   /** Dials that connected to a NAT's public address (a peer behind it reached directly, §9.7). */
   dialsIntoNat: number;
+  /** Dials from a public peer that connected to a port-mapping router's WAN address. */
+  dialsIntoMapping: number;
+  /** Mappings the routers' responders hold after the run's peers stopped (0 without responders). */
+  mappingsAfterClose: number;
 }
 
 type Event = Record<string, unknown>;
@@ -126,6 +136,12 @@ async function oneRun(t: TopologyLab, peers: readonly Child[], r: number): Promi
   for (const p of peers) send(p, { cmd: 'stop' });
   if (!(await all(peers, r, (e) => e.type === 'stopped', STEP_MS))) throw new Error('a peer did not stop');
   const routers1 = await lab.privateDialsOut();
+  let mappingsAfterClose = 0;
+  for (const [i, h] of lab.homes.entries()) {
+    if (h.portMapper) mappingsAfterClose += (await portMappings(lab, i))!.length;
+  }
+  const mappingHosts = new Set(lab.homes.flatMap((h) => (h.portMapper ? [h.wan] : [])));
+  let dialsIntoMapping = 0;
   let privateDials = 0;
   let failedUnreachableDials = 0;
   let dials = 0;
@@ -137,6 +153,9 @@ async function oneRun(t: TopologyLab, peers: readonly Child[], r: number): Promi
     const from = topology.peers[i]!;
     for (const e of ofRun(p, r)) {
       if (e.type === 'dial-connected' && natHosts.has(e.host as string)) dialsIntoNat++;
+      if (e.type === 'dial-connected' && from === 'public' && mappingHosts.has(e.host as string)) {
+        dialsIntoMapping++;
+      }
       if (e.type !== 'dial-end') continue;
       dials++;
       const host = e.host as string;
@@ -160,6 +179,8 @@ async function oneRun(t: TopologyLab, peers: readonly Child[], r: number): Promi
     windowMs: end - firstGo,
     dials,
     dialsIntoNat,
+    dialsIntoMapping,
+    mappingsAfterClose,
   };
 }
 
@@ -176,6 +197,8 @@ async function benchTopology(topology: Topology) {
       t.lab.spawn(ns, 'test/helpers/nat-peer.ts', [
         t.bootstrap.join(','),
         ...(t.binds[i] ? [t.binds[i]!] : []),
+        // Behind a router that maps ports, a peer starts once mapped: one that has been up a while.
+        ...(topology.homes.some((h) => h.portMapping !== undefined) ? ['--await-mapping'] : []),
       ]),
     );
     if (!(await all(peers, 0, (e) => e.type === 'ready', 60_000))) {
@@ -226,6 +249,12 @@ try {
       privateDialsAcrossNetworks: sum((x) => x.privateDials),
       dialsPerMinutePerUnreachablePeer: round(rate(results), 1),
       dialsIntoNat: sum((x) => x.dialsIntoNat),
+      ...(topology.homes.some((h) => h.portMapping)
+        ? {
+            directIntoMapping: sum((x) => x.dialsIntoMapping),
+            mappingsAfterClose: sum((x) => x.mappingsAfterClose),
+          }
+        : {}),
     };
     out.push(entry);
     rows.push([
@@ -266,6 +295,13 @@ else {
     ],
     rows,
   );
+  for (const e of out) {
+    if ('directIntoMapping' in e) {
+      console.log(
+        `${e.name} (port mapping): ${e.directIntoMapping} connections from a public peer into a mapped port, ${e.mappingsAfterClose} mappings left after close`,
+      );
+    }
+  }
   console.log(
     `${runs} runs per topology, join bound ${joinTimeoutMs} ms, ${round((performance.now() - started) / 1000, 0)} s`,
   );

@@ -23,6 +23,9 @@
  *   its own (203.0.113.<101+i>) DNATed to its first host, which it also SNATs to, and inbound to that
  *   host forwarded (an open security group). Each router counts new TCP connections it sends out of
  *   `wan` to a private range (`privateDialsOut`).
+ * - `HomeOptions.portMapping: 'nat-pmp'`: the router runs a NAT-PMP server (RFC 6886,
+ *   nat-pmp-responder.ts) on its LAN address, UDP 5351, that adds a DNAT rule (and its FORWARD accept)
+ *   per mapping a LAN host asks for; `Home.portMapper` is that child.
  * - The host namespace gets no interface, address or route into the lab. Namespace names start with
  *   `gtt-lab-<pid>-<n>-`; `close()` kills the processes started here (by pid) and deletes exactly those
  *   namespaces, and an exit hook deletes any left if the test process dies first.
@@ -87,7 +90,12 @@ export interface HomeOptions {
   readonly nat?: NatKind;
   /** Hosts on its LAN (default 1). */
   readonly hosts?: number;
+  /** A port-mapping server on the router (default none): NAT-PMP on `<lan address>:5351`. */
+  readonly portMapping?: 'nat-pmp';
 }
+
+/** The UDP port of a NAT-PMP server (RFC 6886 §3). */
+export const NAT_PMP_PORT = 5351;
 
 /** A home as built: namespace names and addresses. */
 export interface Home {
@@ -102,6 +110,14 @@ export interface Home {
   readonly addresses: readonly string[];
   /** 'one-to-one': the public address (203.0.113.101, …) DNATed to `addresses[0]` and SNATed back. */
   readonly publicAddress?: string;
+  /** The router's LAN address (`10.0.<i + 1>.1`), its hosts' default gateway. */
+  readonly gateway: string;
+  readonly portMapping?: 'nat-pmp';
+  /**
+   * 'nat-pmp': the NAT-PMP server running in `router` (nat-pmp-responder.ts; JSON events on stdout,
+   * `{"cmd":"list"}` on stdin), started once the router's rules exist and ready.
+   */
+  readonly portMapper?: Child;
 }
 
 export interface NatLabOptions {
@@ -131,6 +147,9 @@ export interface NatLab {
   close(): Promise<void>;
 }
 
+/** A home while the lab builds it (its port mapper is set once started). */
+type BuiltHome = { -readonly [K in keyof Home]: Home[K] };
+
 const DOCUMENTATION = /^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d{1,3}$/;
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 const PRIVATE_CHAIN = 'gtt-private';
@@ -143,7 +162,7 @@ export async function createNatLab({ inetHosts, homes: homeOptions = [{}] }: Nat
   }
   const prefix = `gtt-lab-${process.pid}-${labs++}`;
   const inet = `${prefix}-inet`;
-  const homes: Home[] = homeOptions.map((o, i) => {
+  const homes: BuiltHome[] = homeOptions.map((o, i) => {
     const nat = o.nat ?? 'masquerade';
     const count = o.hosts ?? 1;
     const hosts = Array.from({ length: count }, (_, j) =>
@@ -151,6 +170,8 @@ export async function createNatLab({ inetHosts, homes: homeOptions = [{}] }: Nat
     );
     return {
       nat,
+      gateway: `10.0.${1 + i}.1`,
+      ...(o.portMapping ? { portMapping: o.portMapping } : {}),
       router: i === 0 ? `${prefix}-rtr` : `${prefix}-rtr${i}`,
       wan: `203.0.113.${1 + i}`,
       subnet: `10.0.${1 + i}.0/24`,
@@ -181,6 +202,10 @@ export async function createNatLab({ inetHosts, homes: homeOptions = [{}] }: Nat
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      // A port mapper first, by its stdin, so that it removes its rules itself (bounded: then killed).
+      const mappers = homes.flatMap((h) => (h.portMapper ? [h.portMapper] : []));
+      for (const m of mappers) m.end();
+      await Promise.all(mappers.map((m) => m.outcome(5000)));
       for (const c of children) c.kill();
       await Promise.all([...children].map((c) => c.exit));
       for (const ns of [...namespaces].reverse()) {
@@ -209,7 +234,7 @@ export async function createNatLab({ inetHosts, homes: homeOptions = [{}] }: Nat
     throw error;
   }
 
-  async function buildHome(home: Home, i: number): Promise<void> {
+  async function buildHome(home: BuiltHome, i: number): Promise<void> {
     const r = home.router;
     await ip(r, 'link', 'add', 'wan', 'type', 'veth', 'peer', 'name', `isp${i}`, 'netns', inet);
     await ip(inet, 'link', 'set', `isp${i}`, 'master', 'br0');
@@ -219,7 +244,7 @@ export async function createNatLab({ inetHosts, homes: homeOptions = [{}] }: Nat
     await ip(r, 'link', 'set', 'wan', 'up');
     // The LAN is a bridge in the router: hosts of one home reach each other directly.
     await ip(r, 'link', 'add', 'lan', 'type', 'bridge');
-    await ip(r, 'addr', 'add', `${home.subnet.replace(/0\/24$/, '1')}/24`, 'dev', 'lan');
+    await ip(r, 'addr', 'add', `${home.gateway}/24`, 'dev', 'lan');
     await ip(r, 'link', 'set', 'lan', 'up');
     for (const [j, host] of home.hosts.entries()) {
       await ip(r, 'link', 'add', `l${j}`, 'type', 'veth', 'peer', 'name', 'eth', 'netns', host);
@@ -227,7 +252,7 @@ export async function createNatLab({ inetHosts, homes: homeOptions = [{}] }: Nat
       await ip(r, 'link', 'set', `l${j}`, 'up');
       await ip(host, 'addr', 'add', `${home.addresses[j]}/24`, 'dev', 'eth');
       await ip(host, 'link', 'set', 'eth', 'up');
-      await ip(host, 'route', 'add', 'default', 'via', home.subnet.replace(/0\/24$/, '1'));
+      await ip(host, 'route', 'add', 'default', 'via', home.gateway);
     }
     await ip(r, 'route', 'add', 'default', 'via', INET_LINK);
     await inNs(r, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
@@ -290,8 +315,31 @@ export async function createNatLab({ inetHosts, homes: homeOptions = [{}] }: Nat
       'ACCEPT',
     );
     await ipt('-A', 'INPUT', '-i', 'wan', '-j', 'DROP');
+    if (home.portMapping === 'nat-pmp') {
+      // The INPUT policy accepts already; the rule says which LAN traffic the router must take in.
+      await ipt('-A', 'INPUT', '-i', 'lan', '-p', 'udp', '--dport', String(NAT_PMP_PORT), '-j', 'ACCEPT');
+      const mapper = spawn(r, 'test/helpers/nat-pmp-responder.ts', [
+        `${home.gateway}/24`,
+        home.wan,
+        'wan',
+        'lan',
+      ]);
+      const ready = await mapper.event(
+        (e) => e.type === 'ready' || e.type === 'error',
+        'NAT-PMP ready',
+        30_000,
+      );
+      if (ready.type !== 'ready') throw new Error(`the NAT-PMP responder: ${String(ready.message)}`);
+      home.portMapper = mapper;
+    }
   }
 
+  function spawn(ns: string, script: string, args: readonly string[] = []): Child {
+    const child = new Child(script, args, {}, { netns: ns });
+    children.add(child);
+    void child.exit.then(() => children.delete(child));
+    return child;
+  }
   const privateDialsOut = () =>
     Promise.all(
       homes.map(async (h) => {
@@ -308,12 +356,7 @@ export async function createNatLab({ inetHosts, homes: homeOptions = [{}] }: Nat
     home: homes[0]!.hosts[0]!,
     homes,
     privateDialsOut,
-    spawn(ns, script, args = []) {
-      const child = new Child(script, args, {}, { netns: ns });
-      children.add(child);
-      void child.exit.then(() => children.delete(child));
-      return child;
-    },
+    spawn,
     exec: (ns, argv) => inNs(ns, ...argv),
     close,
   };

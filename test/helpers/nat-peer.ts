@@ -4,11 +4,13 @@
  * node of its own that lives as long as the process (so the lab DHT's tables hold no dead nodes between
  * runs), a fresh node per run.
  *
- *   nat-peer.ts BOOTSTRAP [HOST]   BOOTSTRAP: comma-separated host:port; HOST: bind the DHT and the
- *                                  listener there (a public peer), else 0.0.0.0
+ *   nat-peer.ts BOOTSTRAP [HOST] [--await-mapping]
+ *       BOOTSTRAP: comma-separated host:port; HOST: bind the DHT and the listener there (a public peer),
+ *       else 0.0.0.0; --await-mapping: `start` waits for a port mapping under way (behind a router
+ *       that answers NAT-PMP)
  *
  * Commands, one JSON object a line on stdin: `{"cmd":"start"}` (a fresh node: prints `started` with its
- * id and advertised addresses), `{"cmd":"join","topic":…}` (prints `published` at its first published
+ * id, advertised addresses and port mapping state, once a port mapping under way is granted or given up), `{"cmd":"join","topic":…}` (prints `published` at its first published
  * record and `joined`, in ms since the command), `{"cmd":"broadcast","text":…}`, `{"cmd":"stop"}`
  * (closes the node; prints `stopped` with its transport stats). Every `message` received is printed.
  * Every TCP socket the process opens (only the gossip transport opens any: the DHT is UDP) is printed
@@ -23,11 +25,15 @@ import { createNode, type TopicNode } from '../../src/index.js';
 import type { TrackedTopic } from '../../src/tracker/join.js';
 
 const LIFETIME_MS = 15 * 60_000;
+/** Longer than the port mapper's four resends (250 + 500 + 1000 + 2000 ms). */
+const MAPPING_WAIT_MS = 5000;
 setTimeout(() => process.exit(3), LIFETIME_MS).unref();
 const print = (event: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ ...event, run })}\n`);
 
-const [bootstrapArg, host] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const awaitMapping = args.includes('--await-mapping');
+const [bootstrapArg, host] = args.filter((a) => !a.startsWith('--'));
 const bootstrap = (bootstrapArg ?? '').split(',').filter((x) => x);
 let t0 = performance.now();
 /** Which node (run) of this process an event belongs to: 0 before the first start. */
@@ -52,6 +58,25 @@ dc.subscribe('net.client.socket', (message) => {
   });
 });
 
+/**
+ * Waits while the node's port mapping is being asked for (bounded by the client's ~3.75 s of resends):
+ * a home peer that has been up a while has its mapping, and topology C measures dials into it.
+ */
+async function mappingSettled(n: TopicNode): Promise<void> {
+  const state = n.stats.gossip.portMapping.state;
+  if (!awaitMapping) return;
+  if (state !== 'idle' && state !== 'asking' && state !== 'mapping') return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, MAPPING_WAIT_MS);
+    const off = n.gossip.watchAddresses(done);
+    function done() {
+      clearTimeout(timer);
+      off();
+      resolve();
+    }
+  });
+}
+
 const dht = await Dht.create({ bootstrap, bootstrapTimeoutMs: 10_000, ...(host ? { host } : {}) });
 let node: TopicNode | undefined;
 let topic: TrackedTopic | undefined;
@@ -65,7 +90,13 @@ for await (const line of lines) {
       run++;
       t0 = performance.now();
       node = await createNode({ dht, listen: host ? `${host}:0` : '0.0.0.0:0' });
-      print({ type: 'started', id: node.id, addresses: node.gossip.addresses() });
+      await mappingSettled(node);
+      print({
+        type: 'started',
+        id: node.id,
+        addresses: node.gossip.addresses(),
+        portMapping: node.stats.gossip.portMapping.state,
+      });
     } else if (command.cmd === 'join' && node) {
       t0 = performance.now();
       const joined = node.join(command.topic!);
@@ -88,6 +119,7 @@ for await (const line of lines) {
       topic.broadcast(new TextEncoder().encode(command.text!));
     } else if (command.cmd === 'stop' && node) {
       const stats = node.stats.gossip.transport;
+      const portMapping = node.stats.gossip.portMapping;
       const advertised = node.gossip.addresses();
       await node.close();
       node = undefined;
@@ -101,6 +133,7 @@ for await (const line of lines) {
         advertised,
         external: dht.externalAddress ?? null,
         reachable: dht.reachable,
+        portMapping,
       });
     }
   } catch (error) {

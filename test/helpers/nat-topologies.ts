@@ -7,6 +7,9 @@
  * - **A4**: four peers behind four such NATs.
  * - **B**: A plus a peer on the internet, started first (the NATed peers start once it published).
  * - **B-late**: B in the other order: the NATed peers first, the public peer once they published.
+ * - **C**: a peer behind a home NAT whose router answers NAT-PMP (RFC 6886; nat-pmp-responder.ts),
+ *   started first, and a public peer: a client that maps its listen port is dialed at the router's
+ *   WAN address.
  * - **D**: a "cloud VM" behind a 1:1 NAT (its own public address DNATed to it, SNATed back) and a
  *   public peer.
  * - **L**: two peers behind the same NAT, on one LAN.
@@ -14,7 +17,9 @@
  *   started first.
  */
 import type { Child } from './child.js';
-import { createNatLab, type HomeOptions, type NatLab } from './nat-lab.js';
+import { createNatLab, type HomeOptions, NAT_PMP_PORT, type NatLab } from './nat-lab.js';
+
+export { NAT_PMP_PORT };
 
 export const DHT_HOSTS = ['192.0.2.20', '198.51.100.20', '203.0.113.20'];
 /** Public peers bind here, one each. */
@@ -56,6 +61,8 @@ export const TOPOLOGIES: readonly Topology[] = [
   },
   { name: 'B', homes: masq(2), peers: ['public', [0, 0], [1, 0]], stages: [[0], [1, 2]] },
   { name: 'B-late', homes: masq(2), peers: ['public', [0, 0], [1, 0]], stages: [[1, 2], [0]] },
+  // The NATed peer first, so that the public peer finds its record and dials its mapped address.
+  { name: 'C', homes: [{ portMapping: 'nat-pmp' }], peers: [[0, 0], 'public'], stages: [[0], [1]] },
   // The VM first, so that the public peer finds its record and dials it (at its advertised public
   // address, when it knows to advertise it) rather than being dialed.
   { name: 'D', homes: [{ nat: 'one-to-one' }], peers: [[0, 0], 'public'], stages: [[0], [1]] },
@@ -104,6 +111,24 @@ export async function createTopologyLab(topology: Topology): Promise<TopologyLab
     throw error;
   }
 }
+
+/**
+ * The mappings a home's NAT-PMP responder holds (its `list` command); undefined for a home without one.
+ * @throws Error when the responder does not answer within `timeoutMs`.
+ */
+export async function portMappings(
+  lab: NatLab,
+  home = 0,
+  timeoutMs = 10_000,
+): Promise<Record<string, unknown>[] | undefined> {
+  const mapper = lab.homes[home]!.portMapper;
+  if (!mapper) return undefined;
+  const id = ++listRequests;
+  mapper.write(`${JSON.stringify({ cmd: 'list', id })}\n`);
+  const list = await mapper.event((e) => e.type === 'list' && e.id === id, 'the NAT-PMP list', timeoutMs);
+  return list.mappings as Record<string, unknown>[];
+}
+let listRequests = 0;
 
 /** Whether `host` is in an RFC 1918 range. */
 export function isPrivate(host: string): boolean {
