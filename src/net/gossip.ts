@@ -55,6 +55,8 @@ import { defaultGateway, PortMapper } from './port-mapper.js';
 import { TimerHeap } from './timers.js';
 import { type Peer, Topic, type TopicDriver, type TopicHandlers } from './topic.js';
 import { type Firewall, Transport, type TransportStats } from './transport.js';
+import type { UpnpStateName, UpnpStats } from './upnp.js';
+import { UpnpMapper } from './upnp-mapper.js';
 
 /** Options of {@link Gossip.create}. */
 export interface GossipOptions {
@@ -104,7 +106,26 @@ export interface GossipOptions {
 /** What {@link Gossip.stats} says of the port mapping. */
 export type PortMappingStats =
   | { state: 'off' | 'not-needed' | 'no-gateway' }
-  | (PortMapStats & { state: PortMapStateName; gateway: string; address?: Address });
+  | {
+      /** `asking` until one protocol maps (or both gave up: `unavailable`, asked again later). */
+      state: 'asking' | 'mapped' | 'unavailable';
+      /** The protocol whose mapping we hold (NAT-PMP and UPnP are asked at once; the first wins). */
+      protocol?: 'nat-pmp' | 'upnp';
+      /** The mapped public address we advertise. */
+      address?: Address;
+      natPmp: PortMapStats & { state: PortMapStateName; gateway: string };
+      upnp: UpnpStats & { state: UpnpStateName; gateway: string };
+    };
+
+/** The two port mappers of a node, and the one whose mapping it keeps. */
+interface Mappers {
+  natPmp: PortMapper;
+  upnp: UpnpMapper;
+  winner?: PortMapper | UpnpMapper;
+}
+
+type PortMappingNatPmp = Extract<PortMappingStats, { natPmp: unknown }>['natPmp'];
+type PortMappingUpnp = Extract<PortMappingStats, { upnp: unknown }>['upnp'];
 
 /** Counters of a {@link Gossip}. */
 export interface GossipStats {
@@ -224,7 +245,10 @@ export class Gossip {
   /** The port mapping option, the listener's bound host, and the mapper once started. */
   readonly #portMapping: false | { gateway?: Address };
   readonly #listenHost: string | undefined;
-  #mapper: PortMapper | undefined;
+  /** Both mappers while asking; the winner alone once one mapped (the other is closed). */
+  #mappers: Mappers | undefined;
+  /** The last stats of a closed loser, so that `stats` still says what it did. */
+  #loserStats: { natPmp?: PortMappingNatPmp; upnp?: PortMappingUpnp } = {};
   #mapperState: 'off' | 'not-needed' | 'no-gateway';
   /** `watchAddresses` subscribers. */
   readonly #addressWatches = new Set<() => void>();
@@ -370,7 +394,7 @@ export class Gossip {
 
   /** The mapped public address, while the gateway grants one with a public external host. */
   #mappedAddress(): Address | undefined {
-    const m = this.#mapper?.mapping;
+    const m = this.#mappers?.winner?.mapping;
     return m !== undefined && classifyHost(m.host) === 'public' ? { host: m.host, port: m.port } : undefined;
   }
 
@@ -379,7 +403,7 @@ export class Gossip {
    * (see `GossipOptions.portMapping`).
    */
   #startPortMapping(): void {
-    if (this.#portMapping === false || this.#mapper !== undefined || this.#closing !== undefined) return;
+    if (this.#portMapping === false || this.#mappers !== undefined || this.#closing !== undefined) return;
     const own = this.#ownAdvertised;
     const port = own[0]?.port;
     const bound = this.#listenHost === undefined ? 'invalid' : classifyHost(this.#listenHost);
@@ -393,7 +417,7 @@ export class Gossip {
     }
     let gateway = this.#portMapping.gateway;
     if (gateway === undefined) {
-      // The default route's gateway, if it is on our LAN: a NAT-PMP server is the LAN's router.
+      // The default route's gateway, if it is on our LAN: a NAT-PMP or UPnP server is the LAN's router.
       const host = defaultGateway();
       if (host !== undefined && classifyHost(host) === 'private') gateway = { host, port: NAT_PMP_PORT };
     }
@@ -401,18 +425,34 @@ export class Gossip {
       this.#mapperState = 'no-gateway';
       return;
     }
-    const mapper = new PortMapper({
-      gateway,
-      internalPort: port,
-      ...(bound === 'private' ? { bindHost: this.#listenHost } : {}),
-    });
-    this.#mapper = mapper;
+    const bindHost = bound === 'private' ? { bindHost: this.#listenHost! } : {};
+    const m: Mappers = {
+      natPmp: new PortMapper({ gateway, internalPort: port, ...bindHost }),
+      upnp: new UpnpMapper({ gateway: gateway.host, internalPort: port, ...bindHost }),
+    };
+    this.#mappers = m;
     const changed = () => {
       this.#transport.setExternalHost(this.#external.host ?? this.#mappedAddress()?.host);
       this.#updateAdvertised();
     };
-    mapper.on('mapped', changed);
-    mapper.on('lost', changed);
+    for (const [mine, other] of [
+      [m.natPmp, m.upnp],
+      [m.upnp, m.natPmp],
+    ] as const) {
+      mine.on('mapped', () => {
+        if (m.winner === undefined) {
+          // One mapping is enough: the other protocol's (if it mapped too, later) is deleted.
+          m.winner = mine;
+          if (other === m.natPmp) this.#loserStats.natPmp = m.natPmp.stats;
+          else this.#loserStats.upnp = m.upnp.stats;
+          void other.close();
+        }
+        if (m.winner === mine) changed();
+      });
+      mine.on('lost', () => {
+        if (m.winner === mine) changed();
+      });
+    }
   }
 
   /**
@@ -559,10 +599,24 @@ export class Gossip {
    * listener, and stops every timer. Resolves when every socket is closed. Idempotent.
    */
   #portMappingStats(): PortMappingStats {
-    const m = this.#mapper;
+    const m = this.#mappers;
     if (m === undefined) return { state: this.#mapperState };
     const mapped = this.#mappedAddress();
-    return { ...m.stats, ...(mapped === undefined ? {} : { address: mapped }) };
+    const natPmp = this.#loserStats.natPmp ?? m.natPmp.stats;
+    const upnp = this.#loserStats.upnp ?? m.upnp.stats;
+    const state =
+      m.winner?.mapping !== undefined
+        ? 'mapped'
+        : (m.winner ?? m.natPmp).state === 'unavailable' && (m.winner ?? m.upnp).state === 'unavailable'
+          ? 'unavailable'
+          : 'asking';
+    return {
+      state,
+      ...(m.winner === undefined ? {} : { protocol: m.winner === m.natPmp ? 'nat-pmp' : 'upnp' }),
+      ...(mapped === undefined ? {} : { address: mapped }),
+      natPmp,
+      upnp,
+    };
   }
 
   close(): Promise<void> {
@@ -586,14 +640,13 @@ export class Gossip {
     this.#timers.close();
     this.#inbox.length = 0;
     this.#joinWatches.clear();
-    // The mapping is deleted alongside the transport's goodbyes (a crash leaves it to expire).
-    const mapper = this.#mapper;
-    this.#mapper = undefined;
-    const unmapped = abrupt ? undefined : mapper?.close();
-    if (abrupt) void mapper?.close();
+    // The mapping is deleted alongside the transport's goodbyes (a crash does not wait for it).
+    const m = this.#mappers;
+    this.#mappers = undefined;
+    const unmapped = m === undefined ? undefined : Promise.all([m.natPmp.close(), m.upnp.close()]);
     if (abrupt) await this.#transport.destroy();
     else await this.#transport.close();
-    await unmapped;
+    if (!abrupt) await unmapped;
   }
 
   #peerInfos(peers: readonly Peer[]): PeerInfo[] {

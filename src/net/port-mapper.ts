@@ -12,7 +12,6 @@ import {
   defaultGatewayFromRouteTable,
   type PortMapAction,
   type PortMapEvent,
-  type PortMapFailure,
   PortMapMachine,
   type PortMapping,
   type PortMapStateName,
@@ -39,10 +38,12 @@ export interface PortMapperOptions {
   retryMs?: number;
 }
 
+/** The events of both mappers (NAT-PMP `PortMapper`, UPnP `UpnpMapper`). */
 export interface PortMapperEvents {
   mapped: [mapping: PortMapping, renewed: boolean];
-  lost: [reason: PortMapFailure];
-  unavailable: [reason: PortMapFailure];
+  /** A mapping we had is gone; the reason is the mapper's own (`PortMapFailure`, `UpnpFailure`). */
+  lost: [reason: string];
+  unavailable: [reason: string];
 }
 
 /** Keeps one TCP port mapped on the gateway while open. */
@@ -88,13 +89,14 @@ export class PortMapper extends EventEmitter<PortMapperEvents> {
     return this.#machine.mapping;
   }
 
-  get stats(): PortMapStats & { state: PortMapStateName; gateway: string } {
+  get stats(): PortMapStats & { state: PortMapStateName; gateway: string; protocol: 'nat-pmp' } {
     const s = this.#machine.stats;
     return {
       ...s,
       failures: { ...s.failures },
       state: this.#machine.state,
       gateway: `${this.#gateway.host}:${this.#gateway.port}`,
+      protocol: 'nat-pmp',
     };
   }
 

@@ -65,7 +65,7 @@ dc.subscribe('net.client.socket', (message) => {
 async function mappingSettled(n: TopicNode): Promise<void> {
   const state = n.stats.gossip.portMapping.state;
   if (!awaitMapping) return;
-  if (state !== 'idle' && state !== 'asking' && state !== 'mapping') return;
+  if (state !== 'asking') return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, MAPPING_WAIT_MS);
     const off = n.gossip.watchAddresses(done);

@@ -64,7 +64,7 @@ describe.skipIf(noLab !== undefined)('a peer behind a NAT-PMP router (topology C
 
     send(home, { cmd: 'stop' });
     const stopped = await home.event((e) => e.type === 'stopped', 'home stopped', 15_000);
-    expect(stopped.portMapping).toMatchObject({ state: 'mapped', mapped: 1 });
+    expect(stopped.portMapping).toMatchObject({ state: 'mapped', protocol: 'nat-pmp', natPmp: { mapped: 1 } });
     expect(await portMappings(t.lab)).toEqual([]);
     send(pub, { cmd: 'stop' });
     await pub.event((e) => e.type === 'stopped', 'public stopped', 15_000);
