@@ -92,13 +92,14 @@ export interface GossipOptions {
    */
   firewall?: Firewall;
   /**
-   * Port mapping on the home router (NAT-PMP, RFC 6886; PROTOCOL.md §9.7): once the node learns that
-   * it is behind a NAT (`setExternalHost` with a public host while it listens on no public address),
-   * it asks the default gateway to forward a public port to its listener, advertises
-   * `external:mappedPort` first, renews the mapping while it runs and deletes it on `close()`.
-   * `false` turns it off; `{ gateway: "host:port" }` names the gateway instead of the default route's
-   * (Linux's `/proc/net/route`; elsewhere there is none unless named). Default `true`. Only with no
-   * `advertise` option and a listener on a private or unspecified host.
+   * Port mapping on the home router (NAT-PMP, RFC 6886, and UPnP IGD v1, asked at once, the first
+   * mapping kept; PROTOCOL.md §9.7): once the node learns that it is behind a NAT (`setExternalHost`
+   * with a public host while it listens on no public address), it asks the default gateway to forward
+   * a public port to its listener, advertises `external:mappedPort` first, renews the mapping while it
+   * runs and deletes it on `close()`. `false` turns it off; `{ gateway: "host" }` (or `"host:port"`,
+   * the NAT-PMP port, default 5351) names the gateway instead of the default route's (Linux's
+   * `/proc/net/route`; elsewhere there is none unless named). Default `true`. Only with no `advertise`
+   * option and a listener on a private or unspecified host.
    */
   portMapping?: boolean | { gateway?: string | { host: string; port?: number } };
 }
