@@ -78,6 +78,9 @@ hex.
 
 JSON output (--json), one object per line, each with "event" and "at" (ms since start):
   {"event":"ready","id","topic","addresses"}     the DHT and the gossip node are up
+  {"event":"addresses","addresses","portMapping"?}
+                                                 what we advertise changed: a port mapping
+                                                 ("nat-pmp" or "upnp") or an external address
   {"event":"status","type":…}                    what the tracker does: read, record, read-done,
                                                  publish, published, dial, wait, joined, merge, error
   {"event":"joined","neighbors"}                 first neighbour

@@ -64,9 +64,34 @@ describe.skipIf(noLab !== undefined)('a peer behind a NAT-PMP router (topology C
 
     send(home, { cmd: 'stop' });
     const stopped = await home.event((e) => e.type === 'stopped', 'home stopped', 15_000);
-    expect(stopped.portMapping).toMatchObject({ state: 'mapped', protocol: 'nat-pmp', natPmp: { mapped: 1 } });
+    expect(stopped.portMapping).toMatchObject({
+      state: 'mapped',
+      protocol: 'nat-pmp',
+      natPmp: { mapped: 1 },
+    });
     expect(await portMappings(t.lab)).toEqual([]);
     send(pub, { cmd: 'stop' });
     await pub.event((e) => e.type === 'stopped', 'public stopped', 15_000);
   }, 120_000);
+
+  it('`gtt join --json` says so: an addresses event naming the protocol, and no mapping left after it leaves', async () => {
+    const topic = `port-mapped-cli-${Math.random().toString(36).slice(2)}`;
+    const gtt = t.lab.spawn(t.namespaces[0]!, 'src/cli/main.ts', [
+      'join',
+      topic,
+      '--bootstrap',
+      t.bootstrap[0]!,
+      '--json',
+    ]);
+    const e = await gtt.event((x) => x.event === 'addresses', 'the addresses event', 20_000);
+    expect(e.portMapping).toBe('nat-pmp');
+    expect((e.addresses as string[])[0]).toMatch(
+      new RegExp(`^${t.lab.homes[0]!.wan.replaceAll('.', '\\.')}:\\d+$`),
+    );
+    expect(await portMappings(t.lab)).toHaveLength(1);
+    gtt.end(); // end of input: leaves
+    await gtt.event((x) => x.event === 'left', 'left', 15_000);
+    expect((await gtt.exited(15_000)).code).toBe(0);
+    expect(await portMappings(t.lab)).toEqual([]);
+  }, 60_000);
 });

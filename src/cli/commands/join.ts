@@ -196,6 +196,18 @@ export async function join(args: JoinArgs, io: Io): Promise<number> {
     for (const line of queued.splice(0)) send(line);
     if (draining !== undefined) leave(); // stdin had ended: they were all it waited for
   });
+  // A port mapping granted (or lost), an external address learned: say where others reach us now.
+  const offAddresses = t.gossip.watchAddresses(() => {
+    const now = t.addresses().map(formatAddress);
+    const pm = t.gossip.stats.portMapping;
+    const mapped = 'protocol' in pm && pm.address !== undefined ? pm.protocol : undefined;
+    if (args.json) out.json('addresses', { addresses: now, ...(mapped ? { portMapping: mapped } : {}) });
+    else {
+      const how =
+        mapped === undefined ? '' : ` (port mapped by the router, ${mapped === 'upnp' ? 'UPnP' : 'NAT-PMP'})`;
+      screen!.line(`advertising ${now.join(', ') || '(nothing)'}${how}`);
+    }
+  });
   t.on('neighbor-down', (peer, cause) => {
     if (args.json) out.json('neighbor-down', { peer, cause });
     else screen!.line(`neighbour down ${shortId(peer)} (${cause})`);
@@ -226,6 +238,7 @@ export async function join(args: JoinArgs, io: Io): Promise<number> {
 
   await leaving;
   offSignal();
+  offAddresses();
   stopReading();
   await t.close();
   await dht.close();
