@@ -233,7 +233,11 @@ export function describeWaiting(
     state.publishedMinute === undefined
       ? 'our record is not in the DHT yet'
       : `our record for minute ${state.publishedMinute} is in the DHT`;
-  return `alone for ${seconds(nowMs - state.sinceMs)}, ${findable}: waiting for a peer; reading again in ${seconds(e.ms)}`;
+  const found =
+    e.why === 'poll' && (e.unreachable ?? 0) > 0
+      ? `${plural(e.unreachable!, 'peer')} found, none reachable yet (behind a NAT?), `
+      : '';
+  return `alone for ${seconds(nowMs - state.sinceMs)}, ${found}${findable}: waiting for a peer; reading again in ${seconds(e.ms)}`;
 }
 
 /** A tracker event as JSON fields (its `error`, if any, as `{code, message}`). */

@@ -81,7 +81,13 @@ export type TrackerEvent =
   | { type: 'publish'; minute: number; reason: PublishReason }
   | { type: 'published'; minute: number; reason: PublishReason; result: PublishResult }
   | { type: 'dial'; peer: string; via: string; minute: number }
-  | { type: 'wait'; ms: number; why: 'no-records' | 'confirm' | 'poll' }
+  | {
+      type: 'wait';
+      ms: number;
+      why: 'no-records' | 'confirm' | 'poll';
+      /** `poll`: peers of this pass we asked to join and did not get as neighbours (unreachable so far). */
+      unreachable?: number;
+    }
   | { type: 'joined'; elapsedMs: number; neighbors: number }
   | { type: 'merge'; kind: 'bubble' | 'overlap' | 'link'; peers: string[] }
   | { type: 'error'; during: 'read' | 'publish' | 'bootstrap'; error: unknown };
@@ -762,7 +768,7 @@ export class Bootstrap {
       this.#publish(pass.minute, 'alone', pass.first === pass.minute ? view : undefined);
     }
     pass.step = 'poll-wait';
-    this.#emit({ type: 'wait', ms: this.#cfg.pollMs, why: 'poll' });
+    this.#emit({ type: 'wait', ms: this.#cfg.pollMs, why: 'poll', unreachable: pass.asked });
     this.#schedule('poll', this.#cfg.pollMs);
   }
 

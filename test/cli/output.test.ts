@@ -41,6 +41,10 @@ it('a lone peer says how long it has been alone and whether its record is in the
   expect(describeWaiting({ ...wait, why: 'poll', ms: 2000 }, state, 14_000)).toBe(
     'alone for 12 s, our record for minute 42 is in the DHT: waiting for a peer; reading again in 2.0 s',
   );
+  // Records found, every peer asked, none came up: say so (peers behind NATs, PROTOCOL.md §9.7).
+  expect(describeWaiting({ ...wait, why: 'poll', ms: 2000, unreachable: 3 }, state, 15_000)).toBe(
+    'alone for 13 s, 3 peers found, none reachable yet (behind a NAT?), our record for minute 42 is in the DHT: waiting for a peer; reading again in 2.0 s',
+  );
 });
 
 it('a replayed message says how long ago it was sent; a live one only its hops', () => {

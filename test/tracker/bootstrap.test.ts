@@ -251,6 +251,10 @@ describe('bootstrap machine', () => {
     expect(h.fireNext()).toBe('confirm');
     expect(h.log.filter((a) => a.type === 'publish')).toMatchObject([{ reason: 'alone' }]);
     expect(h.machine.state).toBe('poll-wait');
+    // The status says how many peers were asked and did not come up (gtt: "none reachable yet").
+    expect(h.log.filter((a) => a.type === 'emit' && a.event.type === 'wait').at(-1)).toMatchObject({
+      event: { why: 'poll', unreachable: 3 },
+    });
     expect(h.fireNext()).toBe('poll');
     expect(h.machine.passes).toBe(2);
     expect(h.lastRead()).toMatchObject({ minute: MINUTE, slots: [0] });
