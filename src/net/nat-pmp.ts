@@ -22,6 +22,10 @@
  * is not advertised. PROTOCOL.md §9.7.
  */
 
+import { failureActions, type MapperAction, type MapperEvent, type PortMapping } from './port-map.js';
+
+export type { PortMapping } from './port-map.js';
+
 /** The NAT-PMP server port on the gateway (RFC 6886 §3). */
 export const NAT_PMP_PORT = 5351;
 /** First retransmission delay (RFC 6886 §3.1: 250 ms, doubling). */
@@ -129,16 +133,6 @@ export function defaultGatewayFromRouteTable(table: string): string | undefined 
   return undefined;
 }
 
-/** A mapping the gateway granted. */
-export interface PortMapping {
-  /** The gateway's external IPv4 address. */
-  host: string;
-  /** The external port the gateway forwards to our internal port. */
-  port: number;
-  /** Granted lifetime in ms. */
-  lifetimeMs: number;
-}
-
 export type PortMapStateName =
   | 'idle'
   | 'asking'
@@ -152,26 +146,11 @@ export type PortMapStateName =
 /** Why there is no mapping. */
 export type PortMapFailure = 'no-answer' | NatPmpResult | 'bad-answer';
 
-export type PortMapEvent =
-  | { type: 'start' }
-  | { type: 'datagram'; bytes: Uint8Array }
-  | { type: 'timer' }
-  | { type: 'close' };
+export type PortMapEvent = MapperEvent | { type: 'datagram'; bytes: Uint8Array };
 
 export type PortMapAction =
   /** Send these bytes to the gateway. */
-  | { type: 'send'; bytes: Uint8Array }
-  /** (Re)arm the one timer: a `timer` event after `delayMs`; replaces any armed one. */
-  | { type: 'set-timer'; delayMs: number }
-  | { type: 'clear-timer' }
-  /** A mapping was granted or renewed (`renewed`), possibly with another port or address. */
-  | { type: 'mapped'; mapping: PortMapping; renewed: boolean }
-  /** A mapping we had is gone (a failed renewal). */
-  | { type: 'lost'; reason: PortMapFailure }
-  /** No mapping could be made; another attempt follows after `retryMs`. */
-  | { type: 'unavailable'; reason: PortMapFailure; retryMs: number }
-  /** Closed: the driver releases the socket. */
-  | { type: 'closed' };
+  { type: 'send'; bytes: Uint8Array } | MapperAction<PortMapFailure>;
 
 /** Counters of a {@link PortMapMachine}. */
 export interface PortMapStats {
@@ -297,19 +276,10 @@ export class PortMapMachine {
   }
 
   #fail(reason: PortMapFailure): PortMapAction[] {
-    this.stats.failures[reason] = (this.stats.failures[reason] ?? 0) + 1;
-    const out: PortMapAction[] = [];
-    if (this.#mapping !== undefined) {
-      this.#mapping = undefined;
-      this.stats.lost += 1;
-      out.push({ type: 'lost', reason });
-    }
+    const had = this.#mapping !== undefined;
+    this.#mapping = undefined;
     this.#state = 'unavailable';
-    out.push(
-      { type: 'unavailable', reason, retryMs: this.#retryMs },
-      { type: 'set-timer', delayMs: this.#retryMs },
-    );
-    return out;
+    return failureActions(this.stats, had, reason, this.#retryMs);
   }
 
   #closed(): PortMapAction[] {

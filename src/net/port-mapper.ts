@@ -7,16 +7,15 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { EventEmitter } from 'eventemitter3';
 import {
   defaultGatewayFromRouteTable,
   type PortMapAction,
   type PortMapEvent,
   PortMapMachine,
-  type PortMapping,
   type PortMapStateName,
   type PortMapStats,
 } from './nat-pmp.js';
+import { MapperDriver } from './port-map.js';
 
 /** The IPv4 gateway of this machine's default route (Linux: `/proc/net/route`), or undefined. */
 export function defaultGateway(): string | undefined {
@@ -38,32 +37,21 @@ export interface PortMapperOptions {
   retryMs?: number;
 }
 
-/** The events of both mappers (NAT-PMP `PortMapper`, UPnP `UpnpMapper`). */
-export interface PortMapperEvents {
-  mapped: [mapping: PortMapping, renewed: boolean];
-  /** A mapping we had is gone; the reason is the mapper's own (`PortMapFailure`, `UpnpFailure`). */
-  lost: [reason: string];
-  unavailable: [reason: string];
-}
-
-/** Keeps one TCP port mapped on the gateway while open. */
-export class PortMapper extends EventEmitter<PortMapperEvents> {
-  readonly #machine: PortMapMachine;
+/** Keeps one TCP port mapped on the gateway (NAT-PMP) while open. */
+export class PortMapper extends MapperDriver<PortMapEvent, PortMapAction> {
+  declare protected readonly machine: PortMapMachine;
   readonly #socket: Socket;
   readonly #gateway: { host: string; port: number };
-  #timer: NodeJS.Timeout | undefined;
-  #closed: Promise<void> | undefined;
-  #done: (() => void) | undefined;
-  #socketClosed = false;
 
   /** Starts at once (the socket binds in the background). @throws {RangeError} for a bad port. */
   constructor(opts: PortMapperOptions) {
-    super();
-    this.#machine = new PortMapMachine({
-      internalPort: opts.internalPort,
-      ...(opts.lifetimeS === undefined ? {} : { lifetimeS: opts.lifetimeS }),
-      ...(opts.retryMs === undefined ? {} : { retryMs: opts.retryMs }),
-    });
+    super(
+      new PortMapMachine({
+        internalPort: opts.internalPort,
+        ...(opts.lifetimeS === undefined ? {} : { lifetimeS: opts.lifetimeS }),
+        ...(opts.retryMs === undefined ? {} : { retryMs: opts.retryMs }),
+      }),
+    );
     this.#gateway = opts.gateway;
     this.#socket = createSocket('udp4');
     // Errors (an ICMP port unreachable surfaces on a connected socket) change nothing: the machine's
@@ -71,90 +59,40 @@ export class PortMapper extends EventEmitter<PortMapperEvents> {
     this.#socket.on('error', () => {});
     // decodeResponse refuses anything longer than NAT_PMP_MAX_RESPONSE_BYTES before reading it.
     this.#socket.on('message', (bytes) =>
-      this.#feed({ type: 'datagram', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) }),
+      this.feed({ type: 'datagram', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) }),
     );
     this.#socket.bind(0, opts.bindHost, () => {
-      if (this.#closed !== undefined) return;
+      if (this.closing) return;
       this.#socket.connect(opts.gateway.port, opts.gateway.host, (err?: Error) => {
-        if (err === undefined || err === null) this.#feed({ type: 'start' });
+        if ((err === undefined || err === null) && !this.closing) this.feed({ type: 'start' });
       });
     });
   }
 
   get state(): PortMapStateName {
-    return this.#machine.state;
-  }
-
-  get mapping(): PortMapping | undefined {
-    return this.#machine.mapping;
+    return this.machine.state;
   }
 
   get stats(): PortMapStats & { state: PortMapStateName; gateway: string; protocol: 'nat-pmp' } {
-    const s = this.#machine.stats;
+    const s = this.machine.stats;
     return {
       ...s,
       failures: { ...s.failures },
-      state: this.#machine.state,
+      state: this.machine.state,
       gateway: `${this.#gateway.host}:${this.#gateway.port}`,
       protocol: 'nat-pmp',
     };
   }
 
-  #feed(event: PortMapEvent): void {
-    for (const a of this.#machine.handle(event, performance.now())) this.#run(a);
+  protected runOwn(a: PortMapAction): void {
+    if (a.type === 'send' && !this.released) this.#socket.send(a.bytes, () => {});
   }
 
-  #run(a: PortMapAction): void {
-    switch (a.type) {
-      case 'send':
-        if (!this.#socketClosed) this.#socket.send(a.bytes, () => {});
-        break;
-      case 'set-timer':
-        clearTimeout(this.#timer);
-        this.#timer = setTimeout(() => this.#feed({ type: 'timer' }), a.delayMs);
-        // Renewals and retries alone must not keep a process alive; a pending delete at close does.
-        if (this.#machine.state !== 'deleting') this.#timer.unref();
-        break;
-      case 'clear-timer':
-        clearTimeout(this.#timer);
-        this.#timer = undefined;
-        break;
-      case 'mapped':
-        this.emit('mapped', a.mapping, a.renewed);
-        break;
-      case 'lost':
-        this.emit('lost', a.reason);
-        break;
-      case 'unavailable':
-        this.emit('unavailable', a.reason);
-        break;
-      case 'closed':
-        this.#closeSocket();
-        break;
+  protected release(): void {
+    try {
+      this.#socket.close();
+    } catch {
+      // never bound
     }
-  }
-
-  #closeSocket(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (!this.#socketClosed) {
-      this.#socketClosed = true;
-      try {
-        this.#socket.close();
-      } catch {
-        // never bound
-      }
-    }
-    this.#done?.();
-  }
-
-  /** Deletes the mapping (when there is one) and releases the socket. Idempotent. */
-  close(): Promise<void> {
-    this.#closed ??= new Promise<void>((resolve) => {
-      this.#done = resolve;
-      this.#feed({ type: 'close' });
-      if (this.#machine.state === 'closed') this.#closeSocket();
-    });
-    return this.#closed;
   }
 }

@@ -8,8 +8,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { type ClientRequest, request } from 'node:http';
-import { EventEmitter } from 'eventemitter3';
-import type { PortMapperEvents } from './port-mapper.js';
+import { MapperDriver } from './port-map.js';
 import {
   type HttpRequest,
   SSDP_ADDRESS,
@@ -20,7 +19,6 @@ import {
   type UpnpAction,
   type UpnpEvent,
   UpnpMachine,
-  type UpnpMapping,
   type UpnpStateName,
   type UpnpStats,
 } from './upnp.js';
@@ -36,96 +34,59 @@ export interface UpnpMapperOptions {
 }
 
 /** Keeps one TCP port mapped on a UPnP IGD while open. */
-export class UpnpMapper extends EventEmitter<PortMapperEvents> {
-  readonly #machine: UpnpMachine;
+export class UpnpMapper extends MapperDriver<UpnpEvent, UpnpAction> {
+  declare protected readonly machine: UpnpMachine;
   readonly #socket: Socket;
   readonly #gateway: string;
   readonly #requests = new Set<ClientRequest>();
-  #timer: NodeJS.Timeout | undefined;
-  #closed: Promise<void> | undefined;
-  #done: (() => void) | undefined;
-  #socketClosed = false;
 
   /** Starts at once (the socket binds in the background). @throws {RangeError} for a bad port. */
   constructor(opts: UpnpMapperOptions) {
-    super();
+    super(
+      new UpnpMachine({
+        gateway: opts.gateway,
+        internalPort: opts.internalPort,
+        ...(opts.leaseS === undefined ? {} : { leaseS: opts.leaseS }),
+        ...(opts.retryMs === undefined ? {} : { retryMs: opts.retryMs }),
+      }),
+    );
     this.#gateway = opts.gateway;
-    this.#machine = new UpnpMachine({
-      gateway: opts.gateway,
-      internalPort: opts.internalPort,
-      ...(opts.leaseS === undefined ? {} : { leaseS: opts.leaseS }),
-      ...(opts.retryMs === undefined ? {} : { retryMs: opts.retryMs }),
-    });
     this.#socket = createSocket('udp4');
     this.#socket.on('error', () => {}); // a lost search is resent; the machine gives up in time
     this.#socket.on('message', (bytes, from) => {
       if (bytes.length > UPNP_MAX_SSDP_BYTES) return;
-      this.#feed({ type: 'ssdp', bytes: new Uint8Array(bytes), fromHost: from.address });
+      this.feed({ type: 'ssdp', bytes: new Uint8Array(bytes), fromHost: from.address });
     });
     this.#socket.bind(0, opts.bindHost, () => {
-      if (this.#closed !== undefined) return;
+      if (this.closing) return;
       try {
         this.#socket.setMulticastTTL(2);
       } catch {
         // not fatal: the default TTL (1) reaches the LAN's router too
       }
-      this.#feed({ type: 'start' });
+      this.feed({ type: 'start' });
     });
   }
 
   get state(): UpnpStateName {
-    return this.#machine.state;
-  }
-
-  get mapping(): UpnpMapping | undefined {
-    return this.#machine.mapping;
+    return this.machine.state;
   }
 
   get stats(): UpnpStats & { state: UpnpStateName; gateway: string; protocol: 'upnp' } {
-    const s = this.#machine.stats;
+    const s = this.machine.stats;
     return {
       ...s,
       failures: { ...s.failures },
-      state: this.#machine.state,
+      state: this.machine.state,
       gateway: this.#gateway,
       protocol: 'upnp',
     };
   }
 
-  #feed(event: UpnpEvent): void {
-    for (const a of this.#machine.handle(event, performance.now())) this.#run(a);
-  }
-
-  #run(a: UpnpAction): void {
-    switch (a.type) {
-      case 'ssdp-search':
-        if (!this.#socketClosed) this.#socket.send(a.bytes, SSDP_PORT, SSDP_ADDRESS, () => {});
-        break;
-      case 'http':
-        this.#http(a.request);
-        break;
-      case 'set-timer':
-        clearTimeout(this.#timer);
-        this.#timer = setTimeout(() => this.#feed({ type: 'timer' }), a.delayMs);
-        if (this.#machine.state !== 'deleting') this.#timer.unref();
-        break;
-      case 'clear-timer':
-        clearTimeout(this.#timer);
-        this.#timer = undefined;
-        break;
-      case 'mapped':
-        this.emit('mapped', a.mapping, a.renewed);
-        break;
-      case 'lost':
-        this.emit('lost', a.reason);
-        break;
-      case 'unavailable':
-        this.emit('unavailable', a.reason);
-        break;
-      case 'closed':
-        this.#release();
-        break;
-    }
+  protected runOwn(a: UpnpAction): void {
+    if (a.type === 'ssdp-search') {
+      if (!this.released) this.#socket.send(a.bytes, SSDP_PORT, SSDP_ADDRESS, () => {});
+    } else if (a.type === 'http') this.#http(a.request);
   }
 
   #http(r: HttpRequest): void {
@@ -136,7 +97,7 @@ export class UpnpMapper extends EventEmitter<PortMapperEvents> {
       if (settled) return;
       settled = true;
       this.#requests.delete(req);
-      this.#feed(event);
+      this.feed(event);
     };
     const req = request(
       {
@@ -179,32 +140,18 @@ export class UpnpMapper extends EventEmitter<PortMapperEvents> {
     req.end(body);
   }
 
-  #release(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+  /** An answer still on its way to an earlier request would only be ignored: drop those first. */
+  protected override beforeClose(): void {
     for (const req of this.#requests) req.destroy();
     this.#requests.clear();
-    if (!this.#socketClosed) {
-      this.#socketClosed = true;
-      try {
-        this.#socket.close();
-      } catch {
-        // never bound
-      }
-    }
-    this.#done?.();
   }
 
-  /** Deletes the mapping (when there is one) and releases everything. Idempotent. */
-  close(): Promise<void> {
-    this.#closed ??= new Promise<void>((resolve) => {
-      this.#done = resolve;
-      // An answer still on its way to an earlier request would only be ignored.
-      for (const req of this.#requests) req.destroy();
-      this.#requests.clear();
-      this.#feed({ type: 'close' });
-      if (this.#machine.state === 'closed') this.#release();
-    });
-    return this.#closed;
+  protected release(): void {
+    this.beforeClose();
+    try {
+      this.#socket.close();
+    } catch {
+      // never bound
+    }
   }
 }

@@ -17,6 +17,8 @@
  * parse is a failure reason, never an exception.
  */
 
+import { failureActions, type MapperAction, type MapperEvent, type PortMapping } from './port-map.js';
+
 /** The SSDP multicast group and port (UDA 1.1 §1.1.2). */
 export const SSDP_ADDRESS = '239.255.255.250';
 export const SSDP_PORT = 1900;
@@ -133,13 +135,6 @@ export function faultCode(xml: string): number | undefined {
   return c !== undefined && /^\d{1,4}$/.test(c) ? Number(c) : undefined;
 }
 
-export interface UpnpMapping {
-  host: string;
-  port: number;
-  /** Granted lease in ms; 0: permanent (deleted on close). */
-  lifetimeMs: number;
-}
-
 export type UpnpStateName =
   | 'idle'
   | 'discovering'
@@ -171,23 +166,16 @@ export interface HttpRequest {
 }
 
 export type UpnpEvent =
-  | { type: 'start' }
+  | MapperEvent
   | { type: 'ssdp'; bytes: Uint8Array; fromHost: string }
   /** `localAddress`: the address our socket used toward the gateway (our LAN address). */
   | { type: 'http-response'; id: number; status: number; body: string; localAddress: string }
-  | { type: 'http-error'; id: number }
-  | { type: 'timer' }
-  | { type: 'close' };
+  | { type: 'http-error'; id: number };
 
 export type UpnpAction =
   | { type: 'ssdp-search'; bytes: Uint8Array }
   | { type: 'http'; request: HttpRequest }
-  | { type: 'set-timer'; delayMs: number }
-  | { type: 'clear-timer' }
-  | { type: 'mapped'; mapping: UpnpMapping; renewed: boolean }
-  | { type: 'lost'; reason: UpnpFailure }
-  | { type: 'unavailable'; reason: UpnpFailure; retryMs: number }
-  | { type: 'closed' };
+  | MapperAction<UpnpFailure>;
 
 export interface UpnpStats {
   searches: number;
@@ -225,7 +213,7 @@ export class UpnpMachine {
   #portTry = 0;
   #externalPort = 0;
   #lease: number;
-  #mapping: UpnpMapping | undefined;
+  #mapping: PortMapping | undefined;
   readonly #o: Required<UpnpMachineOptions>;
   readonly stats: UpnpStats = {
     searches: 0,
@@ -255,7 +243,7 @@ export class UpnpMachine {
     return this.#state;
   }
 
-  get mapping(): UpnpMapping | undefined {
+  get mapping(): PortMapping | undefined {
     return this.#mapping;
   }
 
@@ -432,20 +420,11 @@ export class UpnpMachine {
   }
 
   #fail(reason: UpnpFailure): UpnpAction[] {
-    this.stats.failures[reason] = (this.stats.failures[reason] ?? 0) + 1;
-    const out: UpnpAction[] = [];
-    if (this.#mapping !== undefined) {
-      this.#mapping = undefined;
-      this.stats.lost += 1;
-      out.push({ type: 'lost', reason });
-    }
+    const had = this.#mapping !== undefined;
+    this.#mapping = undefined;
     this.#state = 'unavailable';
     this.#lease = this.#o.leaseS;
-    out.push(
-      { type: 'unavailable', reason, retryMs: this.#o.retryMs },
-      { type: 'set-timer', delayMs: this.#o.retryMs },
-    );
-    return out;
+    return failureActions(this.stats, had, reason, this.#o.retryMs);
   }
 
   #closed(): UpnpAction[] {
