@@ -1,7 +1,7 @@
 /**
  * `npm run bench:nat [-- --json] [-- --runs 10] [-- --topology A,B …] [-- --join-timeout-ms 20000]`
  *
- * Peers in the NAT lab's topologies (test/helpers/nat-topologies.ts: A, A4, B, B-late, C, D, L, S; root
+ * Peers in the NAT lab's topologies (test/helpers/nat-topologies.ts: A, A4, B, B-late, C, C-UPnP, D, L, S; root
  * only, else a one-line reason and exit 0), each a child process in its own namespace running the
  * front door (test/helpers/nat-peer.ts) on the lab's DHT. Per topology one lab and one process per
  * peer serve every run; each run is a fresh node per peer on a fresh topic name:
@@ -24,7 +24,7 @@
  * NAT's public address, i.e. reached a peer behind it directly at the external address it advertises
  * (PROTOCOL.md §9.7; D's 1:1 NAT).
  *
- * A topology whose routers map ports (C, NAT-PMP) adds `directIntoMapping` (total: sockets from a
+ * A topology whose routers map ports (C, NAT-PMP; C-UPnP, a UPnP IGD) adds `directIntoMapping` (total: sockets from a
  * public peer that connected to such a router's WAN address, i.e. into a mapped port) and
  * `mappingsAfterClose` (total over the runs: the mappings the routers' responders still hold once
  * every peer of the run stopped; 0 when every node deleted its mapping on close).
@@ -151,7 +151,10 @@ async function oneRun(t: TopologyLab, peers: readonly Child[], r: number): Promi
   );
   for (const [i, p] of peers.entries()) {
     const from = topology.peers[i]!;
+    // A home peer's own router: its UPnP client's HTTP requests, not gossip dials.
+    const gateway = from === 'public' ? undefined : lab.homes[from[0]]!.gateway;
     for (const e of ofRun(p, r)) {
+      if (e.host === gateway) continue;
       if (e.type === 'dial-connected' && natHosts.has(e.host as string)) dialsIntoNat++;
       if (e.type === 'dial-connected' && from === 'public' && mappingHosts.has(e.host as string)) {
         dialsIntoMapping++;
@@ -298,7 +301,7 @@ else {
   for (const e of out) {
     if ('directIntoMapping' in e) {
       console.log(
-        `${e.name} (port mapping): ${e.directIntoMapping} connections from a public peer into a mapped port, ${e.mappingsAfterClose} mappings left after close`,
+        `${e.name} (port mapping, ${chosen.find((t) => t.name === e.name)!.homes.find((h) => h.portMapping)!.portMapping}): ${e.directIntoMapping} connections from a public peer into a mapped port, ${e.mappingsAfterClose} mappings left after close`,
       );
     }
   }

@@ -26,6 +26,9 @@
  * - `HomeOptions.portMapping: 'nat-pmp'`: the router runs a NAT-PMP server (RFC 6886,
  *   nat-pmp-responder.ts) on its LAN address, UDP 5351, that adds a DNAT rule (and its FORWARD accept)
  *   per mapping a LAN host asks for; `Home.portMapper` is that child.
+ * - `HomeOptions.portMapping: 'upnp'`: the router runs a UPnP IGD v1 (upnp-responder.ts): SSDP on
+ *   UDP 1900, joined to 239.255.255.250 on its LAN address, and its description and WANIPConnection:1
+ *   control on `http://<lan address>:5000`, adding the same rules per AddPortMapping.
  * - The host namespace gets no interface, address or route into the lab. Namespace names start with
  *   `gtt-lab-<pid>-<n>-`; `close()` kills the processes started here (by pid) and deletes exactly those
  *   namespaces, and an exit hook deletes any left if the test process dies first.
@@ -90,12 +93,23 @@ export interface HomeOptions {
   readonly nat?: NatKind;
   /** Hosts on its LAN (default 1). */
   readonly hosts?: number;
-  /** A port-mapping server on the router (default none): NAT-PMP on `<lan address>:5351`. */
-  readonly portMapping?: 'nat-pmp';
+  /**
+   * A port-mapping server on the router (default none): NAT-PMP on `<lan address>:5351`, or a UPnP
+   * IGD (SSDP on UDP 1900, HTTP on `<lan address>:5000`).
+   */
+  readonly portMapping?: PortMappingKind;
 }
+
+/** The port-mapping servers a home router can run. */
+export type PortMappingKind = 'nat-pmp' | 'upnp';
 
 /** The UDP port of a NAT-PMP server (RFC 6886 §3). */
 export const NAT_PMP_PORT = 5351;
+/** SSDP's multicast group and UDP port (UPnP Device Architecture 1.0 §1). */
+export const SSDP_GROUP = '239.255.255.250';
+export const SSDP_PORT = 1900;
+/** The TCP port of the lab IGD's description and control URLs (on the router's LAN address). */
+export const UPNP_HTTP_PORT = 5000;
 
 /** A home as built: namespace names and addresses. */
 export interface Home {
@@ -112,10 +126,10 @@ export interface Home {
   readonly publicAddress?: string;
   /** The router's LAN address (`10.0.<i + 1>.1`), its hosts' default gateway. */
   readonly gateway: string;
-  readonly portMapping?: 'nat-pmp';
+  readonly portMapping?: PortMappingKind;
   /**
-   * 'nat-pmp': the NAT-PMP server running in `router` (nat-pmp-responder.ts; JSON events on stdout,
-   * `{"cmd":"list"}` on stdin), started once the router's rules exist and ready.
+   * The port-mapping server running in `router` (nat-pmp-responder.ts or upnp-responder.ts; JSON
+   * events on stdout, `{"cmd":"list"}` on stdin), started once the router's rules exist and ready.
    */
   readonly portMapper?: Child;
 }
@@ -315,21 +329,36 @@ export async function createNatLab({ inetHosts, homes: homeOptions = [{}] }: Nat
       'ACCEPT',
     );
     await ipt('-A', 'INPUT', '-i', 'wan', '-j', 'DROP');
-    if (home.portMapping === 'nat-pmp') {
-      // The INPUT policy accepts already; the rule says which LAN traffic the router must take in.
-      await ipt('-A', 'INPUT', '-i', 'lan', '-p', 'udp', '--dport', String(NAT_PMP_PORT), '-j', 'ACCEPT');
-      const mapper = spawn(r, 'test/helpers/nat-pmp-responder.ts', [
+    if (home.portMapping) {
+      // The INPUT policy accepts already; the rules say which LAN traffic the router must take in
+      // (for UPnP: the SSDP multicast to 239.255.255.250 and unicast to 1900, and the HTTP port).
+      const inputs: [string, number][] =
+        home.portMapping === 'nat-pmp'
+          ? [['udp', NAT_PMP_PORT]]
+          : [
+              ['udp', SSDP_PORT],
+              ['tcp', UPNP_HTTP_PORT],
+            ];
+      for (const [proto, port] of inputs) {
+        await ipt('-A', 'INPUT', '-i', 'lan', '-p', proto, '--dport', String(port), '-j', 'ACCEPT');
+      }
+      const [script, what] =
+        home.portMapping === 'nat-pmp'
+          ? ['test/helpers/nat-pmp-responder.ts', 'the NAT-PMP responder']
+          : ['test/helpers/upnp-responder.ts', 'the UPnP responder'];
+      const mapper = spawn(r, script, [
         `${home.gateway}/24`,
         home.wan,
         'wan',
         'lan',
+        ...(home.portMapping === 'upnp' ? [String(UPNP_HTTP_PORT)] : []),
       ]);
       const ready = await mapper.event(
         (e) => e.type === 'ready' || e.type === 'error',
-        'NAT-PMP ready',
+        `${what} ready`,
         30_000,
       );
-      if (ready.type !== 'ready') throw new Error(`the NAT-PMP responder: ${String(ready.message)}`);
+      if (ready.type !== 'ready') throw new Error(`${what}: ${String(ready.message)}`);
       home.portMapper = mapper;
     }
   }

@@ -24,9 +24,16 @@
  * - Removes every rule it added when stdin closes, on SIGTERM/SIGINT, or after its lifetime (15 min),
  *   then exits.
  */
-import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
-import { createInterface } from 'node:readline';
+import {
+  IPV4,
+  mappingRules,
+  type Protocol,
+  parseLan,
+  print,
+  serveCommands,
+  toInt,
+} from './port-mapping-rules.js';
 
 const PORT = 5351;
 const LIFETIME_MS = 15 * 60_000;
@@ -34,7 +41,6 @@ const LIFETIME_MS = 15 * 60_000;
 const MAX_MAPPINGS = 64;
 /** Longest lifetime granted (s): a lab run is minutes; RFC 6886 §3.3 lets the server shorten it. */
 const MAX_LIFETIME_S = 24 * 3600;
-const COMMAND_TIMEOUT_MS = 10_000;
 const TAG = 'gtt-pmp';
 
 enum Result {
@@ -45,7 +51,6 @@ enum Result {
   UnsupportedOpcode = 5,
 }
 
-type Protocol = 'udp' | 'tcp';
 interface Mapping {
   readonly protocol: Protocol;
   readonly client: string;
@@ -56,71 +61,21 @@ interface Mapping {
   timer: NodeJS.Timeout;
 }
 
-const print = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
-
 const [lanCidr, wanAddress, wanIface = 'wan', lanIface = 'lan'] = process.argv.slice(2);
-const [lanAddress, prefixText] = (lanCidr ?? '').split('/');
-const toInt = (ip: string) => ip.split('.').reduce((n, b) => n * 256 + Number(b), 0);
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-const prefix = Number(prefixText);
-if (!lanAddress || !IPV4.test(lanAddress) || !(prefix >= 8 && prefix <= 30) || !IPV4.test(wanAddress ?? '')) {
+const lan = parseLan(lanCidr ?? '');
+if (!lan || !IPV4.test(wanAddress ?? '')) {
   print({ type: 'error', message: 'usage: nat-pmp-responder.ts LAN_ADDRESS/PREFIX WAN_ADDRESS [WAN] [LAN]' });
   process.exit(2);
 }
-const mask = 2 ** 32 - 2 ** (32 - prefix);
-const network = toInt(lanAddress) & mask;
-const broadcast = network + 2 ** (32 - prefix) - 1;
-/** A host on the LAN other than the router itself (the network and broadcast addresses are not). */
-function onLan(ip: string): boolean {
-  if (!IPV4.test(ip)) return false;
-  const n = toInt(ip);
-  return (n & mask) >>> 0 === network >>> 0 && n !== network && n !== broadcast && ip !== lanAddress;
-}
+const lanAddress = lan.address;
+const onLan = lan.onLan;
 
 const started = performance.now();
 const epochSeconds = () => Math.floor((performance.now() - started) / 1000) >>> 0;
 const mappings = new Set<Mapping>();
-
-function run(argv: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(argv[0]!, argv.slice(1), { timeout: COMMAND_TIMEOUT_MS }, (error, _out, stderr) => {
-      if (error) reject(new Error(`${argv.join(' ')}: ${stderr.trim() || error.message}`));
-      else resolve();
-    });
-  });
-}
-/** iptables calls one at a time, in order (a delete never overtakes the add it undoes). */
-let queue: Promise<unknown> = Promise.resolve();
-const serial = (argv: readonly string[]): Promise<void> => {
-  const next = queue.then(() => run(argv));
-  queue = next.catch(() => {});
-  return next;
-};
-const dnatRule = (m: Pick<Mapping, 'protocol' | 'client' | 'internal' | 'external'>) => [
-  ...['PREROUTING', '-i', wanIface, '-p', m.protocol, '--dport', String(m.external)],
-  ...['-m', 'comment', '--comment', TAG, '-j', 'DNAT', '--to-destination', `${m.client}:${m.internal}`],
-];
-const forwardRule = (m: Pick<Mapping, 'protocol' | 'client' | 'internal' | 'external'>) => [
-  ...['-i', wanIface, '-o', lanIface, '-p', m.protocol, '-d', m.client, '--dport', String(m.internal)],
-  ...['-m', 'conntrack', '--ctstate', 'DNAT', '--ctorigdstport', String(m.external)],
-  ...['-m', 'comment', '--comment', TAG, '-j', 'ACCEPT'],
-];
-
-async function addRules(m: Mapping): Promise<void> {
-  await serial(['iptables', '-t', 'nat', '-A', ...dnatRule(m)]);
-  try {
-    await serial(['iptables', '-I', 'FORWARD', '1', ...forwardRule(m)]);
-  } catch (error) {
-    await serial(['iptables', '-t', 'nat', '-D', ...dnatRule(m)]).catch(() => {});
-    throw error;
-  }
-}
-async function removeRules(m: Mapping): Promise<void> {
-  await Promise.allSettled([
-    serial(['iptables', '-t', 'nat', '-D', ...dnatRule(m)]),
-    serial(['iptables', '-D', 'FORWARD', ...forwardRule(m)]),
-  ]);
-}
+const rules = mappingRules(wanIface, lanIface, TAG);
+const addRules = rules.add;
+const removeRules = rules.remove;
 
 const describe = (m: Mapping) => ({
   protocol: m.protocol,
@@ -235,7 +190,7 @@ function shutdown(code: number): Promise<void> {
   closing ??= (async () => {
     socket.close();
     await Promise.allSettled([...mappings].map((m) => unmap(m, 'deleted')));
-    await queue;
+    await rules.drained();
     process.exit(code);
   })();
   return closing;
@@ -259,24 +214,13 @@ socket.bind(PORT, lanAddress, () => print({ type: 'ready', address: lanAddress, 
 
 setTimeout(() => void shutdown(3), LIFETIME_MS).unref();
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => void shutdown(0));
-const lines = createInterface({ input: process.stdin });
-lines.on('line', (line) => {
-  let command: { cmd?: unknown; id?: unknown };
-  try {
-    command = JSON.parse(line) as typeof command;
-  } catch {
-    return;
-  }
-  if (command?.cmd === 'list') {
+serveCommands(
+  () => {
     const now = performance.now();
-    print({
-      type: 'list',
-      id: command.id ?? null,
-      mappings: [...mappings].map((m) => ({
-        ...describe(m),
-        remaining: Math.max(0, Math.round((m.expiresAt - now) / 1000)),
-      })),
-    });
-  }
-});
-lines.on('close', () => void shutdown(0));
+    return [...mappings].map((m) => ({
+      ...describe(m),
+      remaining: Math.max(0, Math.round((m.expiresAt - now) / 1000)),
+    }));
+  },
+  () => void shutdown(0),
+);

@@ -10,6 +10,7 @@
  * - **C**: a peer behind a home NAT whose router answers NAT-PMP (RFC 6886; nat-pmp-responder.ts),
  *   started first, and a public peer: a client that maps its listen port is dialed at the router's
  *   WAN address.
+ * - **C-UPnP**: C with a router that is a UPnP IGD (SSDP, WANIPConnection:1; upnp-responder.ts).
  * - **D**: a "cloud VM" behind a 1:1 NAT (its own public address DNATed to it, SNATed back) and a
  *   public peer.
  * - **L**: two peers behind the same NAT, on one LAN.
@@ -17,9 +18,17 @@
  *   started first.
  */
 import type { Child } from './child.js';
-import { createNatLab, type HomeOptions, NAT_PMP_PORT, type NatLab } from './nat-lab.js';
+import {
+  createNatLab,
+  type HomeOptions,
+  NAT_PMP_PORT,
+  type NatLab,
+  SSDP_GROUP,
+  SSDP_PORT,
+  UPNP_HTTP_PORT,
+} from './nat-lab.js';
 
-export { NAT_PMP_PORT };
+export { NAT_PMP_PORT, SSDP_GROUP, SSDP_PORT, UPNP_HTTP_PORT };
 
 export const DHT_HOSTS = ['192.0.2.20', '198.51.100.20', '203.0.113.20'];
 /** Public peers bind here, one each. */
@@ -63,6 +72,7 @@ export const TOPOLOGIES: readonly Topology[] = [
   { name: 'B-late', homes: masq(2), peers: ['public', [0, 0], [1, 0]], stages: [[1, 2], [0]] },
   // The NATed peer first, so that the public peer finds its record and dials its mapped address.
   { name: 'C', homes: [{ portMapping: 'nat-pmp' }], peers: [[0, 0], 'public'], stages: [[0], [1]] },
+  { name: 'C-UPnP', homes: [{ portMapping: 'upnp' }], peers: [[0, 0], 'public'], stages: [[0], [1]] },
   // The VM first, so that the public peer finds its record and dials it (at its advertised public
   // address, when it knows to advertise it) rather than being dialed.
   { name: 'D', homes: [{ nat: 'one-to-one' }], peers: [[0, 0], 'public'], stages: [[0], [1]] },
@@ -113,7 +123,8 @@ export async function createTopologyLab(topology: Topology): Promise<TopologyLab
 }
 
 /**
- * The mappings a home's NAT-PMP responder holds (its `list` command); undefined for a home without one.
+ * The mappings a home's port-mapping server holds (its `list` command, NAT-PMP or UPnP: protocol,
+ * client, internal, external, lifetime, remaining, …); undefined for a home without one.
  * @throws Error when the responder does not answer within `timeoutMs`.
  */
 export async function portMappings(
@@ -125,7 +136,11 @@ export async function portMappings(
   if (!mapper) return undefined;
   const id = ++listRequests;
   mapper.write(`${JSON.stringify({ cmd: 'list', id })}\n`);
-  const list = await mapper.event((e) => e.type === 'list' && e.id === id, 'the NAT-PMP list', timeoutMs);
+  const list = await mapper.event(
+    (e) => e.type === 'list' && e.id === id,
+    'the port-mapping list',
+    timeoutMs,
+  );
   return list.mappings as Record<string, unknown>[];
 }
 let listRequests = 0;

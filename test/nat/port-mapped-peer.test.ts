@@ -1,7 +1,8 @@
 /**
- * The library's NAT-PMP client (src/net/nat-pmp.ts, port-mapper.ts; PROTOCOL.md §9.7) behind a real
- * router of the NAT lab (root only; topology C of test/helpers/nat-topologies.ts, whose router runs
- * test/helpers/nat-pmp-responder.ts): a peer at home, started with the front door's defaults, learns
+ * The library's port-mapping clients (NAT-PMP: src/net/nat-pmp.ts, port-mapper.ts; UPnP IGD: upnp.ts,
+ * upnp-mapper.ts; PROTOCOL.md §9.7) behind a real router of the NAT lab (root only; topologies C and
+ * C-UPnP of test/helpers/nat-topologies.ts, whose routers run test/helpers/nat-pmp-responder.ts and
+ * upnp-responder.ts): a peer at home, started with the front door's defaults, learns
  * from the DHT that it is behind a NAT, maps its listener, and advertises the mapping first; a public
  * peer joining the topic later dials that mapped address directly; the mapping is gone once the home
  * peer closed.
@@ -15,14 +16,17 @@ import { createTopologyLab, portMappings, TOPOLOGIES, type TopologyLab } from '.
 const noLab = await natLabUnavailable();
 if (noLab) console.log(`test/nat/port-mapped-peer.test.ts skipped: ${noLab}`);
 
-describe.skipIf(noLab !== undefined)('a peer behind a NAT-PMP router (topology C)', () => {
+describe.skipIf(noLab !== undefined).each([
+  { topology: 'C', protocol: 'nat-pmp' },
+  { topology: 'C-UPnP', protocol: 'upnp' },
+])('a peer behind a router that maps ports by $protocol (topology $topology)', ({ topology, protocol }) => {
   let t: TopologyLab;
   let home: Child;
   let pub: Child;
   const send = (c: Child, command: Record<string, unknown>) => c.write(`${JSON.stringify(command)}\n`);
 
   beforeAll(async () => {
-    t = await createTopologyLab(TOPOLOGIES.find((x) => x.name === 'C')!);
+    t = await createTopologyLab(TOPOLOGIES.find((x) => x.name === topology)!);
     const args = (i: number) => [
       t.bootstrap.join(','),
       ...(t.binds[i] ? [t.binds[i]!] : []),
@@ -66,8 +70,8 @@ describe.skipIf(noLab !== undefined)('a peer behind a NAT-PMP router (topology C
     const stopped = await home.event((e) => e.type === 'stopped', 'home stopped', 15_000);
     expect(stopped.portMapping).toMatchObject({
       state: 'mapped',
-      protocol: 'nat-pmp',
-      natPmp: { mapped: 1 },
+      protocol,
+      [protocol === 'upnp' ? 'upnp' : 'natPmp']: { mapped: 1 },
     });
     expect(await portMappings(t.lab)).toEqual([]);
     send(pub, { cmd: 'stop' });
@@ -84,7 +88,7 @@ describe.skipIf(noLab !== undefined)('a peer behind a NAT-PMP router (topology C
       '--json',
     ]);
     const e = await gtt.event((x) => x.event === 'addresses', 'the addresses event', 20_000);
-    expect(e.portMapping).toBe('nat-pmp');
+    expect(e.portMapping).toBe(protocol);
     expect((e.addresses as string[])[0]).toMatch(
       new RegExp(`^${t.lab.homes[0]!.wan.replaceAll('.', '\\.')}:\\d+$`),
     );
