@@ -5,7 +5,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Gossip } from '../../src/net/gossip.js';
+import { Gossip, parseGossipOptions } from '../../src/net/gossip.js';
 import type { PortMapping } from '../../src/net/nat-pmp.js';
 import { PortMapper } from '../../src/net/port-mapper.js';
 import { Closer } from '../helpers/net.js';
@@ -107,6 +107,17 @@ describe('GossipOptions.portMapping', () => {
     expect(loop.stats.portMapping).toEqual({ state: 'not-needed' });
     await Promise.all([off.close(), listed.close(), loop.close()]);
     expect(gw.addressRequests()).toBe(0);
+  });
+
+  it('takes the gateway as "host", "host:port" or { host, port? } (port default 5351)', () => {
+    for (const gateway of ['10.0.0.1', '10.0.0.1:5351', { host: '10.0.0.1' }]) {
+      expect(parseGossipOptions({ portMapping: { gateway } }).portMapping).toEqual({
+        gateway: { host: '10.0.0.1', port: 5351 },
+      });
+    }
+    expect(parseGossipOptions({}).portMapping).toBe(true);
+    // Not looked up by name: a name is refused.
+    expect(() => parseGossipOptions({ portMapping: { gateway: 'router.local' } })).toThrow(/IPv4/);
   });
 
   it('rejects a bad portMapping option', async () => {
