@@ -1,44 +1,16 @@
-/**
- * The NAT lab's UPnP IGD (test/helpers/upnp-responder.ts; root only): a home router with
- * `portMapping: 'upnp'`, seen from a child in the home namespace doing what a UPnP client does. An
- * SSDP M-SEARCH to 239.255.255.250:1900 from the host's LAN socket gets a unicast answer with the
- * LOCATION; the device description leads to the WANIPConnection:1 control URL; SOAP
- * GetExternalIPAddress gives the router's WAN address; AddPortMapping lets a connection from the
- * internet to WAN:EXT reach the home listener; another client's port is a conflict (718), a
- * NewInternalClient other than the requester is refused (606), an unknown action is 401;
- * DeletePortMapping removes it (the inbound connection then no longer connects; again: 714); a lease
- * runs out; garbage SSDP and HTTP do not kill it; no rule is left once its stdin closes. Debian's
- * `upnpc` (miniupnpc), when installed, talks to it too.
- */
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll } from '../helpers/child.js';
-import {
-  createNatLab,
-  HOME_ADDRESS,
-  type NatLab,
-  natLabUnavailable,
-  ROUTER_WAN,
-} from '../helpers/nat-lab.js';
+import { describe, expect, it } from 'vitest';
+import { GATEWAY, installed, mappingLab } from '../helpers/mapping-lab.js';
+import { HOME_ADDRESS, natLabUnavailable, ROUTER_WAN } from '../helpers/nat-lab.js';
 import { portMappings, SSDP_GROUP, SSDP_PORT, UPNP_HTTP_PORT } from '../helpers/nat-topologies.js';
 
 const noLab = await natLabUnavailable();
 if (noLab) console.log(`test/nat/upnp.test.ts skipped: ${noLab}`);
-const upnpc = (() => {
-  try {
-    execFileSync('sh', ['-c', 'command -v upnpc'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const upnpc = installed('upnpc');
 if (!noLab && !upnpc)
   console.log('test/nat/upnp.test.ts: upnpc case skipped: upnpc (Debian miniupnpc) is not installed');
 
-const GATEWAY = '10.0.1.1';
 const SERVICE = 'urn:schemas-upnp-org:service:WANIPConnection:1';
 const IGD = 'urn:schemas-upnp-org:device:InternetGatewayDevice:1';
-const PORTS = [7001, 7002, 7003];
 const search = (st: string) =>
   `M-SEARCH * HTTP/1.1\r\nHOST: ${SSDP_GROUP}:${SSDP_PORT}\r\nMAN: "ssdp:discover"\r\nMX: 1\r\nST: ${st}\r\n\r\n`;
 /**
@@ -51,10 +23,6 @@ const SSDP = `const d=require('dgram').createSocket('udp4');const got=[];const w
 const HTTP = `fetch(process.argv[2],{method:process.argv[1],headers:JSON.parse(process.argv[3]),body:process.argv[1]==='GET'?undefined:process.argv[4],signal:AbortSignal.timeout(5000)}).then(async r=>console.log(JSON.stringify({status:r.status,type:r.headers.get('content-type'),body:await r.text()})),e=>console.log(JSON.stringify({error:String(e.cause?.code??e.name)})))`;
 /** Writes argv[3] (hex) to argv[1]:argv[2] over TCP; prints what came back (JSON string) at its end or after 3 s. */
 const RAW = `const c=require('net').connect(+process.argv[2],process.argv[1]);let out='';const end=()=>{console.log(JSON.stringify(out));process.exit(0)};setTimeout(end,3000);c.on('connect',()=>c.write(Buffer.from(process.argv[3],'hex')));c.on('data',d=>out+=d);c.on('close',end);c.on('error',e=>{out+='error:'+e.code})`;
-/** Connects to host:port; prints `ok` or the error code (a silent drop is `timeout` after 1.5 s). */
-const CONNECT = `const c=require('net').connect(+process.argv[2],process.argv[1]);const t=setTimeout(()=>{console.log('timeout');process.exit(0)},1500);c.on('connect',()=>{console.log('ok');clearTimeout(t);c.destroy()});c.on('error',e=>{console.log(e.code);clearTimeout(t)})`;
-/** Listens on PORTS; prints {"listening":true}, then {"from":…,"port":…} per connection; ends with stdin or after 60 s. */
-const LISTEN = `let n=0;for(const p of ${JSON.stringify(PORTS)})require('net').createServer(c=>{console.log(JSON.stringify({from:c.remoteAddress,port:p}));c.end()}).listen(p,'0.0.0.0',()=>{if(++n===${PORTS.length})console.log(JSON.stringify({listening:true}))});process.stdin.on('end',()=>process.exit(0)).resume();setTimeout(()=>process.exit(0),60000)`;
 
 const hexOf = (text: string) => Buffer.from(text, 'latin1').toString('hex');
 const header = (text: string, name: string) =>
@@ -70,24 +38,24 @@ interface HttpReply {
 }
 
 describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:1)', () => {
-  let lab: NatLab;
-  let listener: ChildProcessWithoutNullStreams | undefined;
+  const m = mappingLab('upnp');
+  const { heard, mapper, connect, next, seen } = m;
   let controlUrl: string;
-  const heard: Record<string, unknown>[] = [];
-  const mapper = () => lab.homes[0]!.portMapper!;
-  const ssdp = async (payload: string, want = 1, ns = lab.home, to = SSDP_GROUP) =>
+  const ssdp = async (payload: string, want = 1, ns = m.lab.home, to = SSDP_GROUP) =>
     JSON.parse(
-      (await lab.exec(ns, [process.execPath, '-e', SSDP, to, hexOf(payload), String(want)])).trim(),
+      (await m.lab.exec(ns, [process.execPath, '-e', SSDP, to, hexOf(payload), String(want)])).trim(),
     ) as { text: string; from: string }[];
   const request = async (
     method: string,
     url: string,
     headers: Record<string, string> = {},
     body = '',
-    ns = lab.home,
+    ns = m.lab.home,
   ) =>
     JSON.parse(
-      (await lab.exec(ns, [process.execPath, '-e', HTTP, method, url, JSON.stringify(headers), body])).trim(),
+      (
+        await m.lab.exec(ns, [process.execPath, '-e', HTTP, method, url, JSON.stringify(headers), body])
+      ).trim(),
     ) as HttpReply;
   const soap = (action: string, args: Record<string, string | number> = {}, service = SERVICE) =>
     request(
@@ -115,47 +83,10 @@ describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:
     soap('DeletePortMapping', { NewRemoteHost: '', NewExternalPort: external, NewProtocol: protocol });
   const errorCode = (r: HttpReply) =>
     r.status === 500 ? Number(element(r.body ?? '', 'errorCode')) : r.status;
-  const connect = async (host: string, port: number, ns = lab.inet) =>
-    (await lab.exec(ns, [process.execPath, '-e', CONNECT, host, String(port)])).trim();
-  const rules = () => lab.exec(lab.router, ['iptables-save']);
-  /** The responder's next event of `type` after the `seen` lines it had printed before the request. */
-  const next = async (type: string, seen: number) => {
-    const line = await mapper().line(
-      (l) => mapper().lines.indexOf(l, seen) >= 0 && l.startsWith(`{"type":"${type}"`),
-      `a ${type} event`,
-      10_000,
-    );
-    return JSON.parse(line) as Record<string, unknown>;
-  };
-  const seen = () => mapper().lines.length;
-
-  beforeAll(async () => {
-    lab = await createNatLab({ inetHosts: [], homes: [{ portMapping: 'upnp' }] });
-    listener = spawn('ip', ['netns', 'exec', lab.home, process.execPath, '-e', LISTEN], { stdio: 'pipe' });
-    listener.stdout.setEncoding('utf8');
-    let partial = '';
-    await new Promise<void>((resolve, reject) => {
-      listener!.once('exit', () => reject(new Error('the home listener exited')));
-      listener!.stdout.on('data', (chunk: string) => {
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop()!;
-        for (const line of parts) {
-          const e = JSON.parse(line) as Record<string, unknown>;
-          if (e.listening) resolve();
-          else heard.push(e);
-        }
-      });
-    });
-  }, 90_000);
-
-  afterAll(async () => {
-    if (listener?.pid !== undefined && listener.exitCode === null) listener.kill('SIGKILL');
-    await lab?.close();
-    killAll();
-  });
+  const rules = () => m.lab.exec(m.lab.router, ['iptables-save']);
 
   it('the router joined the SSDP group on its LAN interface', async () => {
-    const groups = await lab.exec(lab.router, ['ip', 'maddr', 'show', 'dev', 'lan']);
+    const groups = await m.lab.exec(m.lab.router, ['ip', 'maddr', 'show', 'dev', 'lan']);
     expect(groups).toContain(SSDP_GROUP);
   });
 
@@ -179,7 +110,7 @@ describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:
       expect.arrayContaining([IGD, SERVICE, 'upnp:rootdevice']),
     );
     // Sent to the router's own address too (unicast M-SEARCH).
-    expect(await ssdp(search(IGD), 1, lab.home, GATEWAY)).toHaveLength(1);
+    expect(await ssdp(search(IGD), 1, m.lab.home, GATEWAY)).toHaveLength(1);
     // Another device type: no answer.
     expect(await ssdp(search('urn:schemas-upnp-org:device:MediaServer:1'))).toEqual([]);
   });
@@ -227,14 +158,14 @@ describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:
     expect(await connect(ROUTER_WAN, 17001)).toBe('ok');
     await expect.poll(() => heard.slice(heardBefore)).toContainEqual({ from: '203.0.113.254', port: 7001 });
     expect(await connect(ROUTER_WAN, 7002)).toBe('timeout');
-    expect(await portMappings(lab)).toEqual([
+    expect(await portMappings(m.lab)).toEqual([
       expect.objectContaining({ protocol: 'tcp', internal: 7001, external: 17001, lifetime: 3600 }),
     ]);
     // The same request again renews it.
     const again = seen();
     expect((await add(17001, 7001, 0)).status).toBe(200);
     expect(await next('mapped', again)).toMatchObject({ external: 17001, lifetime: 0, renewed: true });
-    expect(await portMappings(lab)).toEqual([expect.objectContaining({ lifetime: 0, remaining: null })]);
+    expect(await portMappings(m.lab)).toEqual([expect.objectContaining({ lifetime: 0, remaining: null })]);
   });
 
   it('refuses a wrong NewInternalClient (606), a port of another client (718), bad arguments (402), an unknown action (401)', async () => {
@@ -245,16 +176,16 @@ describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:
     expect(element(wrong.body!, 'errorDescription')).toBe('Action not authorized');
     // 17001/TCP belongs to 10.0.1.2; another LAN host asking for it conflicts. The lab has one host:
     // a second address on its interface stands in for a second client.
-    await lab.exec(lab.home, ['ip', 'addr', 'add', '10.0.1.9/24', 'dev', 'eth']);
+    await m.lab.exec(m.lab.home, ['ip', 'addr', 'add', '10.0.1.9/24', 'dev', 'eth']);
     try {
       const other = `const b=${JSON.stringify(
         `<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><u:AddPortMapping xmlns:u="${SERVICE}"><NewRemoteHost></NewRemoteHost><NewExternalPort>17001</NewExternalPort><NewProtocol>TCP</NewProtocol><NewInternalPort>7002</NewInternalPort><NewInternalClient>10.0.1.9</NewInternalClient><NewEnabled>1</NewEnabled><NewPortMappingDescription>x</NewPortMappingDescription><NewLeaseDuration>60</NewLeaseDuration></u:AddPortMapping></s:Body></s:Envelope>`,
       )};const r=require('http').request({host:'${GATEWAY}',port:${UPNP_HTTP_PORT},path:'/ctl/IPConn',method:'POST',localAddress:'10.0.1.9',headers:{'Content-Type':'text/xml; charset="utf-8"',SOAPAction:'"${SERVICE}#AddPortMapping"','Content-Length':Buffer.byteLength(b)}},res=>{let t='';res.on('data',d=>t+=d);res.on('end',()=>console.log(res.statusCode+' '+t))});r.on('error',e=>console.log(e.code));r.end(b)`;
-      const out = await lab.exec(lab.home, [process.execPath, '-e', other]);
+      const out = await m.lab.exec(m.lab.home, [process.execPath, '-e', other]);
       expect(out).toMatch(/^500 /);
       expect(Number(element(out, 'errorCode'))).toBe(718);
     } finally {
-      await lab.exec(lab.home, ['ip', 'addr', 'del', '10.0.1.9/24', 'dev', 'eth']);
+      await m.lab.exec(m.lab.home, ['ip', 'addr', 'del', '10.0.1.9/24', 'dev', 'eth']);
     }
     // The same port of the other protocol is free.
     expect((await add(17001, 7003, 60, HOME_ADDRESS, 'UDP')).status).toBe(200);
@@ -269,7 +200,7 @@ describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:
     expect(
       errorCode(await soap('GetExternalIPAddress', {}, 'urn:schemas-upnp-org:service:WANPPPConnection:1')),
     ).toBe(401);
-    expect((await portMappings(lab))?.map((m) => m.external)).toEqual([17001]);
+    expect((await portMappings(m.lab))?.map((m) => m.external)).toEqual([17001]);
   });
 
   it('DeletePortMapping removes it: the inbound connection no longer connects; again: 714', async () => {
@@ -283,9 +214,9 @@ describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:
       reason: 'deleted',
     });
     expect(await connect(ROUTER_WAN, 17001)).toBe('timeout');
-    expect(await connect('127.0.0.1', 7001, lab.home)).toBe('ok'); // the listener is still there
+    expect(await connect('127.0.0.1', 7001, m.lab.home)).toBe('ok'); // the listener is still there
     expect(errorCode(await remove(17001))).toBe(714);
-    expect(await portMappings(lab)).toEqual([]);
+    expect(await portMappings(m.lab)).toEqual([]);
     expect(await rules()).not.toContain('gtt-upnp');
   });
 
@@ -294,7 +225,7 @@ describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:
     expect((await add(17003, 7003, 1)).status).toBe(200);
     expect(await next('mapped', before)).toMatchObject({ external: 17003, lifetime: 1 });
     expect(await next('unmapped', before)).toMatchObject({ external: 17003, reason: 'expired' });
-    expect(await portMappings(lab)).toEqual([]);
+    expect(await portMappings(m.lab)).toEqual([]);
   });
 
   it('garbage SSDP and HTTP do not kill it', async () => {
@@ -310,7 +241,7 @@ describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:
     const raw = async (text: string) =>
       JSON.parse(
         (
-          await lab.exec(lab.home, [
+          await m.lab.exec(m.lab.home, [
             process.execPath,
             '-e',
             RAW,
@@ -336,7 +267,7 @@ describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:
     expect(errorCode(await request('POST', controlUrl, {}, ''))).toBe(401);
     expect((await request('GET', `http://${GATEWAY}:${UPNP_HTTP_PORT}/nothing`)).status).toBe(404);
     // Not from the LAN: the router's WAN address answers nothing (its firewall).
-    expect(await ssdp(search(IGD), 1, lab.inet, ROUTER_WAN)).toEqual([]);
+    expect(await ssdp(search(IGD), 1, m.lab.inet, ROUTER_WAN)).toEqual([]);
     expect(mapper().child.exitCode).toBeNull();
     expect(await ssdp(search(IGD))).toHaveLength(1);
     expect(element((await soap('GetExternalIPAddress')).body!, 'NewExternalIPAddress')).toBe(ROUTER_WAN);
@@ -345,7 +276,7 @@ describe.skipIf(noLab !== undefined)('the NAT lab’s UPnP IGD (WANIPConnection:
   it.skipIf(!upnpc)('upnpc discovers it, reads the address and maps a port', async () => {
     // -i: miniupnpc 2.2 calls an IGD with a reserved (documentation) external address "not
     // connected?" and stops there without it.
-    const upnpcOut = (args: string) => lab.exec(lab.home, ['sh', '-c', `upnpc -i ${args} 2>&1`]);
+    const upnpcOut = (args: string) => m.lab.exec(m.lab.home, ['sh', '-c', `upnpc -i ${args} 2>&1`]);
     const status = await upnpcOut('-s');
     expect(status).toContain(`desc: http://${GATEWAY}:${UPNP_HTTP_PORT}/rootDesc.xml`);
     expect(status).toContain(`ExternalIPAddress = ${ROUTER_WAN}`);
