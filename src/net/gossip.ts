@@ -51,7 +51,8 @@ import {
   type TransportOptions,
 } from './config.js';
 import { NAT_PMP_PORT, type PortMapStateName, type PortMapStats } from './nat-pmp.js';
-import { defaultGateway, PortMapper } from './port-mapper.js';
+import { defaultGateway } from './port-map.js';
+import { PortMapper } from './port-mapper.js';
 import { TimerHeap } from './timers.js';
 import { type Peer, Topic, type TopicDriver, type TopicHandlers } from './topic.js';
 import { type Firewall, Transport, type TransportStats } from './transport.js';
@@ -124,9 +125,6 @@ interface Mappers {
   upnp: UpnpMapper;
   winner?: PortMapper | UpnpMapper;
 }
-
-type PortMappingNatPmp = Extract<PortMappingStats, { natPmp: unknown }>['natPmp'];
-type PortMappingUpnp = Extract<PortMappingStats, { upnp: unknown }>['upnp'];
 
 /** Counters of a {@link Gossip}. */
 export interface GossipStats {
@@ -248,8 +246,6 @@ export class Gossip {
   readonly #listenHost: string | undefined;
   /** Both mappers while asking; the winner alone once one mapped (the other is closed). */
   #mappers: Mappers | undefined;
-  /** The last stats of a closed loser, so that `stats` still says what it did. */
-  #loserStats: { natPmp?: PortMappingNatPmp; upnp?: PortMappingUpnp } = {};
   #mapperState: 'off' | 'not-needed' | 'no-gateway';
   /** `watchAddresses` subscribers. */
   readonly #addressWatches = new Set<() => void>();
@@ -388,9 +384,8 @@ export class Gossip {
   setExternalHost(host: string | undefined, { reachable = false }: { reachable?: boolean } = {}): void {
     const external = host !== undefined && classifyHost(host) === 'public' ? canonicalHost(host) : undefined;
     this.#external = { host: external, reachable };
-    this.#transport.setExternalHost(external ?? this.#mappedAddress()?.host);
     if (external !== undefined) this.#startPortMapping();
-    this.#updateAdvertised();
+    this.#updateAddresses();
   }
 
   /** The mapped public address, while the gateway grants one with a public external host. */
@@ -432,10 +427,6 @@ export class Gossip {
       upnp: new UpnpMapper({ gateway: gateway.host, internalPort: port, ...bindHost }),
     };
     this.#mappers = m;
-    const changed = () => {
-      this.#transport.setExternalHost(this.#external.host ?? this.#mappedAddress()?.host);
-      this.#updateAdvertised();
-    };
     for (const [mine, other] of [
       [m.natPmp, m.upnp],
       [m.upnp, m.natPmp],
@@ -444,23 +435,23 @@ export class Gossip {
         if (m.winner === undefined) {
           // One mapping is enough: the other protocol's (if it mapped too, later) is deleted.
           m.winner = mine;
-          if (other === m.natPmp) this.#loserStats.natPmp = m.natPmp.stats;
-          else this.#loserStats.upnp = m.upnp.stats;
           void other.close();
         }
-        if (m.winner === mine) changed();
+        if (m.winner === mine) this.#updateAddresses();
       });
       mine.on('lost', () => {
-        if (m.winner === mine) changed();
+        if (m.winner === mine) this.#updateAddresses();
       });
     }
   }
 
   /**
-   * The advertised list (§9.7): the mapped address, then `external:listenPort` when others reach us
-   * there, then the listener's own addresses. Unchanged with an `advertise` option.
+   * Our external host for the transport's dial rule (§9.8: the DHT's, else the mapping's), and the
+   * advertised list (§9.7): the mapped address, then `external:listenPort` when others reach us
+   * there, then the listener's own addresses (unchanged with an `advertise` option).
    */
-  #updateAdvertised(): void {
+  #updateAddresses(): void {
+    this.#transport.setExternalHost(this.#external.host ?? this.#mappedAddress()?.host);
     if (!this.#autoAdvertise) return;
     const own = this.#ownAdvertised;
     const port = own[0]?.port;
@@ -603,20 +594,20 @@ export class Gossip {
     const m = this.#mappers;
     if (m === undefined) return { state: this.#mapperState };
     const mapped = this.#mappedAddress();
-    const natPmp = this.#loserStats.natPmp ?? m.natPmp.stats;
-    const upnp = this.#loserStats.upnp ?? m.upnp.stats;
+    // Once one protocol won, the other is closed (its stats say so) and only the winner counts.
+    const asked = m.winner === undefined ? [m.natPmp, m.upnp] : [m.winner];
     const state =
       m.winner?.mapping !== undefined
         ? 'mapped'
-        : (m.winner ?? m.natPmp).state === 'unavailable' && (m.winner ?? m.upnp).state === 'unavailable'
+        : asked.every((x) => x.state === 'unavailable')
           ? 'unavailable'
           : 'asking';
     return {
       state,
       ...(m.winner === undefined ? {} : { protocol: m.winner === m.natPmp ? 'nat-pmp' : 'upnp' }),
       ...(mapped === undefined ? {} : { address: mapped }),
-      natPmp,
-      upnp,
+      natPmp: m.natPmp.stats,
+      upnp: m.upnp.stats,
     };
   }
 

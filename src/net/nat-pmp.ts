@@ -116,23 +116,6 @@ export function decodeResponse(bytes: Uint8Array): NatPmpResponse {
   return { kind: 'invalid', reason: 'opcode' };
 }
 
-/**
- * Parses Linux's `/proc/net/route`: the IPv4 gateway of the default route (destination 0, flag
- * RTF_GATEWAY), or undefined. Addresses there are hex in host byte order (little-endian on x86/arm).
- */
-export function defaultGatewayFromRouteTable(table: string): string | undefined {
-  for (const line of table.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 4 || f[1] !== '00000000') continue;
-    const flags = Number.parseInt(f[3]!, 16);
-    if (!(flags & 0x2) || !/^[0-9A-Fa-f]{8}$/.test(f[2]!)) continue;
-    const n = Number.parseInt(f[2]!, 16);
-    if (n === 0) continue;
-    return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24].join('.');
-  }
-  return undefined;
-}
-
 export type PortMapStateName =
   | 'idle'
   | 'asking'

@@ -3,8 +3,10 @@
  * PROTOCOL.md §9.7): the mapping they grant, the actions every mapping machine emits besides its
  * protocol's own I/O, and `MapperDriver`, the part of a driver that runs those: the one timer, the
  * events, and a `close()` that lets the machine delete its mapping and then releases the protocol's
- * sockets. `PortMapper` (NAT-PMP) and `UpnpMapper` extend it with their sockets.
+ * sockets. `PortMapper` (NAT-PMP) and `UpnpMapper` extend it with their sockets. Both ask the
+ * default route's gateway (`defaultGateway`).
  */
+import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 
 /** A mapping a gateway granted. */
@@ -164,4 +166,30 @@ export function failureActions<R extends string>(
   }
   out.push({ type: 'unavailable', reason, retryMs }, { type: 'set-timer', delayMs: retryMs });
   return out;
+}
+
+/**
+ * Parses Linux's `/proc/net/route`: the IPv4 gateway of the default route (destination 0, flag
+ * RTF_GATEWAY), or undefined. Addresses there are hex in host byte order (little-endian on x86/arm).
+ */
+export function defaultGatewayFromRouteTable(table: string): string | undefined {
+  for (const line of table.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4 || f[1] !== '00000000') continue;
+    const flags = Number.parseInt(f[3]!, 16);
+    if (!(flags & 0x2) || !/^[0-9A-Fa-f]{8}$/.test(f[2]!)) continue;
+    const n = Number.parseInt(f[2]!, 16);
+    if (n === 0) continue;
+    return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24].join('.');
+  }
+  return undefined;
+}
+
+/** The IPv4 gateway of this machine's default route (Linux: `/proc/net/route`), or undefined. */
+export function defaultGateway(): string | undefined {
+  try {
+    return defaultGatewayFromRouteTable(readFileSync('/proc/net/route', 'utf8'));
+  } catch {
+    return undefined; // not Linux, or no procfs
+  }
 }

@@ -6,9 +6,7 @@
  * NAT_PMP_DELETE_ATTEMPTS sends, ~0.75 s) and leaves no socket or timer behind.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import {
-  defaultGatewayFromRouteTable,
   type PortMapAction,
   type PortMapEvent,
   PortMapMachine,
@@ -16,15 +14,6 @@ import {
   type PortMapStats,
 } from './nat-pmp.js';
 import { MapperDriver } from './port-map.js';
-
-/** The IPv4 gateway of this machine's default route (Linux: `/proc/net/route`), or undefined. */
-export function defaultGateway(): string | undefined {
-  try {
-    return defaultGatewayFromRouteTable(readFileSync('/proc/net/route', 'utf8'));
-  } catch {
-    return undefined; // not Linux, or no procfs
-  }
-}
 
 export interface PortMapperOptions {
   /** The gateway's NAT-PMP address (port 5351 on a real one). */

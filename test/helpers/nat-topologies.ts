@@ -153,10 +153,11 @@ export function isPrivate(host: string): boolean {
 
 /**
  * Whether a peer at `from` can open a connection to `host` by the lab's routing: a private address only
- * from its own LAN; a home router's WAN address never (no port is mapped in); any other internet
- * address (a public peer, a 1:1 NAT's public address) from anywhere.
+ * from its own LAN; a home router's WAN address only when the router maps ports (its peers advertise
+ * the mapped port there); any other internet address (a public peer, a 1:1 NAT's public address)
+ * from anywhere.
  */
 export function reachable(lab: NatLab, from: Place, host: string): boolean {
   if (isPrivate(host)) return from !== 'public' && lab.homes[from[0]]!.addresses.includes(host);
-  return !lab.homes.some((h) => h.wan === host);
+  return !lab.homes.some((h) => h.wan === host && h.portMapping === undefined);
 }

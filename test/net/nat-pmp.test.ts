@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeResponse,
-  defaultGatewayFromRouteTable,
   encodeAddressRequest,
   encodeMapRequest,
   NAT_PMP_LIFETIME_S,
@@ -13,6 +12,7 @@ import {
   type PortMapAction,
   PortMapMachine,
 } from '../../src/net/nat-pmp.js';
+import { defaultGatewayFromRouteTable } from '../../src/net/port-map.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (h: string) => new Uint8Array(Buffer.from(h.replace(/\s/g, ''), 'hex'));
